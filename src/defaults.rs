@@ -112,3 +112,13 @@ impl fmt::Display for CassandraVersion {
         f.write_str(s)
     }
 }
+
+/// Serialized size assumed for a variable-length value (text, blob, varint, …) whose size the
+/// scenario does not give (assumed: short identifiers and names; set `[tables."ks.t".columns]`).
+pub const DEFAULT_VARIABLE_VALUE_BYTES: f64 = 16.0;
+/// Elements assumed in a collection whose element count the scenario does not give (assumed).
+pub const DEFAULT_COLLECTION_ELEMENTS: f64 = 4.0;
+/// Compressed/uncompressed ratio assumed when a table compresses but the scenario gives no
+/// `compression_ratio` (assumed: LZ4 on mixed text and numbers; FIELD-REPORT.md item 3 says JSON
+/// payloads compress well).
+pub const DEFAULT_COMPRESSION_RATIO: f64 = 0.5;
