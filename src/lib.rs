@@ -3,4 +3,6 @@ pub mod cql;
 pub mod defaults;
 pub mod distribution;
 pub mod schema;
+pub mod scenario;
 pub mod units;
+pub mod workload;
