@@ -1,8 +1,12 @@
 //! cassim: predicts what a Cassandra schema and workload do to a cluster over weeks.
+pub mod check;
+pub mod commands;
 pub mod cql;
 pub mod defaults;
 pub mod distribution;
+pub mod report;
 pub mod schema;
+pub mod stress;
 pub mod scenario;
 pub mod units;
 pub mod workload;

@@ -1,1 +1,72 @@
-fn main(){}
+//! The `cassim` command line: parses arguments and calls the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use cassim::commands::{self, Format};
+use cassim::defaults::CassandraVersion;
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(name = "cassim", version, about = "Predicts what a Cassandra schema and workload do to a cluster over weeks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate a scenario (.toml), schema (.cql) or stress profile (.yaml) and review it.
+    Check {
+        file: PathBuf,
+        /// Template values, name=value (for ${name}, $NAME$, TEMPLATE(name,default), <<name:default>>).
+        #[arg(long = "var")]
+        vars: Vec<String>,
+        /// Override a scenario field by its path, path=value (e.g. node.heap=4GiB).
+        #[arg(long = "set")]
+        sets: Vec<String>,
+        /// The schema, for a stress profile without table_definition.
+        #[arg(long)]
+        schema: Option<PathBuf>,
+        /// Cassandra version for a bare schema or profile: 3.11, 4.0, 4.1 or 5.0.
+        #[arg(long, default_value = "4.1")]
+        cassandra_version: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
+    },
+    /// Convert a cassandra-stress user profile into a scenario, written to stdout.
+    ImportStress {
+        profile: PathBuf,
+        /// The schema, for a profile without table_definition.
+        #[arg(long)]
+        schema: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let outcome = match Cli::parse().command {
+        Command::Check { file, vars, sets, schema, cassandra_version, format } => {
+            let parsed = commands::parse_pairs(&vars, "--var").and_then(|v| Ok((v, commands::parse_pairs(&sets, "--set")?)));
+            let version = CassandraVersion::parse(&cassandra_version).ok_or_else(|| format!("--cassandra-version {cassandra_version}: use 3.11, 4.0, 4.1 or 5.0"));
+            match (parsed, version) {
+                (Ok((vars, sets)), Ok(version)) => {
+                    let format = match format { OutputFormat::Text => Format::Text, OutputFormat::Json => Format::Json };
+                    commands::check(&file, schema.as_deref(), &vars.into_iter().collect(), &sets, version, format)
+                }
+                (Err(e), _) | (_, Err(e)) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        Command::ImportStress { profile, schema } => commands::import_stress(&profile, schema.as_deref()),
+    };
+    print!("{}", outcome.stdout);
+    ExitCode::from(outcome.code as u8)
+}

@@ -1,0 +1,129 @@
+//! The commands behind the CLI, as library functions that return what to print and the exit code,
+//! so that `main.rs` only parses arguments.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::check::{self, CheckReport};
+use crate::defaults::CassandraVersion;
+use crate::scenario::{InputError, Scenario};
+use crate::schema::Schema;
+use crate::{report, stress};
+
+/// What a command prints and how it exits: 0 fine, 1 error-level findings, 2 invalid input.
+pub struct Outcome {
+    pub stdout: String,
+    pub code: i32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+fn read(path: &Path) -> Result<String, InputError> {
+    std::fs::read_to_string(path).map_err(|e| InputError::File { path: path.display().to_string(), message: e.to_string() })
+}
+
+/// Loads any input `check` accepts and reviews it.
+pub fn check_file(path: &Path, schema_file: Option<&Path>, vars: &BTreeMap<String, String>, sets: &[(String, String)], version: CassandraVersion) -> Result<CheckReport, InputError> {
+    let name = path.display().to_string();
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    match ext.as_str() {
+        "toml" => {
+            let scenario = Scenario::load(path, vars, sets)?;
+            Ok(check::check_scenario(&name, &scenario))
+        }
+        "yaml" | "yml" => {
+            let text = read(path)?;
+            if let Some(statements) = stress::nosqlbench_statements(&text) {
+                let mut schema = Schema::default();
+                for (i, stmt) in statements.iter().enumerate() {
+                    let src = crate::cql::Source::new(&format!("{name}#op{}", i + 1), stmt, vars)?;
+                    let parsed = crate::cql::parse_source(&src)?;
+                    schema.apply_source(&src, parsed, None)?;
+                }
+                let mut report = check::check_schema(&name, &schema, version);
+                report.kind = "NoSQLBench workload".into();
+                return Ok(report);
+            }
+            let schema_text = match schema_file {
+                Some(p) => Some((p.display().to_string(), read(p)?)),
+                None => None,
+            };
+            let schema_ref = schema_text.as_ref().map(|(p, t)| (p.as_str(), t.as_str()));
+            let scenario_text = stress::import(&name, &text, schema_ref)?;
+            let scenario = Scenario::from_str(&scenario_text, path, vars, sets)?;
+            let mut report = check::check_scenario(&name, &scenario);
+            report.kind = "cassandra-stress profile".into();
+            Ok(report)
+        }
+        _ => {
+            let text = read(path)?;
+            let schema = Schema::from_cql(&name, &text, vars, None)?;
+            Ok(check::check_schema(&name, &schema, version))
+        }
+    }
+}
+
+/// `cassim check FILE`.
+pub fn check(path: &Path, schema_file: Option<&Path>, vars: &BTreeMap<String, String>, sets: &[(String, String)], version: CassandraVersion, format: Format) -> Outcome {
+    match check_file(path, schema_file, vars, sets, version) {
+        Ok(report) => {
+            let code = if report.has_errors() { 1 } else { 0 };
+            let stdout = match format {
+                Format::Text => report::render_check(&report),
+                Format::Json => serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
+            };
+            Outcome { stdout, code }
+        }
+        Err(e) => invalid(e, format),
+    }
+}
+
+fn invalid(e: InputError, format: Format) -> Outcome {
+    let message = format!("error: {e}");
+    match format {
+        Format::Text => Outcome { stdout: String::new(), code: 2 }.with_stderr(&message),
+        Format::Json => {
+            let json = serde_json::json!({ "error": e.to_string() });
+            Outcome { stdout: json.to_string() + "\n", code: 2 }.with_stderr(&message)
+        }
+    }
+}
+
+impl Outcome {
+    fn with_stderr(self, message: &str) -> Outcome {
+        eprintln!("{message}");
+        self
+    }
+}
+
+/// `cassim import-stress PROFILE [--schema FILE]`.
+pub fn import_stress(profile: &Path, schema: Option<&Path>) -> Outcome {
+    let run = || -> Result<String, InputError> {
+        let text = read(profile)?;
+        let schema_text = match schema {
+            Some(p) => Some((p.display().to_string(), read(p)?)),
+            None => None,
+        };
+        stress::import(&profile.display().to_string(), &text, schema_text.as_ref().map(|(p, t)| (p.as_str(), t.as_str())))
+    };
+    match run() {
+        Ok(stdout) => Outcome { stdout, code: 0 },
+        Err(e) => invalid(e, Format::Text),
+    }
+}
+
+/// Parses `name=value` pairs given to `--var` and `--set`.
+pub fn parse_pairs(items: &[String], flag: &str) -> Result<Vec<(String, String)>, String> {
+    items
+        .iter()
+        .map(|s| {
+            s.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .ok_or_else(|| format!("{flag} {s}: expected name=value"))
+        })
+        .collect()
+}

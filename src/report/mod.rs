@@ -1,0 +1,6 @@
+//! Reports: turns results into text and JSON for people and machines. The library's analyses produce
+//! data; only this module formats it.
+
+mod check_text;
+
+pub use check_text::render_check;
