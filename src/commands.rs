@@ -23,13 +23,26 @@ pub enum Format {
 }
 
 fn read(path: &Path) -> Result<String, InputError> {
-    std::fs::read_to_string(path).map_err(|e| InputError::File { path: path.display().to_string(), message: e.to_string() })
+    std::fs::read_to_string(path).map_err(|e| InputError::File {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
 }
 
 /// Loads any input `check` accepts and reviews it.
-pub fn check_file(path: &Path, schema_file: Option<&Path>, vars: &BTreeMap<String, String>, sets: &[(String, String)], version: CassandraVersion) -> Result<CheckReport, InputError> {
+pub fn check_file(
+    path: &Path,
+    schema_file: Option<&Path>,
+    vars: &BTreeMap<String, String>,
+    sets: &[(String, String)],
+    version: CassandraVersion,
+) -> Result<CheckReport, InputError> {
     let name = path.display().to_string();
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     match ext.as_str() {
         "toml" => {
             let scenario = Scenario::load(path, vars, sets)?;
@@ -68,7 +81,14 @@ pub fn check_file(path: &Path, schema_file: Option<&Path>, vars: &BTreeMap<Strin
 }
 
 /// `cassim check FILE`.
-pub fn check(path: &Path, schema_file: Option<&Path>, vars: &BTreeMap<String, String>, sets: &[(String, String)], version: CassandraVersion, format: Format) -> Outcome {
+pub fn check(
+    path: &Path,
+    schema_file: Option<&Path>,
+    vars: &BTreeMap<String, String>,
+    sets: &[(String, String)],
+    version: CassandraVersion,
+    format: Format,
+) -> Outcome {
     match check_file(path, schema_file, vars, sets, version) {
         Ok(report) => {
             let code = if report.has_errors() { 1 } else { 0 };
@@ -85,10 +105,18 @@ pub fn check(path: &Path, schema_file: Option<&Path>, vars: &BTreeMap<String, St
 fn invalid(e: InputError, format: Format) -> Outcome {
     let message = format!("error: {e}");
     match format {
-        Format::Text => Outcome { stdout: String::new(), code: 2 }.with_stderr(&message),
+        Format::Text => Outcome {
+            stdout: String::new(),
+            code: 2,
+        }
+        .with_stderr(&message),
         Format::Json => {
             let json = serde_json::json!({ "error": e.to_string() });
-            Outcome { stdout: json.to_string() + "\n", code: 2 }.with_stderr(&message)
+            Outcome {
+                stdout: json.to_string() + "\n",
+                code: 2,
+            }
+            .with_stderr(&message)
         }
     }
 }
@@ -108,7 +136,11 @@ pub fn import_stress(profile: &Path, schema: Option<&Path>) -> Outcome {
             Some(p) => Some((p.display().to_string(), read(p)?)),
             None => None,
         };
-        stress::import(&profile.display().to_string(), &text, schema_text.as_ref().map(|(p, t)| (p.as_str(), t.as_str())))
+        stress::import(
+            &profile.display().to_string(),
+            &text,
+            schema_text.as_ref().map(|(p, t)| (p.as_str(), t.as_str())),
+        )
     };
     match run() {
         Ok(stdout) => Outcome { stdout, code: 0 },

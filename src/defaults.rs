@@ -40,8 +40,12 @@ pub enum CassandraVersion {
 }
 
 impl CassandraVersion {
-    pub const ALL: [CassandraVersion; 4] =
-        [CassandraVersion::V3_11, CassandraVersion::V4_0, CassandraVersion::V4_1, CassandraVersion::V5_0];
+    pub const ALL: [CassandraVersion; 4] = [
+        CassandraVersion::V3_11,
+        CassandraVersion::V4_0,
+        CassandraVersion::V4_1,
+        CassandraVersion::V5_0,
+    ];
 
     pub fn parse(s: &str) -> Option<CassandraVersion> {
         match s.trim() {

@@ -17,25 +17,46 @@ pub enum Quantity {
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Distribution {
-    Fixed { value: f64 },
-    Uniform { min: f64, max: f64 },
-    Normal { mean: f64, sd: f64 },
+    Fixed {
+        value: f64,
+    },
+    Uniform {
+        min: f64,
+        max: f64,
+    },
+    Normal {
+        mean: f64,
+        sd: f64,
+    },
     /// Parameterised by its median and the sigma of the underlying normal.
-    LogNormal { median: f64, sigma: f64 },
-    Exp { mean: f64 },
+    LogNormal {
+        median: f64,
+        sigma: f64,
+    },
+    Exp {
+        mean: f64,
+    },
     /// Key popularity only: rank k drawn with weight 1/k^s.
-    Zipf { s: f64 },
+    Zipf {
+        s: f64,
+    },
 }
 
-const HINT: &str = "write fixed(X), uniform(A,B), normal(MEAN,SD), lognormal(MEDIAN,SIGMA) or exp(MEAN)";
+const HINT: &str =
+    "write fixed(X), uniform(A,B), normal(MEAN,SD), lognormal(MEDIAN,SIGMA) or exp(MEAN)";
 
 impl Distribution {
     /// Parses `name(args)`; a bare value is `fixed(value)`.
     pub fn parse(s: &str, quantity: Quantity) -> Result<Distribution, UnitError> {
         let s = s.trim();
-        let fail = |m: String| UnitError { message: m, hint: HINT.to_string() };
+        let fail = |m: String| UnitError {
+            message: m,
+            hint: HINT.to_string(),
+        };
         let Some(open) = s.find('(') else {
-            return Ok(Distribution::Fixed { value: parse_value(s, quantity)? });
+            return Ok(Distribution::Fixed {
+                value: parse_value(s, quantity)?,
+            });
         };
         if !s.ends_with(')') {
             return Err(fail(format!("'{s}' is missing its closing parenthesis")));
@@ -50,42 +71,63 @@ impl Distribution {
             }
         };
         let plain = |a: &str| -> Result<f64, UnitError> {
-            a.parse::<f64>().map_err(|_| fail(format!("'{a}' in '{s}' is not a number")))
+            a.parse::<f64>()
+                .map_err(|_| fail(format!("'{a}' in '{s}' is not a number")))
         };
         let d = match name.as_str() {
             "fixed" => {
                 want(1)?;
-                Distribution::Fixed { value: parse_value(args[0], quantity)? }
+                Distribution::Fixed {
+                    value: parse_value(args[0], quantity)?,
+                }
             }
             "uniform" => {
                 want(2)?;
-                let (min, max) = (parse_value(args[0], quantity)?, parse_value(args[1], quantity)?);
+                let (min, max) = (
+                    parse_value(args[0], quantity)?,
+                    parse_value(args[1], quantity)?,
+                );
                 if min > max {
-                    return Err(fail(format!("uniform({}, {}) has min above max", args[0], args[1])));
+                    return Err(fail(format!(
+                        "uniform({}, {}) has min above max",
+                        args[0], args[1]
+                    )));
                 }
                 Distribution::Uniform { min, max }
             }
             "normal" | "gaussian" => {
                 want(2)?;
-                Distribution::Normal { mean: parse_value(args[0], quantity)?, sd: parse_value(args[1], quantity)? }
+                Distribution::Normal {
+                    mean: parse_value(args[0], quantity)?,
+                    sd: parse_value(args[1], quantity)?,
+                }
             }
             "lognormal" => {
                 want(2)?;
                 let sigma = plain(args[1])?;
                 if sigma < 0.0 {
-                    return Err(fail(format!("lognormal sigma must not be negative, found {sigma}")));
+                    return Err(fail(format!(
+                        "lognormal sigma must not be negative, found {sigma}"
+                    )));
                 }
-                Distribution::LogNormal { median: parse_value(args[0], quantity)?, sigma }
+                Distribution::LogNormal {
+                    median: parse_value(args[0], quantity)?,
+                    sigma,
+                }
             }
             "exp" | "exponential" => {
                 want(1)?;
-                Distribution::Exp { mean: parse_value(args[0], quantity)? }
+                Distribution::Exp {
+                    mean: parse_value(args[0], quantity)?,
+                }
             }
             "zipf" => {
                 want(1)?;
                 let s_param = plain(args[0])?;
                 if s_param <= 0.0 {
-                    return Err(fail(format!("zipf exponent must be positive, found {s_param}")));
+                    return Err(fail(format!(
+                        "zipf exponent must be positive, found {s_param}"
+                    )));
                 }
                 Distribution::Zipf { s: s_param }
             }
@@ -146,13 +188,32 @@ mod tests {
     #[test]
     fn parses_every_form_with_units() {
         let d = Distribution::parse("lognormal(300B, 0.6)", Quantity::Bytes).unwrap();
-        assert_eq!(d, Distribution::LogNormal { median: 300.0, sigma: 0.6 });
+        assert_eq!(
+            d,
+            Distribution::LogNormal {
+                median: 300.0,
+                sigma: 0.6
+            }
+        );
         assert!((d.mean() - 300.0 * (0.18f64).exp()).abs() < 1e-9);
         let e = Distribution::parse("exp(30s)", Quantity::Seconds).unwrap();
         assert!((e.quantile(0.5) - 30.0 * 2f64.ln()).abs() < 1e-9);
-        assert_eq!(Distribution::parse("fixed(1)", Quantity::Count).unwrap().mean(), 1.0);
-        assert_eq!(Distribution::parse("uniform(1KiB,3KiB)", Quantity::Bytes).unwrap().mean(), 2048.0);
-        assert_eq!(Distribution::parse("zipf(1.1)", Quantity::Count).unwrap(), Distribution::Zipf { s: 1.1 });
+        assert_eq!(
+            Distribution::parse("fixed(1)", Quantity::Count)
+                .unwrap()
+                .mean(),
+            1.0
+        );
+        assert_eq!(
+            Distribution::parse("uniform(1KiB,3KiB)", Quantity::Bytes)
+                .unwrap()
+                .mean(),
+            2048.0
+        );
+        assert_eq!(
+            Distribution::parse("zipf(1.1)", Quantity::Count).unwrap(),
+            Distribution::Zipf { s: 1.1 }
+        );
         let n = Distribution::parse("normal(100B, 10B)", Quantity::Bytes).unwrap();
         assert!((n.quantile(0.99) - 123.26).abs() < 0.01);
     }

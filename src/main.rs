@@ -8,7 +8,11 @@ use cassim::defaults::CassandraVersion;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
-#[command(name = "cassim", version, about = "Predicts what a Cassandra schema and workload do to a cluster over weeks")]
+#[command(
+    name = "cassim",
+    version,
+    about = "Predicts what a Cassandra schema and workload do to a cluster over weeks"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -51,13 +55,33 @@ enum Command {
 
 fn main() -> ExitCode {
     let outcome = match Cli::parse().command {
-        Command::Check { file, vars, sets, schema, cassandra_version, format } => {
-            let parsed = commands::parse_pairs(&vars, "--var").and_then(|v| Ok((v, commands::parse_pairs(&sets, "--set")?)));
-            let version = CassandraVersion::parse(&cassandra_version).ok_or_else(|| format!("--cassandra-version {cassandra_version}: use 3.11, 4.0, 4.1 or 5.0"));
+        Command::Check {
+            file,
+            vars,
+            sets,
+            schema,
+            cassandra_version,
+            format,
+        } => {
+            let parsed = commands::parse_pairs(&vars, "--var")
+                .and_then(|v| Ok((v, commands::parse_pairs(&sets, "--set")?)));
+            let version = CassandraVersion::parse(&cassandra_version).ok_or_else(|| {
+                format!("--cassandra-version {cassandra_version}: use 3.11, 4.0, 4.1 or 5.0")
+            });
             match (parsed, version) {
                 (Ok((vars, sets)), Ok(version)) => {
-                    let format = match format { OutputFormat::Text => Format::Text, OutputFormat::Json => Format::Json };
-                    commands::check(&file, schema.as_deref(), &vars.into_iter().collect(), &sets, version, format)
+                    let format = match format {
+                        OutputFormat::Text => Format::Text,
+                        OutputFormat::Json => Format::Json,
+                    };
+                    commands::check(
+                        &file,
+                        schema.as_deref(),
+                        &vars.into_iter().collect(),
+                        &sets,
+                        version,
+                        format,
+                    )
                 }
                 (Err(e), _) | (_, Err(e)) => {
                     eprintln!("error: {e}");
@@ -65,7 +89,9 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::ImportStress { profile, schema } => commands::import_stress(&profile, schema.as_deref()),
+        Command::ImportStress { profile, schema } => {
+            commands::import_stress(&profile, schema.as_deref())
+        }
     };
     print!("{}", outcome.stdout);
     ExitCode::from(outcome.code as u8)

@@ -7,14 +7,17 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use crate::schema::Schema;
 use crate::scenario::InputError;
+use crate::schema::Schema;
 
 /// Write rate given to imported inserts: a profile holds ratios, not rates (cassim's choice; edit it).
 const IMPORT_WRITE_RATE: f64 = 1000.0;
 
 fn file_error(path: &str, message: impl Into<String>) -> InputError {
-    InputError::File { path: path.to_string(), message: message.into() }
+    InputError::File {
+        path: path.to_string(),
+        message: message.into(),
+    }
 }
 
 /// A stress distribution (`uniform(1..10)`, `gaussian(5..100, 2)`, `fixed(32)`, `~exp(1..1M)`) as
@@ -66,11 +69,19 @@ fn toml_string(s: &str) -> String {
 }
 
 /// Converts a profile (its text) into scenario TOML. `schema_cql` is the `--schema` file's text.
-pub fn import(profile_path: &str, text: &str, schema_cql: Option<(&str, &str)>) -> Result<String, InputError> {
-    let doc: Value = serde_saphyr::from_str(text).map_err(|e| file_error(profile_path, format!("invalid YAML: {e}")))?;
+pub fn import(
+    profile_path: &str,
+    text: &str,
+    schema_cql: Option<(&str, &str)>,
+) -> Result<String, InputError> {
+    let doc: Value = serde_saphyr::from_str(text)
+        .map_err(|e| file_error(profile_path, format!("invalid YAML: {e}")))?;
     let get = |k: &str| doc.get(k).and_then(Value::as_str).map(str::to_string);
-    let keyspace = get("keyspace").ok_or_else(|| file_error(profile_path, "the profile has no `keyspace:`"))?;
-    let table_name = get("table").ok_or_else(|| file_error(profile_path, "the profile has no `table:`"))?.to_ascii_lowercase();
+    let keyspace = get("keyspace")
+        .ok_or_else(|| file_error(profile_path, "the profile has no `keyspace:`"))?;
+    let table_name = get("table")
+        .ok_or_else(|| file_error(profile_path, "the profile has no `table:`"))?
+        .to_ascii_lowercase();
     let mut cql = String::new();
     if let Some(k) = get("keyspace_definition") {
         cql.push_str(k.trim().trim_end_matches(';'));
@@ -83,7 +94,10 @@ pub fn import(profile_path: &str, text: &str, schema_cql: Option<(&str, &str)>) 
         }
         (None, Some((_, text))) => cql.push_str(text),
         (None, None) => {
-            return Err(file_error(profile_path, "the profile has no table_definition: give the schema with --schema FILE.cql"))
+            return Err(file_error(
+                profile_path,
+                "the profile has no table_definition: give the schema with --schema FILE.cql",
+            ))
         }
     }
     let schema_file = schema_cql.map(|(p, _)| p).unwrap_or(profile_path);
@@ -91,17 +105,33 @@ pub fn import(profile_path: &str, text: &str, schema_cql: Option<(&str, &str)>) 
     let table = schema
         .table(&format!("{keyspace}.{table_name}"))
         .or_else(|| schema.table(&table_name))
-        .ok_or_else(|| file_error(profile_path, format!("table {table_name} is not defined by the profile's schema")))?;
+        .ok_or_else(|| {
+            file_error(
+                profile_path,
+                format!("table {table_name} is not defined by the profile's schema"),
+            )
+        })?;
     let qualified = table.qualified_name();
 
     // columnspec: sizes, populations and clustering fan-out.
     let mut sizes = BTreeMap::new();
     let mut population = BTreeMap::new();
     let mut cluster = BTreeMap::new();
-    for spec in doc.get("columnspec").and_then(Value::as_array).into_iter().flatten() {
-        let Some(name) = spec.get("name").and_then(Value::as_str) else { continue };
+    for spec in doc
+        .get("columnspec")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(name) = spec.get("name").and_then(Value::as_str) else {
+            continue;
+        };
         let name = name.to_ascii_lowercase();
-        let field = |k: &str| spec.get(k).and_then(Value::as_str).and_then(stress_distribution);
+        let field = |k: &str| {
+            spec.get(k)
+                .and_then(Value::as_str)
+                .and_then(stress_distribution)
+        };
         if let Some(d) = field("size") {
             sizes.insert(name.clone(), d);
         }
@@ -119,26 +149,52 @@ pub fn import(profile_path: &str, text: &str, schema_cql: Option<(&str, &str)>) 
         .map(|c| population.get(c).map(|d| d.1).unwrap_or(100e9))
         .product::<f64>()
         .min(1e12);
-    let (rows_min, rows_max) = table.clustering.iter().fold((1.0, 1.0), |(lo, hi), (c, _)| {
-        let d = cluster.get(c).copied().unwrap_or((1.0, 1.0, 1.0));
-        (lo * d.0.max(1.0), hi * d.1.max(1.0))
-    });
+    let (rows_min, rows_max) = table
+        .clustering
+        .iter()
+        .fold((1.0, 1.0), |(lo, hi), (c, _)| {
+            let d = cluster.get(c).copied().unwrap_or((1.0, 1.0, 1.0));
+            (lo * d.0.max(1.0), hi * d.1.max(1.0))
+        });
 
     let mut out = String::new();
-    let _ = writeln!(out, "# Imported by `cassim import-stress` from {profile_path}.");
-    let _ = writeln!(out, "# A stress profile gives ratios, not rates: the rates below are placeholders to edit.");
+    let _ = writeln!(
+        out,
+        "# Imported by `cassim import-stress` from {profile_path}."
+    );
+    let _ = writeln!(
+        out,
+        "# A stress profile gives ratios, not rates: the rates below are placeholders to edit."
+    );
     let _ = writeln!(out, "name = {}", toml_string(&table_name));
     let _ = writeln!(out, "duration = \"7d\"\nsample_every = \"1h\"\n");
-    let _ = writeln!(out, "[schema]\nkeyspace = {}\ncql = '''\n{}'''\n", toml_string(&keyspace), cql.replace("'''", "\"\"\""));
+    let _ = writeln!(
+        out,
+        "[schema]\nkeyspace = {}\ncql = '''\n{}'''\n",
+        toml_string(&keyspace),
+        cql.replace("'''", "\"\"\"")
+    );
     let _ = writeln!(out, "[tables.{}]", toml_string(&qualified));
-    let _ = writeln!(out, "partitions = {{ entities = {} }}", entities.round() as u64);
+    let _ = writeln!(
+        out,
+        "partitions = {{ entities = {} }}",
+        entities.round() as u64
+    );
     if rows_max > 1.0 {
-        let rows = if rows_min == rows_max { format!("fixed({rows_min})") } else { format!("uniform({rows_min}, {rows_max})") };
+        let rows = if rows_min == rows_max {
+            format!("fixed({rows_min})")
+        } else {
+            format!("uniform({rows_min}, {rows_max})")
+        };
         let _ = writeln!(out, "rows_per_partition = \"{rows}\"");
     }
     let variable: Vec<(&String, &(f64, f64, f64))> = sizes
         .iter()
-        .filter(|(c, _)| table.column(c).is_some_and(|col| crate::schema::sizes::fixed_length(&col.ty).is_none()))
+        .filter(|(c, _)| {
+            table
+                .column(c)
+                .is_some_and(|col| crate::schema::sizes::fixed_length(&col.ty).is_none())
+        })
         .collect();
     if !variable.is_empty() {
         let _ = writeln!(out, "[tables.{}.columns]", toml_string(&qualified));
@@ -148,10 +204,23 @@ pub fn import(profile_path: &str, text: &str, schema_cql: Option<(&str, &str)>) 
     }
     let _ = writeln!(out);
     write_insert(&mut out, &doc, table, rows_max > 1.0);
-    for (name, q) in doc.get("queries").and_then(Value::as_object).into_iter().flatten() {
-        let Some(cql) = q.get("cql").and_then(Value::as_str) else { continue };
+    for (name, q) in doc
+        .get("queries")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        let Some(cql) = q.get("cql").and_then(Value::as_str) else {
+            continue;
+        };
         let one_line = cql.split_whitespace().collect::<Vec<_>>().join(" ");
-        let _ = writeln!(out, "[[workload]]\nname = {}\ncql = {}\nrate = \"{}/s\"\n", toml_string(name), toml_string(&one_line), IMPORT_WRITE_RATE / 10.0);
+        let _ = writeln!(
+            out,
+            "[[workload]]\nname = {}\ncql = {}\nrate = \"{}/s\"\n",
+            toml_string(name),
+            toml_string(&one_line),
+            IMPORT_WRITE_RATE / 10.0
+        );
     }
     Ok(out)
 }
@@ -161,40 +230,57 @@ pub fn import(profile_path: &str, text: &str, schema_cql: Option<(&str, &str)>) 
 fn write_insert(out: &mut String, doc: &Value, table: &crate::schema::Table, upserts: bool) {
     let qualified = table.qualified_name();
     let insert = doc.get("insert");
-    let condition = insert.and_then(|i| i.get("condition")).and_then(Value::as_str);
-    let keys: Vec<&str> = table.partition_key.iter().map(String::as_str).chain(table.clustering.iter().map(|(c, _)| c.as_str())).collect();
-    let others: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).filter(|c| !keys.contains(c)).collect();
-    let where_clause = keys.iter().map(|k| format!("{k} = ?")).collect::<Vec<_>>().join(" AND ");
+    let condition = insert
+        .and_then(|i| i.get("condition"))
+        .and_then(Value::as_str);
+    let keys: Vec<&str> = table
+        .partition_key
+        .iter()
+        .map(String::as_str)
+        .chain(table.clustering.iter().map(|(c, _)| c.as_str()))
+        .collect();
+    let others: Vec<&str> = table
+        .columns
+        .iter()
+        .map(|c| c.name.as_str())
+        .filter(|c| !keys.contains(c))
+        .collect();
+    let where_clause = keys
+        .iter()
+        .map(|k| format!("{k} = ?"))
+        .collect::<Vec<_>>()
+        .join(" AND ");
     let cql = if table.is_counter_table() {
-        let set = others.iter().map(|c| format!("{c} = {c} + ?")).collect::<Vec<_>>().join(", ");
+        let set = others
+            .iter()
+            .map(|c| format!("{c} = {c} + ?"))
+            .collect::<Vec<_>>()
+            .join(", ");
         format!("UPDATE {qualified} SET {set} WHERE {where_clause}")
     } else if let Some(cond) = condition.filter(|_| !others.is_empty()) {
-        let set = others.iter().map(|c| format!("{c} = ?")).collect::<Vec<_>>().join(", ");
+        let set = others
+            .iter()
+            .map(|c| format!("{c} = ?"))
+            .collect::<Vec<_>>()
+            .join(", ");
         format!("UPDATE {qualified} SET {set} WHERE {where_clause} {cond}")
     } else {
         let all: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
         let marks = vec!["?"; all.len()].join(", ");
-        format!("INSERT INTO {qualified} ({}) VALUES ({marks})", all.join(", "))
+        format!(
+            "INSERT INTO {qualified} ({}) VALUES ({marks})",
+            all.join(", ")
+        )
     };
-    let _ = writeln!(out, "[[workload]]\nname = \"insert\"\ncql = {}\nrate = \"{IMPORT_WRITE_RATE}/s\"", toml_string(&cql));
+    let _ = writeln!(
+        out,
+        "[[workload]]\nname = \"insert\"\ncql = {}\nrate = \"{IMPORT_WRITE_RATE}/s\"",
+        toml_string(&cql)
+    );
     if upserts || table.is_counter_table() {
         let _ = writeln!(out, "clustering = \"random\"");
     }
     let _ = writeln!(out);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stress_distributions() {
-        assert_eq!(stress_distribution("uniform(1..10)"), Some((1.0, 10.0, 5.5)));
-        assert_eq!(stress_distribution("fixed(32)"), Some((32.0, 32.0, 32.0)));
-        assert_eq!(stress_distribution("uniform(1..1M)").unwrap().1, 1e6);
-        assert_eq!(stress_distribution("gaussian(5..100, 2)").unwrap().2, 52.5);
-        assert!(stress_distribution("nonsense").is_none());
-    }
 }
 
 /// The CQL statements of a NoSQLBench workload (`blocks.*.ops.*`), or `None` if the YAML is not one.
@@ -203,7 +289,13 @@ pub fn nosqlbench_statements(text: &str) -> Option<Vec<String>> {
     let blocks = doc.get("blocks")?.as_object()?;
     let mut out = Vec::new();
     for block in blocks.values() {
-        for op in block.get("ops").and_then(Value::as_object).into_iter().flatten().map(|(_, v)| v) {
+        for op in block
+            .get("ops")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(_, v)| v)
+        {
             match op {
                 Value::String(s) if looks_like_cql(s) => out.push(s.clone()),
                 Value::Object(m) => {
@@ -222,6 +314,31 @@ pub fn nosqlbench_statements(text: &str) -> Option<Vec<String>> {
 
 /// Whether an op string is a CQL statement (NoSQLBench mixes op parameters among ops).
 fn looks_like_cql(s: &str) -> bool {
-    let first = s.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
-    ["CREATE", "ALTER", "DROP", "INSERT", "UPDATE", "DELETE", "SELECT", "BEGIN", "USE", "TRUNCATE"].contains(&first.as_str())
+    let first = s
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_ascii_uppercase();
+    [
+        "CREATE", "ALTER", "DROP", "INSERT", "UPDATE", "DELETE", "SELECT", "BEGIN", "USE",
+        "TRUNCATE",
+    ]
+    .contains(&first.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stress_distributions() {
+        assert_eq!(
+            stress_distribution("uniform(1..10)"),
+            Some((1.0, 10.0, 5.5))
+        );
+        assert_eq!(stress_distribution("fixed(32)"), Some((32.0, 32.0, 32.0)));
+        assert_eq!(stress_distribution("uniform(1..1M)").unwrap().1, 1e6);
+        assert_eq!(stress_distribution("gaussian(5..100, 2)").unwrap().2, 52.5);
+        assert!(stress_distribution("nonsense").is_none());
+    }
 }

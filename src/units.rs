@@ -10,11 +10,16 @@ pub struct UnitError {
 }
 
 fn err(message: String, hint: &str) -> UnitError {
-    UnitError { message, hint: hint.to_string() }
+    UnitError {
+        message,
+        hint: hint.to_string(),
+    }
 }
 
-const DURATION_HINT: &str = "write a duration like \"500ms\", \"30s\", \"15m\", \"6h\", \"10d\" or \"2w\"";
-const SIZE_HINT: &str = "write a size like \"400B\", \"64KiB\", \"8GiB\" or \"2TiB\" (KB/MB/GB are powers of 1000)";
+const DURATION_HINT: &str =
+    "write a duration like \"500ms\", \"30s\", \"15m\", \"6h\", \"10d\" or \"2w\"";
+const SIZE_HINT: &str =
+    "write a size like \"400B\", \"64KiB\", \"8GiB\" or \"2TiB\" (KB/MB/GB are powers of 1000)";
 const RATE_HINT: &str = "write a rate like \"20000/s\", \"3M/day\" or \"50/h\"";
 const THROUGHPUT_HINT: &str = "write a byte rate like \"64MiB/s\" or \"16MB/s\"";
 
@@ -23,7 +28,9 @@ fn split_number(s: &str) -> Option<(f64, &str)> {
     let s = s.trim();
     let end = s
         .char_indices()
-        .find(|(i, c)| !(c.is_ascii_digit() || *c == '.' || (*i == 0 && (*c == '-' || *c == '+')) || *c == '_'))
+        .find(|(i, c)| {
+            !(c.is_ascii_digit() || *c == '.' || (*i == 0 && (*c == '-' || *c == '+')) || *c == '_')
+        })
         .map(|(i, _)| i)
         .unwrap_or(s.len());
     let number: String = s[..end].chars().filter(|c| *c != '_').collect();
@@ -47,13 +54,17 @@ fn duration_unit(unit: &str) -> Option<f64> {
 
 /// Parses a duration into seconds.
 pub fn parse_duration(s: &str) -> Result<f64, UnitError> {
-    let (value, unit) = split_number(s)
-        .ok_or_else(|| err(format!("'{s}' is not a duration"), DURATION_HINT))?;
+    let (value, unit) =
+        split_number(s).ok_or_else(|| err(format!("'{s}' is not a duration"), DURATION_HINT))?;
     if unit.is_empty() {
         return Err(err(format!("'{s}' has no unit"), DURATION_HINT));
     }
-    let scale = duration_unit(unit)
-        .ok_or_else(|| err(format!("unknown duration unit '{unit}' in '{s}'"), DURATION_HINT))?;
+    let scale = duration_unit(unit).ok_or_else(|| {
+        err(
+            format!("unknown duration unit '{unit}' in '{s}'"),
+            DURATION_HINT,
+        )
+    })?;
     if value < 0.0 {
         return Err(err(format!("duration '{s}' is negative"), DURATION_HINT));
     }
@@ -83,8 +94,8 @@ pub fn parse_size(s: &str) -> Result<f64, UnitError> {
     if unit.is_empty() {
         return Err(err(format!("'{s}' has no unit"), SIZE_HINT));
     }
-    let scale =
-        size_unit(unit).ok_or_else(|| err(format!("unknown size unit '{unit}' in '{s}'"), SIZE_HINT))?;
+    let scale = size_unit(unit)
+        .ok_or_else(|| err(format!("unknown size unit '{unit}' in '{s}'"), SIZE_HINT))?;
     if value < 0.0 {
         return Err(err(format!("size '{s}' is negative"), SIZE_HINT));
     }
@@ -94,7 +105,8 @@ pub fn parse_size(s: &str) -> Result<f64, UnitError> {
 /// Parses a count with an optional SI suffix (`50000`, `1.5M`, `10k`, `2B` for billions).
 pub fn parse_count(s: &str) -> Result<f64, UnitError> {
     let hint = "write a count like 50000, \"10k\", \"1.5M\" or \"2B\"";
-    let (value, suffix) = split_number(s).ok_or_else(|| err(format!("'{s}' is not a count"), hint))?;
+    let (value, suffix) =
+        split_number(s).ok_or_else(|| err(format!("'{s}' is not a count"), hint))?;
     let scale = match suffix {
         "" => 1.0,
         "k" | "K" => 1e3,
@@ -119,7 +131,12 @@ pub fn parse_rate(s: &str) -> Result<f64, UnitError> {
         Some((n, unit)) if !unit.is_empty() => duration_unit(unit).map(|u| n * u),
         _ => duration_unit(per),
     }
-    .ok_or_else(|| err(format!("unknown time unit '{per}' in rate '{s}'"), RATE_HINT))?;
+    .ok_or_else(|| {
+        err(
+            format!("unknown time unit '{per}' in rate '{s}'"),
+            RATE_HINT,
+        )
+    })?;
     if seconds <= 0.0 {
         return Err(err(format!("rate '{s}' divides by zero time"), RATE_HINT));
     }
@@ -128,18 +145,32 @@ pub fn parse_rate(s: &str) -> Result<f64, UnitError> {
 
 /// Parses a byte rate (`64MiB/s`) into bytes per second.
 pub fn parse_throughput(s: &str) -> Result<f64, UnitError> {
-    let (size, per) = s
-        .split_once('/')
-        .ok_or_else(|| err(format!("'{s}' is not a byte rate (no '/')"), THROUGHPUT_HINT))?;
-    let bytes = parse_size(size).map_err(|e| err(format!("'{s}': {}", e.message), THROUGHPUT_HINT))?;
-    let seconds = duration_unit(per.trim())
-        .ok_or_else(|| err(format!("unknown time unit '{per}' in '{s}'"), THROUGHPUT_HINT))?;
+    let (size, per) = s.split_once('/').ok_or_else(|| {
+        err(
+            format!("'{s}' is not a byte rate (no '/')"),
+            THROUGHPUT_HINT,
+        )
+    })?;
+    let bytes =
+        parse_size(size).map_err(|e| err(format!("'{s}': {}", e.message), THROUGHPUT_HINT))?;
+    let seconds = duration_unit(per.trim()).ok_or_else(|| {
+        err(
+            format!("unknown time unit '{per}' in '{s}'"),
+            THROUGHPUT_HINT,
+        )
+    })?;
     Ok(bytes / seconds)
 }
 
 /// Formats seconds the way a person reads a duration (`90s` → `1.5m`, `864000s` → `10d`).
 pub fn format_duration(seconds: f64) -> String {
-    let units = [(604_800.0, "w"), (86_400.0, "d"), (3600.0, "h"), (60.0, "m"), (1.0, "s")];
+    let units = [
+        (604_800.0, "w"),
+        (86_400.0, "d"),
+        (3600.0, "h"),
+        (60.0, "m"),
+        (1.0, "s"),
+    ];
     for (scale, unit) in units {
         if seconds >= scale && (seconds / scale).fract() == 0.0 {
             return format!("{}{unit}", (seconds / scale) as u64);
@@ -200,7 +231,10 @@ mod tests {
         assert_eq!(parse_duration("6h").unwrap(), 21_600.0);
         assert_eq!(parse_duration("10d").unwrap(), 864_000.0);
         assert_eq!(parse_duration("2w").unwrap(), 1_209_600.0);
-        assert!(parse_duration("10").unwrap_err().message.contains("no unit"));
+        assert!(parse_duration("10")
+            .unwrap_err()
+            .message
+            .contains("no unit"));
         assert!(parse_duration("3 fortnights").is_err());
     }
 

@@ -27,8 +27,20 @@ pub struct Finding {
     pub message: String,
 }
 
-fn finding(severity: Severity, code: &str, table: Option<&str>, at_s: Option<f64>, message: String) -> Finding {
-    Finding { severity, code: code.into(), table: table.map(str::to_string), at_s, message }
+fn finding(
+    severity: Severity,
+    code: &str,
+    table: Option<&str>,
+    at_s: Option<f64>,
+    message: String,
+) -> Finding {
+    Finding {
+        severity,
+        code: code.into(),
+        table: table.map(str::to_string),
+        at_s,
+        message,
+    }
 }
 
 fn day(seconds: f64) -> String {
@@ -58,15 +70,25 @@ pub fn schema_findings(schema: &Schema, version: CassandraVersion) -> Vec<Findin
             out.push(finding(Severity::Error, "compact_storage", name, None, format!(
                 "COMPACT STORAGE tables are not supported in Cassandra {version}: run ALTER TABLE … DROP COMPACT STORAGE on 3.x first")));
         }
-        if t.options.compaction.strategy == Strategy::Twcs && t.options.effective_default_ttl() == 0 && schema.dml.is_empty() {
+        if t.options.compaction.strategy == Strategy::Twcs
+            && t.options.effective_default_ttl() == 0
+            && schema.dml.is_empty()
+        {
             out.push(finding(Severity::Info, "twcs_without_default_ttl", name, None,
                 "TimeWindowCompactionStrategy without default_time_to_live: unless every write sets USING TTL, old windows never expire".into()));
         }
     }
     for idx in &schema.indexes {
-        let Some(t) = schema.table(&idx.table) else { continue };
-        let Some(col) = t.column(&idx.column) else { continue };
-        let unique_type = matches!(col.ty.to_string().as_str(), "uuid" | "timeuuid" | "timestamp");
+        let Some(t) = schema.table(&idx.table) else {
+            continue;
+        };
+        let Some(col) = t.column(&idx.column) else {
+            continue;
+        };
+        let unique_type = matches!(
+            col.ty.to_string().as_str(),
+            "uuid" | "timeuuid" | "timestamp"
+        );
         if idx.kind == "secondary" && (unique_type || col.kind == ColumnKind::Clustering) {
             out.push(finding(Severity::Warn, "high_cardinality_index", Some(&idx.table), None, format!(
                 "secondary index {} on high-cardinality column `{}` ({}): each lookup asks every node and finds about one row; model a table keyed by `{}` instead",
@@ -74,22 +96,45 @@ pub fn schema_findings(schema: &Schema, version: CassandraVersion) -> Vec<Findin
         }
     }
     for n in &schema.notes {
-        out.push(finding(Severity::Info, "schema_note", None, None, format!("{}:{}: {}", n.line, n.col, n.message)));
+        out.push(finding(
+            Severity::Info,
+            "schema_note",
+            None,
+            None,
+            format!("{}:{}: {}", n.line, n.col, n.message),
+        ));
     }
     out
 }
 
 /// Findings about one table under the scenario's workload.
-pub fn table_findings(s: &Scenario, table: &Table, t: &Traffic, p: &PartitionProjection) -> Vec<Finding> {
+pub fn table_findings(
+    s: &Scenario,
+    table: &Table,
+    t: &Traffic,
+    p: &PartitionProjection,
+) -> Vec<Finding> {
     let name = table.qualified_name();
     let tn = Some(name.as_str());
     let mut out = Vec::new();
-    let bucket = s.model(&name).and_then(|m| m.partitions.as_ref()).and_then(|p| p.bucket_s);
+    let bucket = s
+        .model(&name)
+        .and_then(|m| m.partitions.as_ref())
+        .and_then(|p| p.bucket_s);
     let deletes = t.row_deletes_per_s + t.range_deletes_per_s + t.partition_deletes_per_s;
     let gc_grace = table.options.effective_gc_grace_seconds() as f64;
-    let warn = s.settings.number("tombstone_warn_threshold").unwrap_or(defaults::TOMBSTONE_WARN_THRESHOLD as f64);
-    let fail = s.settings.number("tombstone_failure_threshold").unwrap_or(defaults::TOMBSTONE_FAILURE_THRESHOLD as f64);
-    let large = s.settings.number("compaction_large_partition_warning_threshold").unwrap_or(defaults::LARGE_PARTITION_WARN_BYTES);
+    let warn = s
+        .settings
+        .number("tombstone_warn_threshold")
+        .unwrap_or(defaults::TOMBSTONE_WARN_THRESHOLD as f64);
+    let fail = s
+        .settings
+        .number("tombstone_failure_threshold")
+        .unwrap_or(defaults::TOMBSTONE_FAILURE_THRESHOLD as f64);
+    let large = s
+        .settings
+        .number("compaction_large_partition_warning_threshold")
+        .unwrap_or(defaults::LARGE_PARTITION_WARN_BYTES);
 
     if t.appended_rows_per_s > 0.0 && bucket.is_none() && t.ttl_s == 0.0 && deletes == 0.0 {
         out.push(finding(Severity::Warn, "unbounded_partition", tn, None, format!(
@@ -97,7 +142,11 @@ pub fn table_findings(s: &Scenario, table: &Table, t: &Traffic, p: &PartitionPro
             format_bytes(p.bytes_per_day_max))));
     }
     if p.bytes_max > large {
-        let at = if p.bytes_per_day_max > 0.0 { Some((large / p.bytes_per_day_max * 86_400.0).min(s.duration_s)) } else { None };
+        let at = if p.bytes_per_day_max > 0.0 {
+            Some((large / p.bytes_per_day_max * 86_400.0).min(s.duration_s))
+        } else {
+            None
+        };
         out.push(finding(Severity::Warn, "large_partition", tn, at, format!(
             "partition projected to {} ({} rows, {} cells), past the {} of compaction_large_partition_warning_threshold (\"Writing large partition\"){}",
             format_bytes(p.bytes_max), format_count(p.rows_max), format_count(p.cells_max), format_bytes(large),
@@ -156,16 +205,35 @@ pub fn table_findings(s: &Scenario, table: &Table, t: &Traffic, p: &PartitionPro
 
 /// Tombstones a head read passes: a queue's deletes and expired TTL cells before the first live row
 /// (CASSANDRA.md 6.4: counted until gc_grace_seconds has passed).
-fn tombstone_scan(s: &Scenario, table: &Table, t: &Traffic, p: &PartitionProjection, warn: f64, fail: f64, gc_grace: f64) -> Vec<Finding> {
+fn tombstone_scan(
+    s: &Scenario,
+    table: &Table,
+    t: &Traffic,
+    p: &PartitionProjection,
+    warn: f64,
+    fail: f64,
+    gc_grace: f64,
+) -> Vec<Finding> {
     let name = table.qualified_name();
     let mut out = Vec::new();
     if t.reads_per_s == 0.0 {
         return out;
     }
-    let entities = s.model(&name).and_then(|m| m.partitions.as_ref()).map(|p| p.entities).unwrap_or(1.0);
-    let reads_from_head = s.workload.iter().filter_map(|o| o.read.as_ref()).any(|r| r.table == name && !r.point && !r.reversed);
+    let entities = s
+        .model(&name)
+        .and_then(|m| m.partitions.as_ref())
+        .map(|p| p.entities)
+        .unwrap_or(1.0);
+    let reads_from_head = s
+        .workload
+        .iter()
+        .filter_map(|o| o.read.as_ref())
+        .any(|r| r.table == name && !r.point && !r.reversed);
     // Markers per delete: 1 for a row deletion, 2 for a range tombstone (CASSANDRA.md 6.1).
-    let per_s = (t.head_deletes_per_s.min(t.row_deletes_per_s) + 2.0 * t.head_deletes_per_s.min(t.range_deletes_per_s)) / entities * t.hot_factor;
+    let per_s = (t.head_deletes_per_s.min(t.row_deletes_per_s)
+        + 2.0 * t.head_deletes_per_s.min(t.range_deletes_per_s))
+        / entities
+        * t.hot_factor;
     let window = gc_grace.min(p.active_s);
     let mut push = |what: &str, rate: f64| {
         if rate <= 0.0 {
@@ -227,7 +295,10 @@ pub fn scenario_findings(s: &Scenario) -> Vec<Finding> {
     }
     for t in s.schema.tables.values() {
         let name = t.qualified_name();
-        let written = s.workload.iter().any(|o| o.writes.iter().any(|w| w.table == name));
+        let written = s
+            .workload
+            .iter()
+            .any(|o| o.writes.iter().any(|w| w.table == name));
         if written && s.model(&name).and_then(|m| m.partitions.as_ref()).is_none() {
             out.push(finding(Severity::Info, "no_population", Some(&name), None,
                 "no [tables] partitions entry: every write is taken to hit one partition; give partitions = { entities = N } for realistic widths".into()));

@@ -55,11 +55,28 @@ fn base_report(table: &Table, version: CassandraVersion) -> TableReport {
     let sizes = crate::schema::sizes::SizeModel::new(version, 86_400.0);
     let bytes = sizes.row(table, &RowShape::insert_all()).total;
     let compressed = table.options.effective_chunk_kib(version).is_some();
-    let ratio = if compressed { crate::defaults::DEFAULT_COMPRESSION_RATIO } else { 1.0 };
+    let ratio = if compressed {
+        crate::defaults::DEFAULT_COMPRESSION_RATIO
+    } else {
+        1.0
+    };
     TableReport {
         table: table.qualified_name(),
         partition_key: table.partition_key.clone(),
-        clustering: table.clustering.iter().map(|(c, o)| format!("{c} {}", if *o == crate::schema::ClusteringOrder::Asc { "ASC" } else { "DESC" })).collect(),
+        clustering: table
+            .clustering
+            .iter()
+            .map(|(c, o)| {
+                format!(
+                    "{c} {}",
+                    if *o == crate::schema::ClusteringOrder::Asc {
+                        "ASC"
+                    } else {
+                        "DESC"
+                    }
+                )
+            })
+            .collect(),
         compaction: table.options.compaction.describe(),
         gc_grace_seconds: table.options.effective_gc_grace_seconds(),
         default_time_to_live: table.options.effective_default_ttl(),
@@ -75,12 +92,20 @@ fn base_report(table: &Table, version: CassandraVersion) -> TableReport {
 }
 
 fn notes_of(schema: &Schema) -> Vec<String> {
-    schema.notes.iter().map(|n| format!("{}:{}:{}: {}", n.file, n.line, n.col, n.message)).collect()
+    schema
+        .notes
+        .iter()
+        .map(|n| format!("{}:{}:{}: {}", n.file, n.line, n.col, n.message))
+        .collect()
 }
 
 /// Reviews a schema alone (a `.cql` file): no workload, so no projections.
 pub fn check_schema(input: &str, schema: &Schema, version: CassandraVersion) -> CheckReport {
-    let tables: Vec<TableReport> = schema.tables.values().map(|t| base_report(t, version)).collect();
+    let tables: Vec<TableReport> = schema
+        .tables
+        .values()
+        .map(|t| base_report(t, version))
+        .collect();
     let findings = findings::schema_findings(schema, version);
     CheckReport {
         input: input.to_string(),
@@ -116,7 +141,11 @@ pub fn check_scenario(input: &str, scenario: &Scenario) -> CheckReport {
     findings.extend(findings::scenario_findings(scenario));
     // The workload says whether writes carry a TTL; the schema-only guess no longer applies.
     findings.retain(|f| f.code != "twcs_without_default_ttl");
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.at_s.unwrap_or(0.0).total_cmp(&b.at_s.unwrap_or(0.0))));
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.at_s.unwrap_or(0.0).total_cmp(&b.at_s.unwrap_or(0.0)))
+    });
     CheckReport {
         input: input.to_string(),
         kind: "scenario".into(),

@@ -53,8 +53,15 @@ pub struct PartitionProjection {
 }
 
 pub fn traffic(scenario: &Scenario, table: &str) -> Traffic {
-    let mut t = Traffic { hot_factor: 1.0, ..Traffic::default() };
-    let entities = scenario.model(table).and_then(|m| m.partitions.as_ref()).map(|p| p.entities).unwrap_or(1.0);
+    let mut t = Traffic {
+        hot_factor: 1.0,
+        ..Traffic::default()
+    };
+    let entities = scenario
+        .model(table)
+        .and_then(|m| m.partitions.as_ref())
+        .map(|p| p.entities)
+        .unwrap_or(1.0);
     for op in &scenario.workload {
         if let Some(read) = &op.read {
             if read.table == table {
@@ -82,7 +89,10 @@ pub fn traffic(scenario: &Scenario, table: &str) -> Traffic {
                     t.hot_factor = t.hot_factor.max(hot_factor(op, entities));
                 }
             }
-            if w.kind == WriteKind::Delete && op.target == Target::Oldest && matches!(w.deletion, Some(Deletion::Row | Deletion::Range)) {
+            if w.kind == WriteKind::Delete
+                && op.target == Target::Oldest
+                && matches!(w.deletion, Some(Deletion::Row | Deletion::Range))
+            {
                 t.head_deletes_per_s += rate;
             }
         }
@@ -106,12 +116,21 @@ pub fn harmonic(n: f64, s: f64) -> f64 {
     if n > exact as f64 {
         let a = exact as f64 + 0.5;
         let b = n + 0.5;
-        h += if (s - 1.0).abs() < 1e-9 { (b / a).ln() } else { (b.powf(1.0 - s) - a.powf(1.0 - s)) / (1.0 - s) };
+        h += if (s - 1.0).abs() < 1e-9 {
+            (b / a).ln()
+        } else {
+            (b.powf(1.0 - s) - a.powf(1.0 - s)) / (1.0 - s)
+        };
     }
     h.max(1.0)
 }
 
-pub fn size_model(scenario: &Scenario, table: &Table, version: CassandraVersion, span_s: f64) -> SizeModel {
+pub fn size_model(
+    scenario: &Scenario,
+    table: &Table,
+    version: CassandraVersion,
+    span_s: f64,
+) -> SizeModel {
     let mut m = SizeModel::new(version, span_s);
     if let Some(model) = scenario.model(&table.qualified_name()) {
         m.columns = model.column_sizes();
@@ -127,19 +146,28 @@ pub fn project(scenario: &Scenario, table: &Table, t: &Traffic) -> PartitionProj
     let population = model.and_then(|m| m.partitions.as_ref());
     let entities = population.map(|p| p.entities).unwrap_or(1.0);
     let bucket = population.and_then(|p| p.bucket_s);
-    let active_s = bucket.unwrap_or(scenario.duration_s).min(scenario.duration_s);
+    let active_s = bucket
+        .unwrap_or(scenario.duration_s)
+        .min(scenario.duration_s);
     let partitions = match bucket {
         Some(b) => entities * (scenario.duration_s / b).ceil().max(1.0),
         None => entities,
     };
     // Live horizon: rows older than the TTL have expired (they linger as tombstones; see findings).
-    let horizon = if t.ttl_s > 0.0 { active_s.min(t.ttl_s) } else { active_s };
+    let horizon = if t.ttl_s > 0.0 {
+        active_s.min(t.ttl_s)
+    } else {
+        active_s
+    };
     let per_entity = t.appended_rows_per_s / entities;
     let deleted_per_entity = (t.row_deletes_per_s + t.range_deletes_per_s) / entities;
     let appended = ((per_entity - deleted_per_entity).max(0.0)) * horizon;
     let population_rows = model.and_then(|m| m.rows_per_partition);
     let upserted_p50 = match population_rows {
-        Some(d) if t.upserted_rows_per_s > 0.0 => d.quantile(0.5).min(t.upserted_rows_per_s / entities * horizon).max(1.0),
+        Some(d) if t.upserted_rows_per_s > 0.0 => d
+            .quantile(0.5)
+            .min(t.upserted_rows_per_s / entities * horizon)
+            .max(1.0),
         _ if t.upserted_rows_per_s > 0.0 => 1.0,
         _ => 0.0,
     };
@@ -150,9 +178,15 @@ pub fn project(scenario: &Scenario, table: &Table, t: &Traffic) -> PartitionProj
     let rows_p50 = appended + upserted_p50;
     // Hottest partition: zipf's head, or a Poisson tail (p99.9) for uniform keys.
     let rows_max = (appended * t.hot_factor + 3.1 * appended.sqrt()).max(appended) + upserted_max;
-    let span = active_s.min(if t.ttl_s > 0.0 { t.ttl_s } else { f64::MAX }).max(1.0);
+    let span = active_s
+        .min(if t.ttl_s > 0.0 { t.ttl_s } else { f64::MAX })
+        .max(1.0);
     let sizes = size_model(scenario, table, version, span);
-    let shape = RowShape { liveness: t.liveness || t.appended_rows_per_s + t.upserted_rows_per_s == 0.0, ttl: t.ttl_s > 0.0, columns: None };
+    let shape = RowShape {
+        liveness: t.liveness || t.appended_rows_per_s + t.upserted_rows_per_s == 0.0,
+        ttl: t.ttl_s > 0.0,
+        columns: None,
+    };
     let row = sizes.row(table, &shape);
     let ratio = compression_ratio(scenario, table);
     let bytes = |rows: f64| sizes.partition_bytes(table, rows, &shape);
@@ -174,7 +208,11 @@ pub fn project(scenario: &Scenario, table: &Table, t: &Traffic) -> PartitionProj
 }
 
 pub fn compression_ratio(scenario: &Scenario, table: &Table) -> f64 {
-    if table.options.effective_chunk_kib(scenario.cluster.cassandra_version).is_none() {
+    if table
+        .options
+        .effective_chunk_kib(scenario.cluster.cassandra_version)
+        .is_none()
+    {
         return 1.0;
     }
     scenario

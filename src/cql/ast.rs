@@ -11,14 +11,22 @@ pub struct Statement {
 #[derive(Debug, Clone, PartialEq)]
 pub enum StatementKind {
     CreateKeyspace(CreateKeyspace),
-    AlterKeyspace { name: String, options: Vec<TableOption> },
+    AlterKeyspace {
+        name: String,
+        options: Vec<TableOption>,
+    },
     CreateTable(CreateTable),
     AlterTable(AlterTable),
     CreateType(CreateType),
-    AlterType { name: QualifiedName },
+    AlterType {
+        name: QualifiedName,
+    },
     CreateIndex(CreateIndex),
     CreateView(CreateView),
-    AlterView { name: QualifiedName, options: Vec<TableOption> },
+    AlterView {
+        name: QualifiedName,
+        options: Vec<TableOption>,
+    },
     Drop(Drop),
     Use(String),
     Truncate(QualifiedName),
@@ -29,7 +37,9 @@ pub enum StatementKind {
     Batch(Batch),
     /// Statements with no bearing on storage (functions, roles, permissions, triggers): recognised,
     /// reported, and otherwise skipped.
-    Ignored { what: String },
+    Ignored {
+        what: String,
+    },
 }
 
 impl StatementKind {
@@ -367,13 +377,23 @@ pub enum Term {
     Tuple(Vec<Term>),
     /// A UDT literal `{field: value, …}`.
     Udt(Vec<(String, Term)>),
-    Function { name: String, args: Vec<Term> },
+    Function {
+        name: String,
+        args: Vec<Term>,
+    },
     /// A column reference (on the right of `SET c = c + …`, or a function argument).
     Column(String),
     /// `a + b`, `a - b` (collection and counter arithmetic, and numeric arithmetic).
-    Binary { op: char, left: Box<Term>, right: Box<Term> },
+    Binary {
+        op: char,
+        left: Box<Term>,
+        right: Box<Term>,
+    },
     Negative(Box<Term>),
-    Cast { term: Box<Term>, ty: CqlType },
+    Cast {
+        term: Box<Term>,
+        ty: CqlType,
+    },
 }
 
 impl Term {
@@ -390,8 +410,14 @@ pub struct Using {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum InsertValues {
-    Values { columns: Vec<String>, values: Vec<Term> },
-    Json { json: Term, default_unset: bool },
+    Values {
+        columns: Vec<String>,
+        values: Vec<Term>,
+    },
+    Json {
+        json: Term,
+        default_unset: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -52,8 +52,8 @@ pub fn tokenize(source: &Source) -> Result<Vec<Token>, CqlError> {
             i += 1;
         } else if rest.starts_with("--") || rest.starts_with("//") {
             i += rest.find('\n').unwrap_or(rest.len());
-        } else if rest.starts_with("/*") {
-            match rest[2..].find("*/") {
+        } else if let Some(body) = rest.strip_prefix("/*") {
+            match body.find("*/") {
                 Some(p) => i += p + 4,
                 None => return Err(source.error_at(i, "unterminated /* comment")),
             }
@@ -63,27 +63,44 @@ pub fn tokenize(source: &Source) -> Result<Vec<Token>, CqlError> {
                     .error_at(i, "unterminated string literal")
                     .with_hint("close the string with ' (write '' for a quote inside it)")
             })?;
-            tokens.push(Token { kind: TokenKind::Str(s), offset: i });
+            tokens.push(Token {
+                kind: TokenKind::Str(s),
+                offset: i,
+            });
             i += len;
         } else if b == b'"' {
-            let (s, len) = quoted(rest, b'"').ok_or_else(|| {
-                source.error_at(i, "unterminated quoted identifier")
-            })?;
-            tokens.push(Token { kind: TokenKind::QuotedIdent(s), offset: i });
+            let (s, len) = quoted(rest, b'"')
+                .ok_or_else(|| source.error_at(i, "unterminated quoted identifier"))?;
+            tokens.push(Token {
+                kind: TokenKind::QuotedIdent(s),
+                offset: i,
+            });
             i += len;
-        } else if rest.starts_with("$$") {
-            let end = rest[2..]
+        } else if let Some(body) = rest.strip_prefix("$$") {
+            let end = body
                 .find("$$")
                 .ok_or_else(|| source.error_at(i, "unterminated $$ string"))?;
             let body = rest[2..2 + end].to_string();
-            tokens.push(Token { kind: TokenKind::Str(body), offset: i });
+            tokens.push(Token {
+                kind: TokenKind::Str(body),
+                offset: i,
+            });
             i += end + 4;
         } else if let Some(len) = uuid_len(rest) {
-            tokens.push(Token { kind: TokenKind::Uuid(rest[..len].to_string()), offset: i });
+            tokens.push(Token {
+                kind: TokenKind::Uuid(rest[..len].to_string()),
+                offset: i,
+            });
             i += len;
         } else if rest.len() > 2 && (rest.starts_with("0x") || rest.starts_with("0X")) {
-            let len = 2 + rest[2..].bytes().take_while(|c| c.is_ascii_hexdigit()).count();
-            tokens.push(Token { kind: TokenKind::Hex(rest[..len].to_string()), offset: i });
+            let len = 2 + rest[2..]
+                .bytes()
+                .take_while(|c| c.is_ascii_hexdigit())
+                .count();
+            tokens.push(Token {
+                kind: TokenKind::Hex(rest[..len].to_string()),
+                offset: i,
+            });
             i += len;
         } else if b.is_ascii_digit()
             || (b == b'.' && bytes.get(i + 1).is_some_and(|c| c.is_ascii_digit()))
@@ -93,29 +110,47 @@ pub fn tokenize(source: &Source) -> Result<Vec<Token>, CqlError> {
             i += len;
         } else if is_ident_start(b) {
             let len = rest.bytes().take_while(|c| is_ident_char(*c)).count();
-            tokens.push(Token { kind: TokenKind::Ident(rest[..len].to_string()), offset: i });
+            tokens.push(Token {
+                kind: TokenKind::Ident(rest[..len].to_string()),
+                offset: i,
+            });
             i += len;
         } else if b == b'?' {
-            tokens.push(Token { kind: TokenKind::Bind(None), offset: i });
+            tokens.push(Token {
+                kind: TokenKind::Bind(None),
+                offset: i,
+            });
             i += 1;
         } else if b == b':' && bytes.get(i + 1).is_some_and(|c| is_ident_start(*c)) {
             let len = rest[1..].bytes().take_while(|c| is_ident_char(*c)).count();
             let name = rest[1..1 + len].to_string();
-            tokens.push(Token { kind: TokenKind::Bind(Some(name)), offset: i });
+            tokens.push(Token {
+                kind: TokenKind::Bind(Some(name)),
+                offset: i,
+            });
             i += 1 + len;
         } else if let Some(len) = nosqlbench_binding(rest) {
             let name = rest[1..len - 1].to_string();
-            tokens.push(Token { kind: TokenKind::Bind(Some(name)), offset: i });
+            tokens.push(Token {
+                kind: TokenKind::Bind(Some(name)),
+                offset: i,
+            });
             i += len;
         } else if let Some(sym) = SYMBOLS.iter().find(|s| rest.starts_with(**s)) {
-            tokens.push(Token { kind: TokenKind::Sym(sym), offset: i });
+            tokens.push(Token {
+                kind: TokenKind::Sym(sym),
+                offset: i,
+            });
             i += sym.len();
         } else {
             let c = rest.chars().next().unwrap_or('?');
             return Err(source.error_at(i, format!("unexpected character `{c}`")));
         }
     }
-    tokens.push(Token { kind: TokenKind::Eof, offset: text.len() });
+    tokens.push(Token {
+        kind: TokenKind::Eof,
+        offset: text.len(),
+    });
     Ok(tokens)
 }
 
@@ -241,7 +276,10 @@ mod tests {
     #[test]
     fn uuid_literal() {
         let k = kinds("123e4567-e89b-12d3-a456-426614174000");
-        assert_eq!(k[0], TokenKind::Uuid("123e4567-e89b-12d3-a456-426614174000".into()));
+        assert_eq!(
+            k[0],
+            TokenKind::Uuid("123e4567-e89b-12d3-a456-426614174000".into())
+        );
     }
 
     #[test]

@@ -54,7 +54,11 @@ impl CqlError {
 
 impl fmt::Display for CqlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{}:{}:{}: {}", self.file, self.line, self.col, self.message)?;
+        writeln!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.col, self.message
+        )?;
         let shown: String = self.source_line.replace('\t', " ");
         writeln!(f, "  | {shown}")?;
         write!(f, "  | {}^", " ".repeat(self.col.saturating_sub(1)))?;
@@ -85,7 +89,10 @@ pub fn parse_one(file: &str, text: &str) -> Result<ast::Statement, CqlError> {
         1 => Ok(statements.remove(0)),
         0 => Err(source.error_at(0, "expected a CQL statement, found nothing")),
         _ => Err(source
-            .error_at(statements[1].offset, "expected one CQL statement, found several")
+            .error_at(
+                statements[1].offset,
+                "expected one CQL statement, found several",
+            )
             .with_hint("give each statement its own [[workload]] entry")),
     }
 }

@@ -11,7 +11,11 @@ type Result<T> = std::result::Result<T, CqlError>;
 /// Parses every statement of a source.
 pub fn parse_source(source: &Source) -> Result<Vec<Statement>> {
     let tokens = tokenize(source)?;
-    let mut p = Parser { source, tokens, pos: 0 };
+    let mut p = Parser {
+        source,
+        tokens,
+        pos: 0,
+    };
     let mut statements = Vec::new();
     loop {
         while p.eat_sym(";") {}
@@ -167,9 +171,15 @@ impl<'s> Parser<'s> {
         let first = self.ident()?;
         if self.eat_sym(".") {
             let name = self.ident()?;
-            Ok(QualifiedName { keyspace: Some(first), name })
+            Ok(QualifiedName {
+                keyspace: Some(first),
+                name,
+            })
         } else {
-            Ok(QualifiedName { keyspace: None, name: first })
+            Ok(QualifiedName {
+                keyspace: None,
+                name: first,
+            })
         }
     }
 
@@ -228,7 +238,9 @@ impl<'s> Parser<'s> {
             .iter()
             .any(|k| self.is_kw(k))
         {
-            let what = Self::describe(self.peek()).trim_matches('`').to_ascii_uppercase();
+            let what = Self::describe(self.peek())
+                .trim_matches('`')
+                .to_ascii_uppercase();
             self.skip_statement();
             StatementKind::Ignored { what }
         } else {
@@ -297,7 +309,9 @@ impl<'s> Parser<'s> {
                 self.advance();
                 self.advance();
                 if primary_key.is_some() || inline_pk.is_some() {
-                    return Err(self.source.error_at(at, "the table has two PRIMARY KEY clauses"));
+                    return Err(self
+                        .source
+                        .error_at(at, "the table has two PRIMARY KEY clauses"));
                 }
                 primary_key = Some(self.primary_key()?);
             } else {
@@ -315,7 +329,12 @@ impl<'s> Parser<'s> {
                     }
                     inline_pk = Some(col_name.clone());
                 }
-                columns.push(ColumnDef { name: col_name, ty, is_static, offset });
+                columns.push(ColumnDef {
+                    name: col_name,
+                    ty,
+                    is_static,
+                    offset,
+                });
             }
             if self.eat_sym(",") {
                 if self.is_sym(")") {
@@ -328,7 +347,10 @@ impl<'s> Parser<'s> {
         self.expect_sym(")")?;
         let primary_key = match (primary_key, inline_pk) {
             (Some(pk), _) => pk,
-            (None, Some(col)) => PrimaryKey { partition: vec![col], clustering: vec![] },
+            (None, Some(col)) => PrimaryKey {
+                partition: vec![col],
+                clustering: vec![],
+            },
             (None, None) => {
                 return Err(self
                     .error_here(format!("table {name} has no PRIMARY KEY"))
@@ -340,7 +362,13 @@ impl<'s> Parser<'s> {
         } else {
             TableProperties::default()
         };
-        Ok(CreateTable { name, if_not_exists, columns, primary_key, properties })
+        Ok(CreateTable {
+            name,
+            if_not_exists,
+            columns,
+            primary_key,
+            properties,
+        })
     }
 
     /// `( pk [, ck…] )` where pk is a column or a parenthesised list of columns.
@@ -356,7 +384,10 @@ impl<'s> Parser<'s> {
             clustering.push(self.ident()?);
         }
         self.expect_sym(")")?;
-        Ok(PrimaryKey { partition, clustering })
+        Ok(PrimaryKey {
+            partition,
+            clustering,
+        })
     }
 
     fn cql_type(&mut self) -> Result<CqlType> {
@@ -401,7 +432,11 @@ impl<'s> Parser<'s> {
                 self.expect_sym(",")?;
                 let n = match self.advance() {
                     TokenKind::Int(n) => n.parse().unwrap_or(0),
-                    _ => return Err(self.source.error_at(at, "vector<type, N> needs a dimension")),
+                    _ => {
+                        return Err(self
+                            .source
+                            .error_at(at, "vector<type, N> needs a dimension"))
+                    }
                 };
                 self.expect_sym(">")?;
                 CqlType::Vector(Box::new(elem), n)
@@ -428,7 +463,11 @@ impl<'s> Parser<'s> {
         let name = self.ident()?;
         self.expect_sym("=")?;
         let value = self.option_value()?;
-        Ok(TableOption { name, value, offset })
+        Ok(TableOption {
+            name,
+            value,
+            offset,
+        })
     }
 
     fn option_value(&mut self) -> Result<OptionValue> {
@@ -448,7 +487,9 @@ impl<'s> Parser<'s> {
                 if !self.eat_sym("}") {
                     loop {
                         let key = match self.peek().clone() {
-                            TokenKind::Str(s) | TokenKind::Ident(s) | TokenKind::QuotedIdent(s) => s,
+                            TokenKind::Str(s) | TokenKind::Ident(s) | TokenKind::QuotedIdent(s) => {
+                                s
+                            }
                             TokenKind::Int(s) | TokenKind::Float(s) => s,
                             _ => return Err(self.unexpected("an option name in quotes")),
                         };
@@ -516,12 +557,20 @@ impl<'s> Parser<'s> {
             }
         }
         self.expect_sym(")")?;
-        Ok(CreateType { name, if_not_exists, fields })
+        Ok(CreateType {
+            name,
+            if_not_exists,
+            fields,
+        })
     }
 
     fn create_index(&mut self, custom: bool) -> Result<CreateIndex> {
         let if_not_exists = self.if_not_exists();
-        let name = if self.is_kw("ON") { None } else { Some(self.ident()?) };
+        let name = if self.is_kw("ON") {
+            None
+        } else {
+            Some(self.ident()?)
+        };
         self.expect_kw("ON")?;
         let table = self.qualified_name()?;
         self.expect_sym("(")?;
@@ -539,7 +588,10 @@ impl<'s> Parser<'s> {
                 self.expect_sym(")")?;
                 targets.push(IndexTarget { column, kind });
             } else {
-                targets.push(IndexTarget { column: self.ident()?, kind: "values".into() });
+                targets.push(IndexTarget {
+                    column: self.ident()?,
+                    kind: "values".into(),
+                });
             }
             if !self.eat_sym(",") {
                 break;
@@ -559,7 +611,14 @@ impl<'s> Parser<'s> {
         if self.eat_kw("WITH") {
             options = self.option_list()?;
         }
-        Ok(CreateIndex { name, table, if_not_exists, targets, custom_class, options })
+        Ok(CreateIndex {
+            name,
+            table,
+            if_not_exists,
+            targets,
+            custom_class,
+            options,
+        })
     }
 
     fn create_view(&mut self) -> Result<CreateView> {
@@ -578,7 +637,11 @@ impl<'s> Parser<'s> {
         }
         self.expect_kw("FROM")?;
         let base = self.qualified_name()?;
-        let where_clause = if self.eat_kw("WHERE") { self.relations()? } else { Vec::new() };
+        let where_clause = if self.eat_kw("WHERE") {
+            self.relations()?
+        } else {
+            Vec::new()
+        };
         self.expect_kw("PRIMARY")?;
         self.expect_kw("KEY")?;
         let primary_key = self.primary_key()?;
@@ -587,7 +650,15 @@ impl<'s> Parser<'s> {
         } else {
             TableProperties::default()
         };
-        Ok(CreateView { name, if_not_exists, base, columns, where_clause, primary_key, properties })
+        Ok(CreateView {
+            name,
+            if_not_exists,
+            base,
+            columns,
+            where_clause,
+            primary_key,
+            properties,
+        })
     }
 
     fn alter(&mut self) -> Result<StatementKind> {
@@ -619,7 +690,9 @@ impl<'s> Parser<'s> {
         }
         if self.is_kw("ROLE") || self.is_kw("USER") {
             self.skip_statement();
-            return Ok(StatementKind::Ignored { what: "ALTER ROLE".into() });
+            return Ok(StatementKind::Ignored {
+                what: "ALTER ROLE".into(),
+            });
         }
         Err(self.unexpected("KEYSPACE, TABLE, MATERIALIZED VIEW or TYPE after ALTER"))
     }
@@ -634,7 +707,12 @@ impl<'s> Parser<'s> {
                 let name = self.ident()?;
                 let ty = self.cql_type()?;
                 let is_static = self.eat_kw("STATIC");
-                cols.push(ColumnDef { name, ty, is_static, offset });
+                cols.push(ColumnDef {
+                    name,
+                    ty,
+                    is_static,
+                    offset,
+                });
                 if !self.eat_sym(",") {
                     break;
                 }
@@ -687,22 +765,39 @@ impl<'s> Parser<'s> {
             "MATERIALIZED VIEW".to_string()
         } else {
             let kinds = [
-                "TABLE", "COLUMNFAMILY", "KEYSPACE", "SCHEMA", "TYPE", "INDEX", "FUNCTION",
-                "AGGREGATE", "TRIGGER", "ROLE", "USER",
+                "TABLE",
+                "COLUMNFAMILY",
+                "KEYSPACE",
+                "SCHEMA",
+                "TYPE",
+                "INDEX",
+                "FUNCTION",
+                "AGGREGATE",
+                "TRIGGER",
+                "ROLE",
+                "USER",
             ];
             match kinds.iter().find(|k| self.is_kw(k)) {
                 Some(k) => {
                     self.advance();
                     k.to_string()
                 }
-                None => return Err(self.unexpected("TABLE, KEYSPACE, TYPE, INDEX or MATERIALIZED VIEW after DROP")),
+                None => {
+                    return Err(self.unexpected(
+                        "TABLE, KEYSPACE, TYPE, INDEX or MATERIALIZED VIEW after DROP",
+                    ))
+                }
             }
         };
         let if_exists = self.if_exists();
         let name = self.qualified_name()?;
         // DROP TRIGGER t ON tbl, DROP FUNCTION f(int): the rest does not matter here.
         self.skip_statement();
-        Ok(StatementKind::Drop(Drop { what, name, if_exists }))
+        Ok(StatementKind::Drop(Drop {
+            what,
+            name,
+            if_exists,
+        }))
     }
 
     // ---- DML ------------------------------------------------------------------------------
@@ -738,7 +833,10 @@ impl<'s> Parser<'s> {
                     self.expect_kw("NULL")?;
                 }
             }
-            InsertValues::Json { json, default_unset }
+            InsertValues::Json {
+                json,
+                default_unset,
+            }
         } else {
             let columns = self.ident_list_in_parens()?;
             self.expect_kw("VALUES")?;
@@ -768,12 +866,21 @@ impl<'s> Parser<'s> {
                 break;
             }
         }
-        Ok(Insert { table, values, if_not_exists, using })
+        Ok(Insert {
+            table,
+            values,
+            if_not_exists,
+            using,
+        })
     }
 
     fn update(&mut self) -> Result<Update> {
         let table = self.qualified_name()?;
-        let using = if self.eat_kw("USING") { self.using()? } else { Using::default() };
+        let using = if self.eat_kw("USING") {
+            self.using()?
+        } else {
+            Using::default()
+        };
         self.expect_kw("SET")?;
         let mut assignments = vec![self.assignment()?];
         while self.eat_sym(",") {
@@ -782,7 +889,13 @@ impl<'s> Parser<'s> {
         self.expect_kw("WHERE")?;
         let where_clause = self.relations()?;
         let condition = self.condition()?;
-        Ok(Update { table, using, assignments, where_clause, condition })
+        Ok(Update {
+            table,
+            using,
+            assignments,
+            where_clause,
+            condition,
+        })
     }
 
     fn assignment(&mut self) -> Result<Assignment> {
@@ -828,7 +941,11 @@ impl<'s> Parser<'s> {
         if !self.is_kw("FROM") {
             loop {
                 let column = self.ident()?;
-                let mut target = DeleteTarget { column, element: None, field: None };
+                let mut target = DeleteTarget {
+                    column,
+                    element: None,
+                    field: None,
+                };
                 if self.eat_sym("[") {
                     target.element = Some(self.term()?);
                     self.expect_sym("]")?;
@@ -843,11 +960,21 @@ impl<'s> Parser<'s> {
         }
         self.expect_kw("FROM")?;
         let table = self.qualified_name()?;
-        let using = if self.eat_kw("USING") { self.using()? } else { Using::default() };
+        let using = if self.eat_kw("USING") {
+            self.using()?
+        } else {
+            Using::default()
+        };
         self.expect_kw("WHERE")?;
         let where_clause = self.relations()?;
         let condition = self.condition()?;
-        Ok(Delete { table, targets, using, where_clause, condition })
+        Ok(Delete {
+            table,
+            targets,
+            using,
+            where_clause,
+            condition,
+        })
     }
 
     fn select(&mut self) -> Result<Select> {
@@ -864,7 +991,11 @@ impl<'s> Parser<'s> {
         }
         self.expect_kw("FROM")?;
         let table = self.qualified_name()?;
-        let where_clause = if self.eat_kw("WHERE") { self.relations()? } else { Vec::new() };
+        let where_clause = if self.eat_kw("WHERE") {
+            self.relations()?
+        } else {
+            Vec::new()
+        };
         let mut select = Select {
             table,
             json,
@@ -916,7 +1047,9 @@ impl<'s> Parser<'s> {
     fn selector(&mut self) -> Result<Selector> {
         let start = self.pos;
         let simple = matches!(self.peek(), TokenKind::Ident(_) | TokenKind::QuotedIdent(_))
-            && matches!(self.peek_at(1), TokenKind::Sym(",")) | self.is_kw_at(1, "FROM") | self.is_kw_at(1, "AS");
+            && matches!(self.peek_at(1), TokenKind::Sym(","))
+                | self.is_kw_at(1, "FROM")
+                | self.is_kw_at(1, "AS");
         let column = if simple { Some(self.ident()?) } else { None };
         if column.is_none() {
             let mut depth = 0i32;
@@ -927,7 +1060,8 @@ impl<'s> Parser<'s> {
                     TokenKind::Sym(")") => depth -= 1,
                     TokenKind::Sym(",") if depth == 0 => break,
                     TokenKind::Ident(s)
-                        if depth == 0 && (s.eq_ignore_ascii_case("FROM") || s.eq_ignore_ascii_case("AS")) =>
+                        if depth == 0
+                            && (s.eq_ignore_ascii_case("FROM") || s.eq_ignore_ascii_case("AS")) =>
                     {
                         break
                     }
@@ -978,7 +1112,12 @@ impl<'s> Parser<'s> {
         if self.eat_kw("IS") {
             self.expect_kw("NOT")?;
             self.expect_kw("NULL")?;
-            return Ok(Relation { lhs, op: RelOp::IsNotNull, rhs: Term::Null, offset });
+            return Ok(Relation {
+                lhs,
+                op: RelOp::IsNotNull,
+                rhs: Term::Null,
+                offset,
+            });
         }
         let op = match self.peek().clone() {
             TokenKind::Sym("=") | TokenKind::Sym("==") => RelOp::Eq,
@@ -997,11 +1136,20 @@ impl<'s> Parser<'s> {
                     RelOp::Contains
                 }
             }
-            _ => return Err(self.unexpected("a comparison (=, <, <=, >, >=, !=, IN, CONTAINS, LIKE)")),
+            _ => {
+                return Err(
+                    self.unexpected("a comparison (=, <, <=, >, >=, !=, IN, CONTAINS, LIKE)")
+                )
+            }
         };
         self.advance();
         let rhs = self.term()?;
-        Ok(Relation { lhs, op, rhs, offset })
+        Ok(Relation {
+            lhs,
+            op,
+            rhs,
+            offset,
+        })
     }
 
     // ---- terms ----------------------------------------------------------------------------
@@ -1018,7 +1166,11 @@ impl<'s> Parser<'s> {
             };
             self.advance();
             let right = self.primary_term()?;
-            left = Term::Binary { op, left: Box::new(left), right: Box::new(right) };
+            left = Term::Binary {
+                op,
+                left: Box::new(left),
+                right: Box::new(right),
+            };
         }
     }
 
@@ -1075,7 +1227,10 @@ impl<'s> Parser<'s> {
                         self.expect_kw("AS")?;
                         let ty = self.cql_type()?;
                         self.expect_sym(")")?;
-                        return Ok(Term::Cast { term: Box::new(term), ty });
+                        return Ok(Term::Cast {
+                            term: Box::new(term),
+                            ty,
+                        });
                     }
                     _ => {
                         // A function call (`now()`, `maxTimeuuid(?)`, `ks.fn(…)`) or a column.
@@ -1146,7 +1301,11 @@ impl<'s> Parser<'s> {
             BatchKind::Logged
         };
         self.expect_kw("BATCH")?;
-        let using = if self.eat_kw("USING") { self.using()? } else { Using::default() };
+        let using = if self.eat_kw("USING") {
+            self.using()?
+        } else {
+            Using::default()
+        };
         let mut statements = Vec::new();
         loop {
             while self.eat_sym(";") {}
@@ -1168,6 +1327,10 @@ impl<'s> Parser<'s> {
             };
             statements.push(Statement { kind, offset });
         }
-        Ok(Batch { kind, using, statements })
+        Ok(Batch {
+            kind,
+            using,
+            statements,
+        })
     }
 }

@@ -70,7 +70,12 @@ impl Source {
 
     /// Builds an error located at an expanded-text offset.
     pub fn error_at(&self, offset: usize, message: impl Into<String>) -> CqlError {
-        CqlError::at(&self.name, &self.original, self.original_offset(offset), message)
+        CqlError::at(
+            &self.name,
+            &self.original,
+            self.original_offset(offset),
+            message,
+        )
     }
 }
 
@@ -163,9 +168,9 @@ impl Expander<'_> {
                 i = rest.find("*/").map(|p| i + p + 2).unwrap_or(end);
                 continue;
             }
-            let placeholder = if rest.starts_with("$$") {
+            let placeholder = if let Some(body) = rest.strip_prefix("$$") {
                 // A `$$ … $$` body: copy verbatim.
-                let close = rest[2..].find("$$").map(|p| i + 2 + p + 2).unwrap_or(end);
+                let close = body.find("$$").map(|p| i + 2 + p + 2).unwrap_or(end);
                 i = close;
                 continue;
             } else if rest.starts_with("${") {
@@ -176,10 +181,7 @@ impl Expander<'_> {
                     (c + 1, name.to_string(), default.map(|d| (d.to_string(), 0)))
                 })
             } else if bytes[i] == b'$' && rest.len() > 1 && is_ident_start(bytes[i + 1]) {
-                let len = rest[1..]
-                    .bytes()
-                    .take_while(|b| is_ident_char(*b))
-                    .count();
+                let len = rest[1..].bytes().take_while(|b| is_ident_char(*b)).count();
                 let name = &rest[1..1 + len];
                 let consumed = if rest.as_bytes().get(1 + len) == Some(&b'$') {
                     len + 2
@@ -199,9 +201,8 @@ impl Expander<'_> {
                             Some(p) => (&inner[..p], Some((p + 1, inner.len()))),
                             None => (inner, None),
                         };
-                        let default = default.map(|(a, b)| {
-                            (inner[a..b].to_string(), i + inner_start + a)
-                        });
+                        let default =
+                            default.map(|(a, b)| (inner[a..b].to_string(), i + inner_start + a));
                         Some((close + 1, name.trim().to_string(), default))
                     }
                     None => None,
@@ -223,7 +224,9 @@ impl Expander<'_> {
                     flush(self, plain_from, i);
                     let at = if depth == 0 { i } else { origin_override };
                     if depth >= MAX_DEPTH {
-                        return Err(self.error(at, "template placeholders nested too deeply".into()));
+                        return Err(
+                            self.error(at, "template placeholders nested too deeply".into())
+                        );
                     }
                     if let Some(v) = self.vars.get(&name).cloned() {
                         self.push_str(&v, at);
@@ -258,8 +261,7 @@ fn split_default<'s>(inner: &'s str, sep: &str) -> (&'s str, Option<&'s str>) {
 }
 
 fn starts_with_ci(s: &str, prefix: &str) -> bool {
-    s.len() >= prefix.len()
-        && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+    s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
 
 /// Offset of the parenthesis closing the one at `open` in `s`.
@@ -309,7 +311,10 @@ mod tests {
         assert_eq!(expand("USE $keyspace;", &vars).unwrap(), "USE ks;");
         assert_eq!(expand("USE TEMPLATE(x,dflt);", &vars).unwrap(), "USE dflt;");
         assert_eq!(expand("USE TEMPLATE(rf:1);", &vars).unwrap(), "USE 1;");
-        assert_eq!(expand("USE TEMPLATE(keyspace,b);", &vars).unwrap(), "USE ks;");
+        assert_eq!(
+            expand("USE TEMPLATE(keyspace,b);", &vars).unwrap(),
+            "USE ks;"
+        );
         assert_eq!(expand("USE <<ks:base>>;", &vars).unwrap(), "USE base;");
         assert_eq!(
             expand("TEMPLATE(a,TEMPLATE(b,deep))", &vars).unwrap(),

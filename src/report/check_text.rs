@@ -7,13 +7,28 @@ use crate::units::{format_bytes, format_count, format_duration};
 
 pub fn render_check(r: &CheckReport) -> String {
     let mut s = String::new();
-    let duration = r.duration_s.map(|d| format!(", over {}", format_duration(d))).unwrap_or_default();
-    let _ = writeln!(s, "cassim check {} ({}, Cassandra {}{duration})", r.input, r.kind, r.cassandra_version);
+    let duration = r
+        .duration_s
+        .map(|d| format!(", over {}", format_duration(d)))
+        .unwrap_or_default();
+    let _ = writeln!(
+        s,
+        "cassim check {} ({}, Cassandra {}{duration})",
+        r.input, r.kind, r.cassandra_version
+    );
     for t in &r.tables {
         let _ = writeln!(s);
-        let view = t.view_of.as_ref().map(|b| format!("  (materialized view of {b})")).unwrap_or_default();
+        let view = t
+            .view_of
+            .as_ref()
+            .map(|b| format!("  (materialized view of {b})"))
+            .unwrap_or_default();
         let _ = writeln!(s, "{}{view}", t.table);
-        let ck = if t.clustering.is_empty() { "none".to_string() } else { t.clustering.join(", ") };
+        let ck = if t.clustering.is_empty() {
+            "none".to_string()
+        } else {
+            t.clustering.join(", ")
+        };
         let _ = writeln!(s, "  partition key     ({})", t.partition_key.join(", "));
         let _ = writeln!(s, "  clustering        {ck}");
         let _ = writeln!(s, "  compaction        {}", t.compaction);
@@ -28,7 +43,10 @@ pub fn render_check(r: &CheckReport) -> String {
             format_duration(t.gc_grace_seconds as f64),
             t.default_time_to_live
         );
-        let chunk = t.compression_chunk_kib.map(|c| format!("{c} KiB chunks")).unwrap_or_else(|| "off".into());
+        let chunk = t
+            .compression_chunk_kib
+            .map(|c| format!("{c} KiB chunks"))
+            .unwrap_or_else(|| "off".into());
         let _ = writeln!(
             s,
             "  bytes per row     {:.0} B serialized, {:.0} B on disk   (compression {chunk}, bloom_filter_fp_chance {})",
@@ -42,9 +60,24 @@ pub fn render_check(r: &CheckReport) -> String {
                 format_duration(p.active_s)
             );
             let _ = writeln!(s, "  per partition     {:>12} {:>12}", "p50", "max");
-            let _ = writeln!(s, "    rows            {:>12} {:>12}", format_count(p.rows_p50), format_count(p.rows_max));
-            let _ = writeln!(s, "    cells (Nv)      {:>12} {:>12}", format_count(p.cells_p50), format_count(p.cells_max));
-            let _ = writeln!(s, "    bytes           {:>12} {:>12}", format_bytes(p.bytes_p50), format_bytes(p.bytes_max));
+            let _ = writeln!(
+                s,
+                "    rows            {:>12} {:>12}",
+                format_count(p.rows_p50),
+                format_count(p.rows_max)
+            );
+            let _ = writeln!(
+                s,
+                "    cells (Nv)      {:>12} {:>12}",
+                format_count(p.cells_p50),
+                format_count(p.cells_max)
+            );
+            let _ = writeln!(
+                s,
+                "    bytes           {:>12} {:>12}",
+                format_bytes(p.bytes_p50),
+                format_bytes(p.bytes_max)
+            );
             let _ = writeln!(
                 s,
                 "    on disk         {:>12} {:>12}   (Chebotko St for the max: {})",
@@ -65,12 +98,28 @@ pub fn render_check(r: &CheckReport) -> String {
                 Severity::Warn => "warn ",
                 Severity::Info => "info ",
             };
-            let table = f.table.as_ref().map(|t| format!(" {t}:")).unwrap_or_default();
+            let table = f
+                .table
+                .as_ref()
+                .map(|t| format!(" {t}:"))
+                .unwrap_or_default();
             let _ = writeln!(s, "  {sev} [{}]{table} {}", f.code, f.message);
         }
     }
-    let errors = r.findings.iter().filter(|f| f.severity == Severity::Error).count();
-    let warns = r.findings.iter().filter(|f| f.severity == Severity::Warn).count();
-    let _ = writeln!(s, "\n{} table(s), {errors} error(s), {warns} warning(s)", r.tables.len());
+    let errors = r
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    let warns = r
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Warn)
+        .count();
+    let _ = writeln!(
+        s,
+        "\n{} table(s), {errors} error(s), {warns} warning(s)",
+        r.tables.len()
+    );
     s
 }

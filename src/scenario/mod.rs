@@ -33,8 +33,19 @@ pub struct ScenarioError {
 }
 
 impl ScenarioError {
-    pub fn new(path: String, value: Option<String>, message: impl Into<String>, hint: impl Into<String>) -> ScenarioError {
-        ScenarioError { file: String::new(), path, value, message: message.into(), hint: hint.into() }
+    pub fn new(
+        path: String,
+        value: Option<String>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> ScenarioError {
+        ScenarioError {
+            file: String::new(),
+            path,
+            value,
+            message: message.into(),
+            hint: hint.into(),
+        }
     }
 }
 
@@ -157,8 +168,17 @@ impl TableModel {
         self.columns
             .iter()
             .map(|(c, spec)| {
-                let elements = spec.elements.map(|e| e.mean()).unwrap_or(crate::defaults::DEFAULT_COLLECTION_ELEMENTS);
-                (c.clone(), ColumnSize { bytes: spec.size.mean(), elements })
+                let elements = spec
+                    .elements
+                    .map(|e| e.mean())
+                    .unwrap_or(crate::defaults::DEFAULT_COLLECTION_ELEMENTS);
+                (
+                    c.clone(),
+                    ColumnSize {
+                        bytes: spec.size.mean(),
+                        elements,
+                    },
+                )
             })
             .collect()
     }
@@ -192,30 +212,65 @@ pub struct Scenario {
 }
 
 const TOP_KEYS: [&str; 11] = [
-    "name", "seed", "duration", "sample_every", "cluster", "node", "settings", "schema", "tables", "workload", "sweep",
+    "name",
+    "seed",
+    "duration",
+    "sample_every",
+    "cluster",
+    "node",
+    "settings",
+    "schema",
+    "tables",
+    "workload",
+    "sweep",
 ];
 
 impl Scenario {
     /// Loads a scenario file; the schema file it names is read relative to it.
-    pub fn load(path: &Path, vars: &BTreeMap<String, String>, sets: &[(String, String)]) -> std::result::Result<Scenario, InputError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| InputError::File { path: path.display().to_string(), message: e.to_string() })?;
+    pub fn load(
+        path: &Path,
+        vars: &BTreeMap<String, String>,
+        sets: &[(String, String)],
+    ) -> std::result::Result<Scenario, InputError> {
+        let text = std::fs::read_to_string(path).map_err(|e| InputError::File {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
         Scenario::from_str(&text, path, vars, sets)
     }
 
     /// Reads a scenario from TOML text. `sets` are `--set path=value` overrides.
-    pub fn from_str(text: &str, path: &Path, vars: &BTreeMap<String, String>, sets: &[(String, String)]) -> std::result::Result<Scenario, InputError> {
+    pub fn from_str(
+        text: &str,
+        path: &Path,
+        vars: &BTreeMap<String, String>,
+        sets: &[(String, String)],
+    ) -> std::result::Result<Scenario, InputError> {
         let file = path.display().to_string();
         let mut root: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-            let (line, col) = e.span().map(|s| crate::cql::line_col(text, s.start)).unwrap_or((1, 1));
+            let (line, col) = e
+                .span()
+                .map(|s| crate::cql::line_col(text, s.start))
+                .unwrap_or((1, 1));
             let msg = e.message().to_string();
-            InputError::File { path: format!("{file}:{line}:{col}"), message: format!("invalid TOML: {msg}") }
+            InputError::File {
+                path: format!("{file}:{line}:{col}"),
+                message: format!("invalid TOML: {msg}"),
+            }
         })?;
         for (p, v) in sets {
-            set_path(&mut root, p, v).map_err(|e| InputError::Scenario(ScenarioError { file: file.clone(), ..e }))?;
+            set_path(&mut root, p, v).map_err(|e| {
+                InputError::Scenario(ScenarioError {
+                    file: file.clone(),
+                    ..e
+                })
+            })?;
         }
         read(&root, path, vars).map_err(|e| match e {
-            InputError::Scenario(s) => InputError::Scenario(ScenarioError { file: file.clone(), ..s }),
+            InputError::Scenario(s) => InputError::Scenario(ScenarioError {
+                file: file.clone(),
+                ..s
+            }),
             other => other,
         })
     }
@@ -234,31 +289,64 @@ impl Scenario {
     }
 }
 
-fn read(root: &toml::Table, path: &Path, vars: &BTreeMap<String, String>) -> std::result::Result<Scenario, InputError> {
+fn read(
+    root: &toml::Table,
+    path: &Path,
+    vars: &BTreeMap<String, String>,
+) -> std::result::Result<Scenario, InputError> {
     let top = Obj::new("", root);
     let name = top.str("name")?.map(str::to_string).unwrap_or_else(|| {
-        path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "scenario".into())
+        path.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "scenario".into())
     });
     let seed = top.int("seed", 0, i64::MAX)?.unwrap_or(42) as u64;
-    let duration_s = top.unit("duration", units::parse_duration)?.unwrap_or(30.0 * 86_400.0);
+    let duration_s = top
+        .unit("duration", units::parse_duration)?
+        .unwrap_or(30.0 * 86_400.0);
     if duration_s < 1.0 {
-        return Err(top.error("duration", top.get("duration"), "must be at least 1s", "write e.g. \"60d\"").into());
+        return Err(top
+            .error(
+                "duration",
+                top.get("duration"),
+                "must be at least 1s",
+                "write e.g. \"60d\"",
+            )
+            .into());
     }
-    let sample_every_s = top.unit("sample_every", units::parse_duration)?.unwrap_or(3600.0);
+    let sample_every_s = top
+        .unit("sample_every", units::parse_duration)?
+        .unwrap_or(3600.0);
     if sample_every_s <= 0.0 || sample_every_s > duration_s {
-        return Err(top.error("sample_every", top.get("sample_every"), "must be positive and at most the duration", "write e.g. \"1h\"").into());
+        return Err(top
+            .error(
+                "sample_every",
+                top.get("sample_every"),
+                "must be positive and at most the duration",
+                "write e.g. \"1h\"",
+            )
+            .into());
     }
     let empty = toml::Table::new();
-    let cluster_obj = top.table("cluster")?.unwrap_or_else(|| Obj::new("cluster", &empty));
+    let cluster_obj = top
+        .table("cluster")?
+        .unwrap_or_else(|| Obj::new("cluster", &empty));
     let cluster = read_cluster(&cluster_obj)?;
-    let node_obj = top.table("node")?.unwrap_or_else(|| Obj::new("node", &empty));
+    let node_obj = top
+        .table("node")?
+        .unwrap_or_else(|| Obj::new("node", &empty));
     let node = read_node(&node_obj)?;
     let settings = match top.table("settings")? {
         Some(o) => Settings::read(&o)?,
         None => Settings::default(),
     };
     let schema_obj = top.table("schema")?.ok_or_else(|| {
-        top.error("schema", None, "is missing", "add [schema] with file = \"schemas/x.cql\" or cql = \"\"\"CREATE TABLE …\"\"\"")
+        top.error(
+            "schema",
+            None,
+            "is missing",
+            "add [schema] with file = \"schemas/x.cql\" or cql = \"\"\"CREATE TABLE …\"\"\"",
+        )
     })?;
     let mut schema = read_schema(&schema_obj, path, vars)?;
     let tables = read_tables(&top, &mut schema)?;
@@ -288,48 +376,114 @@ fn read_cluster(o: &Obj) -> Result<Cluster> {
     let version = match o.get("cassandra_version") {
         None => CassandraVersion::V4_1,
         Some(Value::String(s)) => CassandraVersion::parse(s).ok_or_else(|| {
-            o.error("cassandra_version", o.get("cassandra_version"), "is not a version cassim models", "use \"3.11\", \"4.0\", \"4.1\" or \"5.0\"")
+            o.error(
+                "cassandra_version",
+                o.get("cassandra_version"),
+                "is not a version cassim models",
+                "use \"3.11\", \"4.0\", \"4.1\" or \"5.0\"",
+            )
         })?,
-        Some(v) => return Err(o.error("cassandra_version", Some(v), "must be a string", "write it in quotes: \"4.1\"")),
+        Some(v) => {
+            return Err(o.error(
+                "cassandra_version",
+                Some(v),
+                "must be a string",
+                "write it in quotes: \"4.1\"",
+            ))
+        }
     };
     let mut datacenters = Vec::new();
     match o.get("datacenters") {
-        None => datacenters.push(Datacenter { name: "dc1".into(), nodes: 3, rf: 3 }),
+        None => datacenters.push(Datacenter {
+            name: "dc1".into(),
+            nodes: 3,
+            rf: 3,
+        }),
         Some(Value::Array(items)) if !items.is_empty() => {
             for (i, item) in items.iter().enumerate() {
                 let path = format!("{}[{i}]", o.field("datacenters"));
                 let Value::Table(t) = item else {
-                    return Err(ScenarioError::new(path, Some(describe(item)), "must be a table", "write { name = \"dc1\", nodes = 6, rf = 3 }"));
+                    return Err(ScenarioError::new(
+                        path,
+                        Some(describe(item)),
+                        "must be a table",
+                        "write { name = \"dc1\", nodes = 6, rf = 3 }",
+                    ));
                 };
                 let dc = Obj::new(&path, t);
                 let name = dc.str("name")?.unwrap_or("dc1").to_string();
-                let nodes = dc.int("nodes", 1, 10_000)?.ok_or_else(|| dc.error("nodes", None, "is missing", "give the number of nodes, e.g. nodes = 6"))? as u32;
+                let nodes = dc.int("nodes", 1, 10_000)?.ok_or_else(|| {
+                    dc.error(
+                        "nodes",
+                        None,
+                        "is missing",
+                        "give the number of nodes, e.g. nodes = 6",
+                    )
+                })? as u32;
                 let rf = dc.int("rf", 1, 100)?.unwrap_or(3.min(nodes as i64)) as u32;
                 if rf > nodes {
                     return Err(dc.error("rf", dc.get("rf"), format!("replication factor {rf} is greater than the {nodes} node(s) of datacenter {name}"), "lower rf or add nodes: each replica needs its own node"));
                 }
                 if datacenters.iter().any(|d: &Datacenter| d.name == name) {
-                    return Err(dc.error("name", dc.get("name"), "names a datacenter twice", "give each datacenter its own name"));
+                    return Err(dc.error(
+                        "name",
+                        dc.get("name"),
+                        "names a datacenter twice",
+                        "give each datacenter its own name",
+                    ));
                 }
                 dc.finish(&["name", "nodes", "rf"])?;
                 datacenters.push(Datacenter { name, nodes, rf });
             }
         }
-        Some(v) => return Err(o.error("datacenters", Some(v), "must be a non-empty list", "write datacenters = [{ name = \"dc1\", nodes = 6, rf = 3 }]")),
+        Some(v) => {
+            return Err(o.error(
+                "datacenters",
+                Some(v),
+                "must be a non-empty list",
+                "write datacenters = [{ name = \"dc1\", nodes = 6, rf = 3 }]",
+            ))
+        }
     }
-    let num_tokens = o.int("num_tokens", 1, 1536)?.map(|n| n as u32).unwrap_or(version.default_num_tokens());
-    let inter_dc_rtt_s = o.unit("inter_dc_rtt", units::parse_duration)?.unwrap_or(0.04);
+    let num_tokens = o
+        .int("num_tokens", 1, 1536)?
+        .map(|n| n as u32)
+        .unwrap_or(version.default_num_tokens());
+    let inter_dc_rtt_s = o
+        .unit("inter_dc_rtt", units::parse_duration)?
+        .unwrap_or(0.04);
     let simulate_nodes = match o.str("simulate_nodes")? {
         None | Some("representative") => SimulateNodes::Representative,
         Some("all") => SimulateNodes::All,
-        Some(_) => return Err(o.error("simulate_nodes", o.get("simulate_nodes"), "must be \"representative\" or \"all\"", "\"all\" simulates every node (small clusters)")),
+        Some(_) => {
+            return Err(o.error(
+                "simulate_nodes",
+                o.get("simulate_nodes"),
+                "must be \"representative\" or \"all\"",
+                "\"all\" simulates every node (small clusters)",
+            ))
+        }
     };
-    o.finish(&["cassandra_version", "datacenters", "num_tokens", "inter_dc_rtt", "simulate_nodes"])?;
-    Ok(Cluster { cassandra_version: version, datacenters, num_tokens, inter_dc_rtt_s, simulate_nodes })
+    o.finish(&[
+        "cassandra_version",
+        "datacenters",
+        "num_tokens",
+        "inter_dc_rtt",
+        "simulate_nodes",
+    ])?;
+    Ok(Cluster {
+        cassandra_version: version,
+        datacenters,
+        num_tokens,
+        inter_dc_rtt_s,
+        simulate_nodes,
+    })
 }
 
 fn read_node(o: &Obj) -> Result<Node> {
-    let ram_bytes = o.unit("ram", units::parse_size)?.unwrap_or(32.0 * (1u64 << 30) as f64);
+    let ram_bytes = o
+        .unit("ram", units::parse_size)?
+        .unwrap_or(32.0 * (1u64 << 30) as f64);
     let heap = match o.get("heap") {
         None => Heap::Auto,
         Some(Value::String(s)) if s == "auto" => Heap::Auto,
@@ -340,31 +494,58 @@ fn read_node(o: &Obj) -> Result<Node> {
             return Err(o.error("heap", o.get("heap"), format!("heap {} is not smaller than ram {}", units::format_bytes(h), units::format_bytes(ram_bytes)), "the heap must leave RAM for off-heap structures and the page cache; use \"auto\" for cassandra-env.sh's rule"));
         }
         if h < 256.0 * 1024.0 * 1024.0 {
-            return Err(o.error("heap", o.get("heap"), "is below 256MiB, too small to start Cassandra", "write e.g. \"8GiB\" or \"auto\""));
+            return Err(o.error(
+                "heap",
+                o.get("heap"),
+                "is below 256MiB, too small to start Cassandra",
+                "write e.g. \"8GiB\" or \"auto\"",
+            ));
         }
     }
     let cores = o.int("cores", 1, 1024)?.unwrap_or(8) as u32;
     let disk = match o.table("disk")? {
-        None => Disk { kind: DiskKind::Ssd, size_bytes: 2.0 * 1024f64.powi(4) },
+        None => Disk {
+            kind: DiskKind::Ssd,
+            size_bytes: 2.0 * 1024f64.powi(4),
+        },
         Some(d) => {
             let kind = match d.str("kind")?.unwrap_or("ssd") {
                 "ssd" => DiskKind::Ssd,
                 "nvme" => DiskKind::Nvme,
                 "hdd" => DiskKind::Hdd,
                 "network" => DiskKind::Network,
-                _ => return Err(d.error("kind", d.get("kind"), "is not a disk kind", "use ssd, nvme, hdd or network (EBS-like)")),
+                _ => {
+                    return Err(d.error(
+                        "kind",
+                        d.get("kind"),
+                        "is not a disk kind",
+                        "use ssd, nvme, hdd or network (EBS-like)",
+                    ))
+                }
             };
-            let size_bytes = d.unit("size", units::parse_size)?.unwrap_or(2.0 * 1024f64.powi(4));
+            let size_bytes = d
+                .unit("size", units::parse_size)?
+                .unwrap_or(2.0 * 1024f64.powi(4));
             d.finish(&["kind", "size"])?;
             Disk { kind, size_bytes }
         }
     };
     let nofile = o.int("nofile", 1, i64::MAX)?.unwrap_or(100_000) as u64;
     o.finish(&["ram", "heap", "cores", "disk", "nofile"])?;
-    Ok(Node { ram_bytes, heap, cores, disk, nofile })
+    Ok(Node {
+        ram_bytes,
+        heap,
+        cores,
+        disk,
+        nofile,
+    })
 }
 
-fn read_schema(o: &Obj, scenario_path: &Path, vars: &BTreeMap<String, String>) -> std::result::Result<Schema, InputError> {
+fn read_schema(
+    o: &Obj,
+    scenario_path: &Path,
+    vars: &BTreeMap<String, String>,
+) -> std::result::Result<Schema, InputError> {
     let keyspace = o.str("keyspace")?;
     let mut all_vars = vars.clone();
     if let Some(t) = o.table("vars")? {
@@ -377,58 +558,130 @@ fn read_schema(o: &Obj, scenario_path: &Path, vars: &BTreeMap<String, String>) -
         }
     }
     let schema = match (o.str("file")?, o.str("cql")?) {
-        (Some(_), Some(_)) => return Err(o.error("cql", o.get("cql"), "is given together with schema.file", "give either file or cql, not both").into()),
+        (Some(_), Some(_)) => {
+            return Err(o
+                .error(
+                    "cql",
+                    o.get("cql"),
+                    "is given together with schema.file",
+                    "give either file or cql, not both",
+                )
+                .into())
+        }
         (Some(f), None) => {
             let base = scenario_path.parent().unwrap_or(Path::new("."));
             let p = base.join(f);
             let text = std::fs::read_to_string(&p).map_err(|e| {
-                o.error("file", o.get("file"), format!("cannot read {}: {e}", p.display()), "the path is relative to the scenario file")
+                o.error(
+                    "file",
+                    o.get("file"),
+                    format!("cannot read {}: {e}", p.display()),
+                    "the path is relative to the scenario file",
+                )
             })?;
             Schema::from_cql(&p.display().to_string(), &text, &all_vars, keyspace)?
         }
-        (None, Some(cql)) => Schema::from_cql(&format!("{}#schema.cql", scenario_path.display()), cql, &all_vars, keyspace)?,
-        (None, None) => return Err(o.error("file", None, "is missing", "give file = \"schemas/x.cql\" or cql = \"\"\"CREATE TABLE …\"\"\"").into()),
+        (None, Some(cql)) => Schema::from_cql(
+            &format!("{}#schema.cql", scenario_path.display()),
+            cql,
+            &all_vars,
+            keyspace,
+        )?,
+        (None, None) => {
+            return Err(o
+                .error(
+                    "file",
+                    None,
+                    "is missing",
+                    "give file = \"schemas/x.cql\" or cql = \"\"\"CREATE TABLE …\"\"\"",
+                )
+                .into())
+        }
     };
     if schema.tables.is_empty() {
-        return Err(o.error("file", o.get("file"), "defines no table", "the schema needs at least one CREATE TABLE").into());
+        return Err(o
+            .error(
+                "file",
+                o.get("file"),
+                "defines no table",
+                "the schema needs at least one CREATE TABLE",
+            )
+            .into());
     }
     o.finish(&["file", "cql", "keyspace", "vars"])?;
     Ok(schema)
 }
 
 const TABLE_KEYS: [&str; 9] = [
-    "partitions", "rows_per_partition", "compression_ratio", "columns", "gc_grace_seconds", "default_time_to_live",
-    "compaction", "bloom_filter_fp_chance", "compression",
+    "partitions",
+    "rows_per_partition",
+    "compression_ratio",
+    "columns",
+    "gc_grace_seconds",
+    "default_time_to_live",
+    "compaction",
+    "bloom_filter_fp_chance",
+    "compression",
 ];
 
 fn read_tables(top: &Obj, schema: &mut Schema) -> Result<BTreeMap<String, TableModel>> {
     let mut models = BTreeMap::new();
-    let Some(tables) = top.table("tables")? else { return Ok(models) };
+    let Some(tables) = top.table("tables")? else {
+        return Ok(models);
+    };
     for (name, value) in tables.table {
         tables.get(name);
         let path = tables.field(name);
         let Value::Table(t) = value else {
-            return Err(ScenarioError::new(path, Some(describe(value)), "must be a table", format!("write [tables.\"{name}\"]")));
+            return Err(ScenarioError::new(
+                path,
+                Some(describe(value)),
+                "must be a table",
+                format!("write [tables.\"{name}\"]"),
+            ));
         };
         let o = Obj::new(&path, t);
         let Some(table) = schema.table(name) else {
             let names: Vec<&str> = schema.tables.keys().map(String::as_str).collect();
             let hint = match reader::closest(name, &names) {
-                Some(c) => format!("did you mean \"{c}\"? Tables in the schema: {}", names.join(", ")),
+                Some(c) => format!(
+                    "did you mean \"{c}\"? Tables in the schema: {}",
+                    names.join(", ")
+                ),
                 None => format!("tables in the schema: {}", names.join(", ")),
             };
-            return Err(ScenarioError::new(path, None, format!("names table {name}, which the schema lacks"), hint));
+            return Err(ScenarioError::new(
+                path,
+                None,
+                format!("names table {name}, which the schema lacks"),
+                hint,
+            ));
         };
         let key = table.qualified_name();
         let partitions = match o.table("partitions")? {
             None => None,
             Some(p) => {
-                let entities = match p.get("entities") {
-                    Some(Value::Integer(i)) if *i > 0 => *i as f64,
-                    Some(Value::String(_)) => p.unit("entities", units::parse_count)?.unwrap_or(1.0),
-                    Some(v) => return Err(p.error("entities", Some(v), "must be a positive count", "write e.g. entities = 50000")),
-                    None => return Err(p.error("entities", None, "is missing", "give the number of distinct partition keys (before time bucketing)")),
-                };
+                let entities =
+                    match p.get("entities") {
+                        Some(Value::Integer(i)) if *i > 0 => *i as f64,
+                        Some(Value::String(_)) => {
+                            p.unit("entities", units::parse_count)?.unwrap_or(1.0)
+                        }
+                        Some(v) => {
+                            return Err(p.error(
+                                "entities",
+                                Some(v),
+                                "must be a positive count",
+                                "write e.g. entities = 50000",
+                            ))
+                        }
+                        None => return Err(p.error(
+                            "entities",
+                            None,
+                            "is missing",
+                            "give the number of distinct partition keys (before time bucketing)",
+                        )),
+                    };
                 let bucket_s = p.unit("bucket", units::parse_duration)?;
                 p.finish(&["entities", "bucket"])?;
                 Some(Partitions { entities, bucket_s })
@@ -442,25 +695,55 @@ fn read_tables(top: &Obj, schema: &mut Schema) -> Result<BTreeMap<String, TableM
                 cols.get(col);
                 if table.column(col).is_none() {
                     let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
-                    return Err(cols.error(col, Some(spec), format!("names column {col}, which {key} lacks"), format!("columns of {key}: {}", names.join(", "))));
+                    return Err(cols.error(
+                        col,
+                        Some(spec),
+                        format!("names column {col}, which {key} lacks"),
+                        format!("columns of {key}: {}", names.join(", ")),
+                    ));
                 }
                 let spec = match spec {
-                    Value::String(_) => ColumnSpec { size: cols.distribution(col, Quantity::Bytes)?.expect("present"), elements: None },
+                    Value::String(_) => ColumnSpec {
+                        size: cols.distribution(col, Quantity::Bytes)?.expect("present"),
+                        elements: None,
+                    },
                     Value::Table(t) => {
                         let c = Obj::new(&cols.field(col), t);
-                        let size = c.distribution("size", Quantity::Bytes)?.ok_or_else(|| c.error("size", None, "is missing", "write size = \"lognormal(300B, 0.6)\""))?;
+                        let size = c.distribution("size", Quantity::Bytes)?.ok_or_else(|| {
+                            c.error(
+                                "size",
+                                None,
+                                "is missing",
+                                "write size = \"lognormal(300B, 0.6)\"",
+                            )
+                        })?;
                         let elements = c.distribution("elements", Quantity::Count)?;
                         c.finish(&["size", "elements"])?;
                         ColumnSpec { size, elements }
                     }
-                    v => return Err(cols.error(col, Some(v), "must be a size distribution", "write e.g. payload = \"lognormal(300B, 0.6)\"")),
+                    v => {
+                        return Err(cols.error(
+                            col,
+                            Some(v),
+                            "must be a size distribution",
+                            "write e.g. payload = \"lognormal(300B, 0.6)\"",
+                        ))
+                    }
                 };
                 columns.insert(col.clone(), spec);
             }
         }
         apply_table_option_overrides(&o, schema, &key)?;
         o.finish(&TABLE_KEYS)?;
-        models.insert(key, TableModel { partitions, rows_per_partition, compression_ratio, columns });
+        models.insert(
+            key,
+            TableModel {
+                partitions,
+                rows_per_partition,
+                compression_ratio,
+                columns,
+            },
+        );
     }
     Ok(models)
 }
@@ -468,10 +751,26 @@ fn read_tables(top: &Obj, schema: &mut Schema) -> Result<BTreeMap<String, TableM
 /// `[tables."ks.t"]` options override the CQL `WITH` clause, so a sweep can vary them.
 fn apply_table_option_overrides(o: &Obj, schema: &mut Schema, key: &str) -> Result<()> {
     let table = schema.table_mut(key).expect("looked up by the caller");
-    for name in ["gc_grace_seconds", "default_time_to_live", "bloom_filter_fp_chance", "compaction", "compression"] {
+    for name in [
+        "gc_grace_seconds",
+        "default_time_to_live",
+        "bloom_filter_fp_chance",
+        "compaction",
+        "compression",
+    ] {
         let Some(v) = o.get(name) else { continue };
-        let value = toml_to_option(v).ok_or_else(|| o.error(name, Some(v), "has an unsupported value", "use a number, or a table for compaction and compression"))?;
-        table.options.apply(name, &value).map_err(|m| o.error(name, Some(v), m, "see the CQL reference for table options"))?;
+        let value = toml_to_option(v).ok_or_else(|| {
+            o.error(
+                name,
+                Some(v),
+                "has an unsupported value",
+                "use a number, or a table for compaction and compression",
+            )
+        })?;
+        table
+            .options
+            .apply(name, &value)
+            .map_err(|m| o.error(name, Some(v), m, "see the CQL reference for table options"))?;
     }
     Ok(())
 }
@@ -483,21 +782,41 @@ fn toml_to_option(v: &Value) -> Option<crate::cql::ast::OptionValue> {
         Value::Integer(i) => OptionValue::Number(*i as f64),
         Value::Float(f) => OptionValue::Number(*f),
         Value::Boolean(b) => OptionValue::Bool(*b),
-        Value::Table(t) => OptionValue::Map(t.iter().map(|(k, v)| toml_to_option(v).map(|o| (k.clone(), o))).collect::<Option<_>>()?),
+        Value::Table(t) => OptionValue::Map(
+            t.iter()
+                .map(|(k, v)| toml_to_option(v).map(|o| (k.clone(), o)))
+                .collect::<Option<_>>()?,
+        ),
         _ => return None,
     })
 }
 
-fn read_workload(top: &Obj, schema: &Schema, models: &BTreeMap<String, TableModel>) -> Result<Vec<Operation>> {
-    let Some(v) = top.get("workload") else { return Ok(Vec::new()) };
+fn read_workload(
+    top: &Obj,
+    schema: &Schema,
+    models: &BTreeMap<String, TableModel>,
+) -> Result<Vec<Operation>> {
+    let Some(v) = top.get("workload") else {
+        return Ok(Vec::new());
+    };
     let Value::Array(items) = v else {
-        return Err(top.error("workload", Some(v), "must be a list of [[workload]] entries", "write each statement as a [[workload]] table"));
+        return Err(top.error(
+            "workload",
+            Some(v),
+            "must be a list of [[workload]] entries",
+            "write each statement as a [[workload]] table",
+        ));
     };
     let mut ops = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let path = format!("workload[{i}]");
         let Value::Table(t) = item else {
-            return Err(ScenarioError::new(path, Some(describe(item)), "must be a table", "write [[workload]] with cql and rate"));
+            return Err(ScenarioError::new(
+                path,
+                Some(describe(item)),
+                "must be a table",
+                "write [[workload]] with cql and rate",
+            ));
         };
         let o = Obj::new(&path, t);
         ops.push(workload::read_operation(&o, schema, models)?);
@@ -514,10 +833,20 @@ fn read_sweep(o: &Obj) -> Result<Sweep> {
         }
         o.get(key);
         let Value::Array(values) = value else {
-            return Err(o.error(key, Some(value), "must be a list of values", "write \"node.heap\" = [\"4GiB\", \"8GiB\"]"));
+            return Err(o.error(
+                key,
+                Some(value),
+                "must be a list of values",
+                "write \"node.heap\" = [\"4GiB\", \"8GiB\"]",
+            ));
         };
         if values.is_empty() {
-            return Err(o.error(key, Some(value), "is an empty list", "give at least one value"));
+            return Err(o.error(
+                key,
+                Some(value),
+                "is an empty list",
+                "give at least one value",
+            ));
         }
         let texts = values.iter().map(|v| match v {
             Value::String(s) => s.clone(),
@@ -531,7 +860,14 @@ fn read_sweep(o: &Obj) -> Result<Sweep> {
 /// Applies `path=value` to the TOML tree (`node.heap=4GiB`, `workload[1].rate=100/s`,
 /// `tables."ks.t".gc_grace_seconds=0`). The value is read as TOML if it parses, else as a string.
 pub fn set_path(root: &mut toml::Table, path: &str, value: &str) -> Result<()> {
-    let segments = split_path(path).ok_or_else(|| ScenarioError::new(path.to_string(), None, "is not a field path", "write e.g. node.heap or workload[0].rate"))?;
+    let segments = split_path(path).ok_or_else(|| {
+        ScenarioError::new(
+            path.to_string(),
+            None,
+            "is not a field path",
+            "write e.g. node.heap or workload[0].rate",
+        )
+    })?;
     let parsed: Value = format!("v = {value}")
         .parse::<toml::Table>()
         .ok()
@@ -546,19 +882,38 @@ pub fn set_path(root: &mut toml::Table, path: &str, value: &str) -> Result<()> {
                 return Ok(());
             }
             None => {
-                let entry = cur.entry(key.clone()).or_insert_with(|| Value::Table(toml::Table::new()));
+                let entry = cur
+                    .entry(key.clone())
+                    .or_insert_with(|| Value::Table(toml::Table::new()));
                 cur = match entry {
                     Value::Table(t) => t,
-                    _ => return Err(ScenarioError::new(path.to_string(), None, format!("`{key}` is not a table"), "check the path")),
+                    _ => {
+                        return Err(ScenarioError::new(
+                            path.to_string(),
+                            None,
+                            format!("`{key}` is not a table"),
+                            "check the path",
+                        ))
+                    }
                 };
             }
             Some(n) => {
                 let Some(Value::Array(items)) = cur.get_mut(key) else {
-                    return Err(ScenarioError::new(path.to_string(), None, format!("`{key}` is not a list"), "check the path"));
+                    return Err(ScenarioError::new(
+                        path.to_string(),
+                        None,
+                        format!("`{key}` is not a list"),
+                        "check the path",
+                    ));
                 };
                 let len = items.len();
                 let Some(item) = items.get_mut(*n) else {
-                    return Err(ScenarioError::new(path.to_string(), None, format!("`{key}` has {len} entries, not {}", n + 1), "indexes start at 0"));
+                    return Err(ScenarioError::new(
+                        path.to_string(),
+                        None,
+                        format!("`{key}` has {len} entries, not {}", n + 1),
+                        "indexes start at 0",
+                    ));
                 };
                 if last {
                     *item = parsed;
@@ -566,7 +921,14 @@ pub fn set_path(root: &mut toml::Table, path: &str, value: &str) -> Result<()> {
                 }
                 cur = match item {
                     Value::Table(t) => t,
-                    _ => return Err(ScenarioError::new(path.to_string(), None, format!("`{key}[{n}]` is not a table"), "check the path")),
+                    _ => {
+                        return Err(ScenarioError::new(
+                            path.to_string(),
+                            None,
+                            format!("`{key}[{n}]` is not a table"),
+                            "check the path",
+                        ))
+                    }
                 };
             }
         }
@@ -610,11 +972,21 @@ mod tests {
 
     #[test]
     fn split_paths() {
-        assert_eq!(split_path("node.heap").unwrap(), vec![("node".into(), None), ("heap".into(), None)]);
-        assert_eq!(split_path("workload[2].rate").unwrap(), vec![("workload".into(), Some(2)), ("rate".into(), None)]);
+        assert_eq!(
+            split_path("node.heap").unwrap(),
+            vec![("node".into(), None), ("heap".into(), None)]
+        );
+        assert_eq!(
+            split_path("workload[2].rate").unwrap(),
+            vec![("workload".into(), Some(2)), ("rate".into(), None)]
+        );
         assert_eq!(
             split_path("tables.\"m2m.r\".gc_grace_seconds").unwrap(),
-            vec![("tables".into(), None), ("m2m.r".into(), None), ("gc_grace_seconds".into(), None)]
+            vec![
+                ("tables".into(), None),
+                ("m2m.r".into(), None),
+                ("gc_grace_seconds".into(), None)
+            ]
         );
         assert!(split_path("a..b").is_none());
     }

@@ -22,7 +22,11 @@ pub type Result<T> = std::result::Result<T, ScenarioError>;
 
 pub fn join(path: &str, key: &str) -> String {
     let simple = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    let key = if simple { key.to_string() } else { format!("\"{key}\"") };
+    let key = if simple {
+        key.to_string()
+    } else {
+        format!("\"{key}\"")
+    };
     if path.is_empty() {
         key
     } else {
@@ -39,7 +43,11 @@ pub fn describe(v: &Value) -> String {
 
 impl<'a> Obj<'a> {
     pub fn new(path: &str, table: &'a toml::Table) -> Obj<'a> {
-        Obj { path: path.to_string(), table, used: RefCell::new(BTreeSet::new()) }
+        Obj {
+            path: path.to_string(),
+            table,
+            used: RefCell::new(BTreeSet::new()),
+        }
     }
 
     pub fn field(&self, key: &str) -> String {
@@ -51,34 +59,55 @@ impl<'a> Obj<'a> {
         self.table.get(key)
     }
 
-    pub fn error(&self, key: &str, value: Option<&Value>, message: impl Into<String>, hint: impl Into<String>) -> ScenarioError {
+    pub fn error(
+        &self,
+        key: &str,
+        value: Option<&Value>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> ScenarioError {
         ScenarioError::new(self.field(key), value.map(describe), message, hint)
     }
 
     pub fn required(&self, key: &str, hint: &str) -> Result<&'a Value> {
-        self.get(key).ok_or_else(|| self.error(key, None, "is missing", hint))
+        self.get(key)
+            .ok_or_else(|| self.error(key, None, "is missing", hint))
     }
 
     pub fn str(&self, key: &str) -> Result<Option<&'a str>> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
-            Some(v) => Err(self.error(key, Some(v), "must be a string", "put the value in double quotes")),
+            Some(v) => Err(self.error(
+                key,
+                Some(v),
+                "must be a string",
+                "put the value in double quotes",
+            )),
         }
     }
 
     pub fn req_str(&self, key: &str, hint: &str) -> Result<&'a str> {
-        self.str(key)?.ok_or_else(|| self.error(key, None, "is missing", hint))
+        self.str(key)?
+            .ok_or_else(|| self.error(key, None, "is missing", hint))
     }
 
     pub fn int(&self, key: &str, min: i64, max: i64) -> Result<Option<i64>> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::Integer(i)) if (min..=max).contains(i) => Ok(Some(*i)),
-            Some(v @ Value::Integer(_)) => {
-                Err(self.error(key, Some(v), format!("must be between {min} and {max}"), "pick a value in range"))
-            }
-            Some(v) => Err(self.error(key, Some(v), "must be a whole number", format!("write a number between {min} and {max}, without quotes"))),
+            Some(v @ Value::Integer(_)) => Err(self.error(
+                key,
+                Some(v),
+                format!("must be between {min} and {max}"),
+                "pick a value in range",
+            )),
+            Some(v) => Err(self.error(
+                key,
+                Some(v),
+                "must be a whole number",
+                format!("write a number between {min} and {max}, without quotes"),
+            )),
         }
     }
 
@@ -90,10 +119,22 @@ impl<'a> Obj<'a> {
         let x = match v {
             Value::Integer(i) => *i as f64,
             Value::Float(f) => *f,
-            _ => return Err(self.error(key, Some(v), "must be a number", format!("write a number between {min} and {max}, without quotes"))),
+            _ => {
+                return Err(self.error(
+                    key,
+                    Some(v),
+                    "must be a number",
+                    format!("write a number between {min} and {max}, without quotes"),
+                ))
+            }
         };
         if !(min..=max).contains(&x) {
-            return Err(self.error(key, Some(v), format!("must be between {min} and {max}"), "pick a value in range"));
+            return Err(self.error(
+                key,
+                Some(v),
+                format!("must be between {min} and {max}"),
+                "pick a value in range",
+            ));
         }
         Ok(Some(x))
     }
@@ -102,33 +143,60 @@ impl<'a> Obj<'a> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::Boolean(b)) => Ok(Some(*b)),
-            Some(v) => Err(self.error(key, Some(v), "must be true or false", "write true or false, without quotes")),
+            Some(v) => Err(self.error(
+                key,
+                Some(v),
+                "must be true or false",
+                "write true or false, without quotes",
+            )),
         }
     }
 
     /// A string parsed by a unit parser (durations, sizes, rates).
-    pub fn unit(&self, key: &str, parse: fn(&str) -> std::result::Result<f64, UnitError>) -> Result<Option<f64>> {
-        let Some(v) = self.get(key) else { return Ok(None) };
+    pub fn unit(
+        &self,
+        key: &str,
+        parse: fn(&str) -> std::result::Result<f64, UnitError>,
+    ) -> Result<Option<f64>> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
         let Value::String(s) = v else {
             let hint = parse("?").err().map(|e| e.hint).unwrap_or_default();
             return Err(self.error(key, Some(v), "must be a string with a unit", hint));
         };
-        parse(s).map(Some).map_err(|e| self.error(key, Some(v), e.message, e.hint))
+        parse(s)
+            .map(Some)
+            .map_err(|e| self.error(key, Some(v), e.message, e.hint))
     }
 
     pub fn distribution(&self, key: &str, quantity: Quantity) -> Result<Option<Distribution>> {
-        let Some(v) = self.get(key) else { return Ok(None) };
-        let Value::String(s) = v else {
-            return Err(self.error(key, Some(v), "must be a distribution in quotes", "write e.g. \"lognormal(300B, 0.6)\" or \"fixed(1)\""));
+        let Some(v) = self.get(key) else {
+            return Ok(None);
         };
-        Distribution::parse(s, quantity).map(Some).map_err(|e| self.error(key, Some(v), e.message, e.hint))
+        let Value::String(s) = v else {
+            return Err(self.error(
+                key,
+                Some(v),
+                "must be a distribution in quotes",
+                "write e.g. \"lognormal(300B, 0.6)\" or \"fixed(1)\"",
+            ));
+        };
+        Distribution::parse(s, quantity)
+            .map(Some)
+            .map_err(|e| self.error(key, Some(v), e.message, e.hint))
     }
 
     pub fn table(&self, key: &str) -> Result<Option<Obj<'a>>> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::Table(t)) => Ok(Some(Obj::new(&self.field(key), t))),
-            Some(v) => Err(self.error(key, Some(v), "must be a table", format!("write [{}] or {{ … }}", self.field(key)))),
+            Some(v) => Err(self.error(
+                key,
+                Some(v),
+                "must be a table",
+                format!("write [{}] or {{ … }}", self.field(key)),
+            )),
         }
     }
 
@@ -139,12 +207,24 @@ impl<'a> Obj<'a> {
             if used.contains(key) {
                 continue;
             }
-            let candidates: Vec<&str> = if known.is_empty() { used.iter().map(String::as_str).collect() } else { known.to_vec() };
+            let candidates: Vec<&str> = if known.is_empty() {
+                used.iter().map(String::as_str).collect()
+            } else {
+                known.to_vec()
+            };
             let hint = match closest(key, &candidates) {
-                Some(c) => format!("did you mean `{c}`? Known keys here: {}", candidates.join(", ")),
+                Some(c) => format!(
+                    "did you mean `{c}`? Known keys here: {}",
+                    candidates.join(", ")
+                ),
                 None => format!("known keys here: {}", candidates.join(", ")),
             };
-            return Err(ScenarioError::new(self.field(key), Some(describe(value)), "unknown key", hint));
+            return Err(ScenarioError::new(
+                self.field(key),
+                Some(describe(value)),
+                "unknown key",
+                hint,
+            ));
         }
         Ok(())
     }
@@ -154,7 +234,12 @@ impl<'a> Obj<'a> {
 pub fn closest<'c>(word: &str, candidates: &[&'c str]) -> Option<&'c str> {
     candidates
         .iter()
-        .map(|c| (edit_distance(&word.to_ascii_lowercase(), &c.to_ascii_lowercase()), *c))
+        .map(|c| {
+            (
+                edit_distance(&word.to_ascii_lowercase(), &c.to_ascii_lowercase()),
+                *c,
+            )
+        })
         .filter(|(d, c)| *d <= 2.max(c.len() / 3))
         .min()
         .map(|(_, c)| c)

@@ -21,12 +21,24 @@ enum Kind {
 const KNOWN: &[(&str, Kind)] = &[
     ("memtable_heap_space", Kind::Size),
     ("memtable_offheap_space", Kind::Size),
-    ("memtable_allocation_type", Kind::Choice(&["heap_buffers", "offheap_buffers", "offheap_objects", "unslabbed_heap_buffers", "unslabbed_heap_buffers_logged"])),
+    (
+        "memtable_allocation_type",
+        Kind::Choice(&[
+            "heap_buffers",
+            "offheap_buffers",
+            "offheap_objects",
+            "unslabbed_heap_buffers",
+            "unslabbed_heap_buffers_logged",
+        ]),
+    ),
     ("memtable_cleanup_threshold", Kind::Ratio),
     ("memtable_flush_writers", Kind::Count),
     ("commitlog_total_space", Kind::Size),
     ("commitlog_segment_size", Kind::Size),
-    ("commitlog_sync", Kind::Choice(&["periodic", "batch", "group"])),
+    (
+        "commitlog_sync",
+        Kind::Choice(&["periodic", "batch", "group"]),
+    ),
     ("commitlog_sync_period", Kind::Duration),
     ("compaction_throughput", Kind::Throughput),
     ("concurrent_compactors", Kind::Count),
@@ -48,7 +60,10 @@ const KNOWN: &[(&str, Kind)] = &[
     ("range_request_timeout", Kind::Duration),
     ("batch_size_warn_threshold", Kind::Size),
     ("batch_size_fail_threshold", Kind::Size),
-    ("disk_access_mode", Kind::Choice(&["auto", "mmap", "mmap_index_only", "standard", "legacy"])),
+    (
+        "disk_access_mode",
+        Kind::Choice(&["auto", "mmap", "mmap_index_only", "standard", "legacy"]),
+    ),
 ];
 
 /// Pre-4.1 names and their 4.1 equivalents, for the hint.
@@ -62,7 +77,10 @@ const RENAMED: &[(&str, &str)] = &[
     ("column_index_cache_size_in_kb", "column_index_cache_size"),
     ("key_cache_size_in_mb", "key_cache_size"),
     ("file_cache_size_in_mb", "file_cache_size"),
-    ("compaction_large_partition_warning_threshold_mb", "compaction_large_partition_warning_threshold"),
+    (
+        "compaction_large_partition_warning_threshold_mb",
+        "compaction_large_partition_warning_threshold",
+    ),
     ("read_request_timeout_in_ms", "read_request_timeout"),
     ("write_request_timeout_in_ms", "write_request_timeout"),
 ];
@@ -112,14 +130,25 @@ impl Settings {
             };
             let parsed = match kind {
                 Kind::Size => obj.unit(key, units::parse_size)?.map(SettingValue::Number),
-                Kind::Duration => obj.unit(key, units::parse_duration)?.map(SettingValue::Number),
-                Kind::Throughput => obj.unit(key, units::parse_throughput)?.map(SettingValue::Number),
-                Kind::Count => obj.int(key, 0, i64::MAX)?.map(|n| SettingValue::Number(n as f64)),
+                Kind::Duration => obj
+                    .unit(key, units::parse_duration)?
+                    .map(SettingValue::Number),
+                Kind::Throughput => obj
+                    .unit(key, units::parse_throughput)?
+                    .map(SettingValue::Number),
+                Kind::Count => obj
+                    .int(key, 0, i64::MAX)?
+                    .map(|n| SettingValue::Number(n as f64)),
                 Kind::Ratio => obj.float(key, 0.0, 1.0)?.map(SettingValue::Number),
                 Kind::Choice(choices) => {
                     let s = obj.str(key)?.unwrap_or_default();
                     if !choices.contains(&s) {
-                        return Err(obj.error(key, Some(value), "is not one of the allowed values", format!("use one of: {}", choices.join(", "))));
+                        return Err(obj.error(
+                            key,
+                            Some(value),
+                            "is not one of the allowed values",
+                            format!("use one of: {}", choices.join(", ")),
+                        ));
                     }
                     Some(SettingValue::Text(s.to_string()))
                 }

@@ -39,8 +39,10 @@ impl Column {
     /// A non-frozen collection or UDT: each element is its own cell, and overwriting the whole
     /// value writes a complex deletion first (CASSANDRA.md 6.1).
     pub fn is_multicell(&self) -> bool {
-        matches!(self.ty, CqlType::List(_) | CqlType::Set(_) | CqlType::Map(_, _))
-            || matches!(self.ty, CqlType::Udt(_))
+        matches!(
+            self.ty,
+            CqlType::List(_) | CqlType::Set(_) | CqlType::Map(_, _)
+        ) || matches!(self.ty, CqlType::Udt(_))
     }
 }
 
@@ -81,7 +83,9 @@ impl Table {
     }
 
     pub fn is_counter_table(&self) -> bool {
-        self.columns.iter().any(|c| c.ty == CqlType::Native(crate::cql::ast::NativeType::Counter))
+        self.columns
+            .iter()
+            .any(|c| c.ty == CqlType::Native(crate::cql::ast::NativeType::Counter))
     }
 }
 
@@ -151,7 +155,10 @@ impl Schema {
         if let Some(t) = self.tables.get(name) {
             return Some(t);
         }
-        let mut matches = self.tables.values().filter(|t| t.name == name || t.qualified_name() == name);
+        let mut matches = self
+            .tables
+            .values()
+            .filter(|t| t.name == name || t.qualified_name() == name);
         let first = matches.next()?;
         if matches.next().is_some() {
             None
@@ -167,7 +174,9 @@ impl Schema {
 
     /// Materialized views whose base is `table`.
     pub fn views_of<'a>(&'a self, table: &'a str) -> impl Iterator<Item = &'a Table> + 'a {
-        self.tables.values().filter(move |t| t.view_of.as_deref() == Some(table))
+        self.tables
+            .values()
+            .filter(move |t| t.view_of.as_deref() == Some(table))
     }
 
     pub fn indexes_on<'a>(&'a self, table: &'a str) -> impl Iterator<Item = &'a Index> + 'a {
@@ -182,7 +191,11 @@ impl Schema {
         statements: Vec<Statement>,
         keyspace: Option<&str>,
     ) -> Result<(), CqlError> {
-        let mut builder = Builder { schema: self, source, keyspace: keyspace.unwrap_or("").to_string() };
+        let mut builder = Builder {
+            schema: self,
+            source,
+            keyspace: keyspace.unwrap_or("").to_string(),
+        };
         for stmt in statements {
             builder.apply(stmt)?;
         }
@@ -213,7 +226,12 @@ struct Builder<'a> {
 impl Builder<'_> {
     fn note(&mut self, offset: usize, message: String) {
         let (line, col) = self.source.line_col(offset);
-        self.schema.notes.push(Note { file: self.source.name.clone(), line, col, message });
+        self.schema.notes.push(Note {
+            file: self.source.name.clone(),
+            line,
+            col,
+            message,
+        });
     }
 
     fn err(&self, offset: usize, message: String) -> CqlError {
@@ -221,11 +239,18 @@ impl Builder<'_> {
     }
 
     fn resolve(&self, name: &crate::cql::ast::QualifiedName) -> (String, String) {
-        let ks = name.keyspace.clone().unwrap_or_else(|| self.keyspace.clone());
+        let ks = name
+            .keyspace
+            .clone()
+            .unwrap_or_else(|| self.keyspace.clone());
         (ks, name.name.clone())
     }
 
-    fn existing_table(&self, name: &crate::cql::ast::QualifiedName, at: usize) -> Result<String, CqlError> {
+    fn existing_table(
+        &self,
+        name: &crate::cql::ast::QualifiedName,
+        at: usize,
+    ) -> Result<String, CqlError> {
         let (ks, n) = self.resolve(name);
         let key = qualify(&ks, &n);
         if self.schema.tables.contains_key(&key) {
@@ -250,8 +275,19 @@ impl Builder<'_> {
             }
             StatementKind::CreateType(t) => {
                 let (ks, name) = self.resolve(&t.name);
-                let fields = t.fields.iter().map(|(f, ty)| (f.clone(), ty.to_string())).collect();
-                self.schema.types.insert(qualify(&ks, &name), UserType { keyspace: ks, name, fields });
+                let fields = t
+                    .fields
+                    .iter()
+                    .map(|(f, ty)| (f.clone(), ty.to_string()))
+                    .collect();
+                self.schema.types.insert(
+                    qualify(&ks, &name),
+                    UserType {
+                        keyspace: ks,
+                        name,
+                        fields,
+                    },
+                );
             }
             StatementKind::CreateTable(t) => {
                 let (ks, name) = self.resolve(&t.name);
@@ -262,7 +298,16 @@ impl Builder<'_> {
                     }
                     return Err(self.err(at, format!("table {key} is created twice")));
                 }
-                let table = self.table_from_ddl(ks, name, &t.columns, &t.primary_key.partition, &t.primary_key.clustering, &t.properties, None, at)?;
+                let table = self.table_from_ddl(
+                    ks,
+                    name,
+                    &t.columns,
+                    &t.primary_key.partition,
+                    &t.primary_key.clustering,
+                    &t.properties,
+                    None,
+                    at,
+                )?;
                 self.schema.tables.insert(key, table);
             }
             StatementKind::CreateView(v) => {
@@ -275,12 +320,20 @@ impl Builder<'_> {
                     let mut cols = Vec::new();
                     for c in &v.columns {
                         cols.push(base.column(c).ok_or_else(|| {
-                            self.err(at, format!("view {name} selects `{c}`, which {base_key} lacks"))
+                            self.err(
+                                at,
+                                format!("view {name} selects `{c}`, which {base_key} lacks"),
+                            )
                         })?);
                     }
                     // Primary-key columns of the view must be selected; Cassandra requires all base
                     // key columns in the view key, which brings them in.
-                    for pk in v.primary_key.partition.iter().chain(&v.primary_key.clustering) {
+                    for pk in v
+                        .primary_key
+                        .partition
+                        .iter()
+                        .chain(&v.primary_key.clustering)
+                    {
                         if !cols.iter().any(|c| &c.name == pk) {
                             if let Some(c) = base.column(pk) {
                                 cols.push(c);
@@ -291,17 +344,36 @@ impl Builder<'_> {
                 };
                 let defs: Vec<ColumnDef> = selected
                     .iter()
-                    .map(|c| ColumnDef { name: c.name.clone(), ty: c.ty.clone(), is_static: false, offset: at })
+                    .map(|c| ColumnDef {
+                        name: c.name.clone(),
+                        ty: c.ty.clone(),
+                        is_static: false,
+                        offset: at,
+                    })
                     .collect();
-                for key_col in base.partition_key.iter().chain(base.clustering.iter().map(|(c, _)| c)) {
-                    let in_view = v.primary_key.partition.contains(key_col) || v.primary_key.clustering.contains(key_col);
+                for key_col in base
+                    .partition_key
+                    .iter()
+                    .chain(base.clustering.iter().map(|(c, _)| c))
+                {
+                    let in_view = v.primary_key.partition.contains(key_col)
+                        || v.primary_key.clustering.contains(key_col);
                     if !in_view {
                         return Err(self
                             .err(at, format!("view {name} must include base primary-key column `{key_col}` in its PRIMARY KEY"))
                             .with_hint("a materialized view's key holds every base key column plus at most one other"));
                     }
                 }
-                let mut table = self.table_from_ddl(ks.clone(), name.clone(), &defs, &v.primary_key.partition, &v.primary_key.clustering, &v.properties, Some(base_key), at)?;
+                let mut table = self.table_from_ddl(
+                    ks.clone(),
+                    name.clone(),
+                    &defs,
+                    &v.primary_key.partition,
+                    &v.primary_key.clustering,
+                    &v.properties,
+                    Some(base_key),
+                    at,
+                )?;
                 // A view inherits nothing from the base's options but its own WITH clause.
                 table.view_of = table.view_of.take();
                 self.schema.tables.insert(qualify(&ks, &name), table);
@@ -321,16 +393,33 @@ impl Builder<'_> {
                 let table = &self.schema.tables[&key];
                 for target in &i.targets {
                     if table.column(&target.column).is_none() {
-                        return Err(self.err(at, format!("index on unknown column `{}` of {key}", target.column)));
+                        return Err(self.err(
+                            at,
+                            format!("index on unknown column `{}` of {key}", target.column),
+                        ));
                     }
                     let kind = match &i.custom_class {
                         None => "secondary".to_string(),
                         Some(c) if c.to_ascii_lowercase().contains("sasi") => "sasi".to_string(),
-                        Some(c) if c.to_ascii_lowercase().contains("storageattached") || c.eq_ignore_ascii_case("sai") => "sai".to_string(),
+                        Some(c)
+                            if c.to_ascii_lowercase().contains("storageattached")
+                                || c.eq_ignore_ascii_case("sai") =>
+                        {
+                            "sai".to_string()
+                        }
                         Some(c) => c.clone(),
                     };
-                    let name = i.name.clone().unwrap_or_else(|| format!("{}_{}_idx", table.name, target.column));
-                    self.schema.indexes.push(Index { name, table: key.clone(), column: target.column.clone(), target: target.kind.clone(), kind });
+                    let name = i
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| format!("{}_{}_idx", table.name, target.column));
+                    self.schema.indexes.push(Index {
+                        name,
+                        table: key.clone(),
+                        column: target.column.clone(),
+                        target: target.kind.clone(),
+                        kind,
+                    });
                 }
             }
             StatementKind::Drop(d) => {
@@ -355,10 +444,20 @@ impl Builder<'_> {
             }
             StatementKind::AlterType { .. } | StatementKind::Truncate(_) => {}
             StatementKind::Ignored { what } => {
-                self.note(at, format!("{what} statement skipped: it does not change storage"));
+                self.note(
+                    at,
+                    format!("{what} statement skipped: it does not change storage"),
+                );
             }
-            StatementKind::Insert(_) | StatementKind::Update(_) | StatementKind::Delete(_) | StatementKind::Select(_) | StatementKind::Batch(_) => {
-                self.schema.dml.push(Statement { kind: stmt.kind, offset: at });
+            StatementKind::Insert(_)
+            | StatementKind::Update(_)
+            | StatementKind::Delete(_)
+            | StatementKind::Select(_)
+            | StatementKind::Batch(_) => {
+                self.schema.dml.push(Statement {
+                    kind: stmt.kind,
+                    offset: at,
+                });
             }
         }
         Ok(())
@@ -375,7 +474,9 @@ impl Builder<'_> {
                 }
                 Ok(())
             }
-            CqlType::List(t) | CqlType::Set(t) | CqlType::Frozen(t) | CqlType::Vector(t, _) => self.check_type(t, ks, at),
+            CqlType::List(t) | CqlType::Set(t) | CqlType::Frozen(t) | CqlType::Vector(t, _) => {
+                self.check_type(t, ks, at)
+            }
             CqlType::Map(k, v) => {
                 self.check_type(k, ks, at)?;
                 self.check_type(v, ks, at)
@@ -400,7 +501,10 @@ impl Builder<'_> {
         let mut columns: Vec<Column> = Vec::new();
         for def in defs {
             if columns.iter().any(|c| c.name == def.name) {
-                return Err(self.err(def.offset, format!("column `{}` is defined twice", def.name)));
+                return Err(self.err(
+                    def.offset,
+                    format!("column `{}` is defined twice", def.name),
+                ));
             }
             self.check_type(&def.ty, &keyspace, def.offset)?;
             let kind = if partition.contains(&def.name) {
@@ -413,47 +517,99 @@ impl Builder<'_> {
                 ColumnKind::Regular
             };
             if def.is_static && kind != ColumnKind::Static {
-                return Err(self.err(def.offset, format!("primary-key column `{}` cannot be static", def.name)));
+                return Err(self.err(
+                    def.offset,
+                    format!("primary-key column `{}` cannot be static", def.name),
+                ));
             }
             if def.is_static && clustering.is_empty() {
                 return Err(self
-                    .err(def.offset, format!("static column `{}` in a table without clustering columns", def.name))
-                    .with_hint("static columns only make sense when a partition has several rows"));
+                    .err(
+                        def.offset,
+                        format!(
+                            "static column `{}` in a table without clustering columns",
+                            def.name
+                        ),
+                    )
+                    .with_hint(
+                        "static columns only make sense when a partition has several rows",
+                    ));
             }
             let is_key = matches!(kind, ColumnKind::PartitionKey | ColumnKind::Clustering);
-            if is_key && matches!(def.ty, CqlType::List(_) | CqlType::Set(_) | CqlType::Map(_, _)) {
+            if is_key
+                && matches!(
+                    def.ty,
+                    CqlType::List(_) | CqlType::Set(_) | CqlType::Map(_, _)
+                )
+            {
                 return Err(self
-                    .err(def.offset, format!("primary-key column `{}` has a non-frozen collection type", def.name))
+                    .err(
+                        def.offset,
+                        format!(
+                            "primary-key column `{}` has a non-frozen collection type",
+                            def.name
+                        ),
+                    )
                     .with_hint("wrap it in frozen<…>"));
             }
-            columns.push(Column { name: def.name.clone(), ty: def.ty.clone(), kind });
+            columns.push(Column {
+                name: def.name.clone(),
+                ty: def.ty.clone(),
+                kind,
+            });
         }
         for key in partition.iter().chain(clustering) {
             if !columns.iter().any(|c| &c.name == key) {
                 return Err(self
-                    .err(at, format!("PRIMARY KEY names `{key}`, which is not a column of {name}"))
+                    .err(
+                        at,
+                        format!("PRIMARY KEY names `{key}`, which is not a column of {name}"),
+                    )
                     .with_hint("declare the column in the table's column list"));
             }
         }
-        let counters = columns.iter().filter(|c| c.ty == CqlType::Native(crate::cql::ast::NativeType::Counter)).count();
-        let regular = columns.iter().filter(|c| matches!(c.kind, ColumnKind::Regular | ColumnKind::Static)).count();
+        let counters = columns
+            .iter()
+            .filter(|c| c.ty == CqlType::Native(crate::cql::ast::NativeType::Counter))
+            .count();
+        let regular = columns
+            .iter()
+            .filter(|c| matches!(c.kind, ColumnKind::Regular | ColumnKind::Static))
+            .count();
         if counters > 0 && counters != regular {
             return Err(self
-                .err(at, format!("table {name} mixes counter and non-counter columns"))
+                .err(
+                    at,
+                    format!("table {name} mixes counter and non-counter columns"),
+                )
                 .with_hint("put counters in a table of their own"));
         }
         // Clustering order: defaults ASC; an explicit order must follow the clustering columns.
-        let mut order: Vec<(String, ClusteringOrder)> =
-            clustering.iter().map(|c| (c.clone(), ClusteringOrder::Asc)).collect();
+        let mut order: Vec<(String, ClusteringOrder)> = clustering
+            .iter()
+            .map(|c| (c.clone(), ClusteringOrder::Asc))
+            .collect();
         for (i, (col, o)) in props.clustering_order.iter().enumerate() {
             match order.get_mut(i) {
                 Some((c, slot)) if c == col => {
-                    *slot = if *o == Order::Desc { ClusteringOrder::Desc } else { ClusteringOrder::Asc }
+                    *slot = if *o == Order::Desc {
+                        ClusteringOrder::Desc
+                    } else {
+                        ClusteringOrder::Asc
+                    }
                 }
                 _ => {
                     return Err(self
-                        .err(at, format!("CLUSTERING ORDER BY names `{col}` out of the clustering key's order"))
-                        .with_hint(format!("list the clustering columns in key order: {}", clustering.join(", "))))
+                        .err(
+                            at,
+                            format!(
+                            "CLUSTERING ORDER BY names `{col}` out of the clustering key's order"
+                        ),
+                        )
+                        .with_hint(format!(
+                            "list the clustering columns in key order: {}",
+                            clustering.join(", ")
+                        )))
                 }
             }
         }
@@ -477,8 +633,18 @@ impl Builder<'_> {
         Ok(table)
     }
 
-    fn apply_option(&mut self, key: &str, name: &str, value: &crate::cql::ast::OptionValue, at: usize) -> Result<(), CqlError> {
-        let table = self.schema.tables.get_mut(key).expect("checked by existing_table");
+    fn apply_option(
+        &mut self,
+        key: &str,
+        name: &str,
+        value: &crate::cql::ast::OptionValue,
+        at: usize,
+    ) -> Result<(), CqlError> {
+        let table = self
+            .schema
+            .tables
+            .get_mut(key)
+            .expect("checked by existing_table");
         match table.options.apply(name, value) {
             Ok(None) => Ok(()),
             Ok(Some(note)) => {
@@ -489,7 +655,12 @@ impl Builder<'_> {
         }
     }
 
-    fn alter_table(&mut self, key: &str, action: AlterTableAction, at: usize) -> Result<(), CqlError> {
+    fn alter_table(
+        &mut self,
+        key: &str,
+        action: AlterTableAction,
+        at: usize,
+    ) -> Result<(), CqlError> {
         match action {
             AlterTableAction::Add(defs) => {
                 for def in defs {
@@ -497,19 +668,36 @@ impl Builder<'_> {
                     self.check_type(&def.ty, &ks, def.offset)?;
                     let table = self.schema.tables.get_mut(key).expect("exists");
                     if table.column(&def.name).is_some() {
-                        return Err(self.err(def.offset, format!("column `{}` already exists in {key}", def.name)));
+                        return Err(self.err(
+                            def.offset,
+                            format!("column `{}` already exists in {key}", def.name),
+                        ));
                     }
-                    let kind = if def.is_static { ColumnKind::Static } else { ColumnKind::Regular };
-                    table.columns.push(Column { name: def.name, ty: def.ty, kind });
+                    let kind = if def.is_static {
+                        ColumnKind::Static
+                    } else {
+                        ColumnKind::Regular
+                    };
+                    table.columns.push(Column {
+                        name: def.name,
+                        ty: def.ty,
+                        kind,
+                    });
                 }
             }
             AlterTableAction::Drop(cols) => {
                 let table = self.schema.tables.get_mut(key).expect("exists");
                 for c in cols {
                     match table.column(&c).map(|col| col.kind) {
-                        None => return Err(self.err(at, format!("column `{c}` does not exist in {key}"))),
+                        None => {
+                            return Err(
+                                self.err(at, format!("column `{c}` does not exist in {key}"))
+                            )
+                        }
                         Some(ColumnKind::PartitionKey | ColumnKind::Clustering) => {
-                            return Err(self.err(at, format!("cannot drop primary-key column `{c}`")))
+                            return Err(
+                                self.err(at, format!("cannot drop primary-key column `{c}`"))
+                            )
                         }
                         Some(_) => table.columns.retain(|col| col.name != c),
                     }
@@ -519,14 +707,20 @@ impl Builder<'_> {
                 let table = self.schema.tables.get_mut(key).expect("exists");
                 match table.columns.iter_mut().find(|c| c.name == column) {
                     Some(c) => c.ty = ty,
-                    None => return Err(self.err(at, format!("column `{column}` does not exist in {key}"))),
+                    None => {
+                        return Err(
+                            self.err(at, format!("column `{column}` does not exist in {key}"))
+                        )
+                    }
                 }
             }
             AlterTableAction::Rename(pairs) => {
                 let table = self.schema.tables.get_mut(key).expect("exists");
                 for (from, to) in pairs {
                     let Some(c) = table.columns.iter_mut().find(|c| c.name == from) else {
-                        return Err(self.err(at, format!("column `{from}` does not exist in {key}")));
+                        return Err(
+                            self.err(at, format!("column `{from}` does not exist in {key}"))
+                        );
                     };
                     c.name = to.clone();
                     for k in table.partition_key.iter_mut() {
@@ -551,7 +745,10 @@ impl Builder<'_> {
     }
 }
 
-fn keyspace_from_options(name: &str, options: &[crate::cql::ast::TableOption]) -> Result<Keyspace, String> {
+fn keyspace_from_options(
+    name: &str,
+    options: &[crate::cql::ast::TableOption],
+) -> Result<Keyspace, String> {
     let mut ks = Keyspace {
         name: name.to_string(),
         replication_class: "SimpleStrategy".into(),
@@ -570,7 +767,12 @@ fn keyspace_from_options(name: &str, options: &[crate::cql::ast::TableOption]) -
                     }
                 }
             }
-            ("replication", _) => return Err("replication takes a map like {'class': 'NetworkTopologyStrategy', 'dc1': 3}".into()),
+            ("replication", _) => {
+                return Err(
+                    "replication takes a map like {'class': 'NetworkTopologyStrategy', 'dc1': 3}"
+                        .into(),
+                )
+            }
             ("durable_writes", v) => ks.durable_writes = v.as_bool().unwrap_or(true),
             (other, _) => return Err(format!("unknown keyspace option `{other}`")),
         }

@@ -52,8 +52,17 @@ impl Strategy {
     /// Sub-options the strategy accepts (CASSANDRA.md 5.1 to 5.5), beyond the common ones.
     fn known_options(&self) -> &'static [&'static str] {
         match self {
-            Strategy::Stcs => &["bucket_low", "bucket_high", "min_sstable_size", "cold_reads_to_omit"],
-            Strategy::Lcs => &["sstable_size_in_mb", "fanout_size", "single_sstable_uplevel"],
+            Strategy::Stcs => &[
+                "bucket_low",
+                "bucket_high",
+                "min_sstable_size",
+                "cold_reads_to_omit",
+            ],
+            Strategy::Lcs => &[
+                "sstable_size_in_mb",
+                "fanout_size",
+                "single_sstable_uplevel",
+            ],
             Strategy::Twcs => &[
                 "compaction_window_unit",
                 "compaction_window_size",
@@ -116,14 +125,19 @@ pub struct Compaction {
 
 impl Default for Compaction {
     fn default() -> Self {
-        Compaction { strategy: Strategy::Stcs, options: BTreeMap::new() }
+        Compaction {
+            strategy: Strategy::Stcs,
+            options: BTreeMap::new(),
+        }
     }
 }
 
 impl Compaction {
     /// Reads a `compaction = {…}` map; problems are returned as notes (Cassandra rejects unknown
     /// sub-options, but schemas from older versions carry some).
-    pub fn from_map(entries: &[(String, OptionValue)]) -> Result<(Compaction, Vec<String>), String> {
+    pub fn from_map(
+        entries: &[(String, OptionValue)],
+    ) -> Result<(Compaction, Vec<String>), String> {
         let class = entries
             .iter()
             .find(|(k, _)| k == "class")
@@ -132,7 +146,9 @@ impl Compaction {
         let strategy = Strategy::from_class(&class);
         let mut notes = Vec::new();
         if let Strategy::Other(c) = &strategy {
-            notes.push(format!("compaction class `{c}` is not one cassim models; STCS rules apply"));
+            notes.push(format!(
+                "compaction class `{c}` is not one cassim models; STCS rules apply"
+            ));
         }
         let mut options = BTreeMap::new();
         for (k, v) in entries.iter().filter(|(k, _)| k != "class") {
@@ -174,7 +190,9 @@ impl Compaction {
                     continue; // UCS takes a size with a unit ("100MiB")
                 }
                 if v.trim().parse::<f64>().is_err() {
-                    return Err(format!("compaction option `{key}` must be a number, found '{v}'"));
+                    return Err(format!(
+                        "compaction option `{key}` must be a number, found '{v}'"
+                    ));
                 }
             }
         }
@@ -213,8 +231,15 @@ impl Compaction {
         if self.strategy != Strategy::Twcs {
             return None;
         }
-        let size = self.number("compaction_window_size").unwrap_or(1.0).max(1.0) as u64;
-        let unit = self.options.get("compaction_window_unit").map(String::as_str).unwrap_or("DAYS");
+        let size = self
+            .number("compaction_window_size")
+            .unwrap_or(1.0)
+            .max(1.0) as u64;
+        let unit = self
+            .options
+            .get("compaction_window_unit")
+            .map(String::as_str)
+            .unwrap_or("DAYS");
         Some(size * window_unit_seconds(unit).unwrap_or(86_400))
     }
 
@@ -227,7 +252,10 @@ impl Compaction {
     pub fn describe(&self) -> String {
         let mut s = self.strategy.name().to_string();
         if let Some(w) = self.window_seconds() {
-            s.push_str(&format!(" (window {})", crate::units::format_duration(w as f64)));
+            s.push_str(&format!(
+                " (window {})",
+                crate::units::format_duration(w as f64)
+            ));
         }
         let shown: Vec<String> = self
             .options
@@ -268,24 +296,32 @@ impl Compression {
             match k.as_str() {
                 "class" | "sstable_compression" => {
                     let c = v.as_text();
-                    class = if c.is_empty() { None } else { Some(c.rsplit('.').next().unwrap_or(&c).to_string()) };
+                    class = if c.is_empty() {
+                        None
+                    } else {
+                        Some(c.rsplit('.').next().unwrap_or(&c).to_string())
+                    };
                 }
-                "enabled" => {
-                    if v.as_bool() == Some(false) {
-                        class = None;
-                    }
-                }
+                "enabled" if v.as_bool() == Some(false) => class = None,
                 "chunk_length_in_kb" | "chunk_length_kb" => {
                     let n = v
                         .as_f64()
                         .filter(|n| *n >= 1.0 && (*n as u32).is_power_of_two())
-                        .ok_or_else(|| format!("chunk_length_in_kb must be a power of two, found '{}'", v.as_text()))?;
+                        .ok_or_else(|| {
+                            format!(
+                                "chunk_length_in_kb must be a power of two, found '{}'",
+                                v.as_text()
+                            )
+                        })?;
                     chunk = Some(n as u32);
                 }
                 _ => {}
             }
         }
-        Ok(Compression { class, chunk_length_kib: chunk })
+        Ok(Compression {
+            class,
+            chunk_length_kib: chunk,
+        })
     }
 }
 
@@ -335,7 +371,12 @@ impl TableOptions {
             v.as_f64()
                 .filter(|n| *n >= 0.0 && n.fract() == 0.0)
                 .map(|n| n as u64)
-                .ok_or_else(|| format!("{what} must be a whole number of seconds, found '{}'", v.as_text()))
+                .ok_or_else(|| {
+                    format!(
+                        "{what} must be a whole number of seconds, found '{}'",
+                        v.as_text()
+                    )
+                })
         };
         let map = |v: &OptionValue, what: &str| -> Result<Vec<(String, OptionValue)>, String> {
             match v {
@@ -355,29 +396,45 @@ impl TableOptions {
                 }
                 self.default_time_to_live = Some(ttl);
             }
-            "memtable_flush_period_in_ms" => self.memtable_flush_period_in_ms = Some(whole(value, name)?),
+            "memtable_flush_period_in_ms" => {
+                self.memtable_flush_period_in_ms = Some(whole(value, name)?)
+            }
             "bloom_filter_fp_chance" => {
                 let p = value
                     .as_f64()
                     .filter(|p| *p > 0.0 && *p <= 1.0)
-                    .ok_or_else(|| format!("bloom_filter_fp_chance must be in (0, 1], found '{}'", value.as_text()))?;
+                    .ok_or_else(|| {
+                        format!(
+                            "bloom_filter_fp_chance must be in (0, 1], found '{}'",
+                            value.as_text()
+                        )
+                    })?;
                 self.bloom_filter_fp_chance = Some(p);
             }
             "compaction" => {
                 let (c, notes) = Compaction::from_map(&map(value, name)?)?;
                 self.compaction = c;
-                return Ok(if notes.is_empty() { None } else { Some(notes.join("; ")) });
+                return Ok(if notes.is_empty() {
+                    None
+                } else {
+                    Some(notes.join("; "))
+                });
             }
             "compression" => self.compression = Some(Compression::from_map(&map(value, name)?)?),
             "caching" => {
-                self.caching = map(value, name)?.into_iter().map(|(k, v)| (k, v.as_text())).collect();
+                self.caching = map(value, name)?
+                    .into_iter()
+                    .map(|(k, v)| (k, v.as_text()))
+                    .collect();
             }
             _ if KEPT_OPTIONS.contains(&name) => {
                 self.other.insert(name.to_string(), value.as_text());
             }
             _ => {
                 self.other.insert(name.to_string(), value.as_text());
-                return Ok(Some(format!("table option `{name}` is not known to cassim; it is kept but has no effect")));
+                return Ok(Some(format!(
+                    "table option `{name}` is not known to cassim; it is kept but has no effect"
+                )));
             }
         }
         Ok(None)
@@ -394,10 +451,11 @@ impl TableOptions {
 
     /// bloom_filter_fp_chance in force: 0.01, or 0.1 under LCS (CASSANDRA.md 1.1).
     pub fn effective_bloom_filter_fp_chance(&self) -> f64 {
-        self.bloom_filter_fp_chance.unwrap_or(match self.compaction.strategy {
-            Strategy::Lcs => 0.1,
-            _ => 0.01,
-        })
+        self.bloom_filter_fp_chance
+            .unwrap_or(match self.compaction.strategy {
+                Strategy::Lcs => 0.1,
+                _ => 0.01,
+            })
     }
 
     /// Compression chunk length in KiB, `None` when compression is off (CASSANDRA.md 1.1).

@@ -41,7 +41,11 @@ pub struct RowShape {
 
 impl RowShape {
     pub fn insert_all() -> RowShape {
-        RowShape { liveness: true, ttl: false, columns: None }
+        RowShape {
+            liveness: true,
+            ttl: false,
+            columns: None,
+        }
     }
 }
 
@@ -69,7 +73,11 @@ pub struct SizeModel {
 
 impl SizeModel {
     pub fn new(version: CassandraVersion, span_seconds: f64) -> SizeModel {
-        SizeModel { version, span_seconds, columns: BTreeMap::new() }
+        SizeModel {
+            version,
+            span_seconds,
+            columns: BTreeMap::new(),
+        }
     }
 
     /// Timestamp delta bytes: microseconds across the span (CASSANDRA.md 3.7).
@@ -84,7 +92,9 @@ impl SizeModel {
 
     /// Payload bytes of a column's value, without the length prefix.
     pub fn value_bytes(&self, table: &Table, column: &str) -> f64 {
-        let Some(col) = table.column(column) else { return 0.0 };
+        let Some(col) = table.column(column) else {
+            return 0.0;
+        };
         if let Some(size) = self.columns.get(column) {
             return size.bytes;
         }
@@ -92,7 +102,10 @@ impl SizeModel {
     }
 
     fn elements(&self, column: &str) -> f64 {
-        self.columns.get(column).map(|c| c.elements).unwrap_or(defaults::DEFAULT_COLLECTION_ELEMENTS)
+        self.columns
+            .get(column)
+            .map(|c| c.elements)
+            .unwrap_or(defaults::DEFAULT_COLLECTION_ELEMENTS)
     }
 
     /// A value as stored in a cell or clustering: raw if fixed-length, else vint length + bytes.
@@ -107,8 +120,16 @@ impl SizeModel {
     /// Bytes of the partition key in the Data file: u16 length + the key; a composite key stores
     /// each component as u16 length + bytes + an end-of-component byte.
     pub fn partition_key_bytes(&self, table: &Table) -> f64 {
-        let parts: Vec<f64> = table.partition_key.iter().map(|c| self.value_bytes(table, c)).collect();
-        let key = if parts.len() == 1 { parts[0] } else { parts.iter().map(|p| 2.0 + p + 1.0).sum() };
+        let parts: Vec<f64> = table
+            .partition_key
+            .iter()
+            .map(|c| self.value_bytes(table, c))
+            .collect();
+        let key = if parts.len() == 1 {
+            parts[0]
+        } else {
+            parts.iter().map(|p| 2.0 + p + 1.0).sum()
+        };
         2.0 + key
     }
 
@@ -118,29 +139,40 @@ impl SizeModel {
             return 0.0;
         }
         let header = (table.clustering.len() as f64 / 32.0).ceil();
-        header + table.clustering.iter().map(|(c, _)| self.stored_value(table, c)).sum::<f64>()
+        header
+            + table
+                .clustering
+                .iter()
+                .map(|(c, _)| self.stored_value(table, c))
+                .sum::<f64>()
     }
 
     /// Bytes of one column's cell(s) and the number of cells (CASSANDRA.md 3.5, 3.8).
     fn column_cells(&self, table: &Table, column: &str, shape: &RowShape) -> (f64, f64, f64) {
-        let Some(col) = table.column(column) else { return (0.0, 0.0, 0.0) };
+        let Some(col) = table.column(column) else {
+            return (0.0, 0.0, 0.0);
+        };
         // A cell without row liveness carries its own timestamp; an expiring cell without the row's
         // TTL carries its ldt and ttl deltas (TTL deltas are 1 byte with a uniform TTL).
         let ts = if shape.liveness { 0.0 } else { self.ts_delta() };
-        let ttl = if shape.ttl && !shape.liveness { self.ldt_delta() + 1.0 } else { 0.0 };
+        let ttl = if shape.ttl && !shape.liveness {
+            self.ldt_delta() + 1.0
+        } else {
+            0.0
+        };
         let per_cell = 1.0 + ts + ttl;
         if col.is_multicell() {
             let n = self.elements(column).max(0.0);
             let total = self.value_bytes(table, column);
             let per_element = if n > 0.0 { total / n } else { 0.0 };
             let (path, value) = match &col.ty {
-                CqlType::List(_) => (16.0, per_element),         // path: a timeuuid
-                CqlType::Set(_) => (per_element, 0.0),           // path: the element, no value
+                CqlType::List(_) => (16.0, per_element), // path: a timeuuid
+                CqlType::Set(_) => (per_element, 0.0),   // path: the element, no value
                 CqlType::Map(k, _) => {
                     let key = fixed_length(k).unwrap_or(per_element / 2.0);
                     (key, (per_element - key).max(0.0))
                 }
-                _ => (4.0, per_element),                         // non-frozen UDT: field index
+                _ => (4.0, per_element), // non-frozen UDT: field index
             };
             let cell = per_cell + vint_size(path) + path + vint_size(value) + value;
             // The complex column's element count (and a complex deletion, when overwritten).
@@ -153,10 +185,17 @@ impl SizeModel {
 
     /// Bytes of one row written with `shape` (CASSANDRA.md 3.2, 3.8).
     pub fn row(&self, table: &Table, shape: &RowShape) -> RowBytes {
-        let regular: Vec<&str> = table.columns_of(ColumnKind::Regular).map(|c| c.name.as_str()).collect();
+        let regular: Vec<&str> = table
+            .columns_of(ColumnKind::Regular)
+            .map(|c| c.name.as_str())
+            .collect();
         let written: Vec<&str> = match &shape.columns {
             None => regular.clone(),
-            Some(cols) => regular.iter().copied().filter(|c| cols.iter().any(|w| w == c)).collect(),
+            Some(cols) => regular
+                .iter()
+                .copied()
+                .filter(|c| cols.iter().any(|w| w == c))
+                .collect(),
         };
         let mut body = 0.0;
         let mut cells = 0.0;
@@ -181,16 +220,27 @@ impl SizeModel {
         let unsized_row = fixed + body;
         // Row size and previous-unfiltered size vints, written in sstables only.
         let total = unsized_row + 2.0 * vint_size(unsized_row);
-        RowBytes { total, clustering, values, cells }
+        RowBytes {
+            total,
+            clustering,
+            values,
+            cells,
+        }
     }
 
     /// Bytes of the static row of a partition, when the table has static columns (CASSANDRA.md 3.1).
     pub fn static_row(&self, table: &Table, shape: &RowShape) -> f64 {
-        let statics: Vec<&str> = table.columns_of(ColumnKind::Static).map(|c| c.name.as_str()).collect();
+        let statics: Vec<&str> = table
+            .columns_of(ColumnKind::Static)
+            .map(|c| c.name.as_str())
+            .collect();
         if statics.is_empty() {
             return 0.0;
         }
-        let cells: f64 = statics.iter().map(|c| self.column_cells(table, c, shape).0).sum();
+        let cells: f64 = statics
+            .iter()
+            .map(|c| self.column_cells(table, c, shape).0)
+            .sum();
         let unsized_row = 2.0 + cells; // flags + IS_STATIC extension flag
         unsized_row + 2.0 * vint_size(unsized_row)
     }
@@ -211,13 +261,20 @@ impl SizeModel {
 
     /// A row deletion: flags, clustering, sizes, deletion time, and the empty column subset.
     pub fn row_tombstone_bytes(&self, table: &Table) -> f64 {
-        let unsized_row = 1.0 + self.clustering_bytes(table) + self.ts_delta() + self.ldt_delta() + 1.0;
+        let unsized_row =
+            1.0 + self.clustering_bytes(table) + self.ts_delta() + self.ldt_delta() + 1.0;
         unsized_row + 2.0 * vint_size(unsized_row)
     }
 
     /// A range tombstone: two bound markers (CASSANDRA.md 3.4), each with one deletion time.
     pub fn range_tombstone_bytes(&self, table: &Table) -> f64 {
-        let marker = 1.0 + 1.0 + 2.0 + self.clustering_bytes(table) + 2.0 + self.ts_delta() + self.ldt_delta();
+        let marker = 1.0
+            + 1.0
+            + 2.0
+            + self.clustering_bytes(table)
+            + 2.0
+            + self.ts_delta()
+            + self.ldt_delta();
         2.0 * marker
     }
 
@@ -231,7 +288,13 @@ impl SizeModel {
         let cells_in = |kind: ColumnKind| -> f64 {
             table
                 .columns_of(kind)
-                .map(|c| if c.is_multicell() { self.elements(&c.name) } else { 1.0 })
+                .map(|c| {
+                    if c.is_multicell() {
+                        self.elements(&c.name)
+                    } else {
+                        1.0
+                    }
+                })
                 .sum()
         };
         rows * cells_in(ColumnKind::Regular) + cells_in(ColumnKind::Static)
@@ -240,7 +303,10 @@ impl SizeModel {
     /// Chebotko's St with 8 bytes of metadata per cell (CASSANDRA.md 3.10), an upper bound.
     pub fn chebotko_bytes(&self, table: &Table, rows: f64) -> f64 {
         let sum = |kind: ColumnKind| -> f64 {
-            table.columns_of(kind).map(|c| self.value_bytes(table, &c.name)).sum()
+            table
+                .columns_of(kind)
+                .map(|c| self.value_bytes(table, &c.name))
+                .sum()
         };
         sum(ColumnKind::PartitionKey)
             + sum(ColumnKind::Static)
@@ -286,7 +352,9 @@ pub fn type_bytes(ty: &CqlType, elements: f64) -> f64 {
         },
         // Frozen values and collections: 4-byte count, then 4-byte length + bytes per element.
         CqlType::List(t) | CqlType::Set(t) => 4.0 + elements * (4.0 + type_bytes(t, elements)),
-        CqlType::Map(k, v) => 4.0 + elements * (8.0 + type_bytes(k, elements) + type_bytes(v, elements)),
+        CqlType::Map(k, v) => {
+            4.0 + elements * (8.0 + type_bytes(k, elements) + type_bytes(v, elements))
+        }
         CqlType::Tuple(ts) => ts.iter().map(|t| 4.0 + type_bytes(t, elements)).sum(),
         CqlType::Frozen(t) => type_bytes(t, elements),
         CqlType::Vector(t, n) => *n as f64 * type_bytes(t, elements),
@@ -334,15 +402,25 @@ mod tests {
     /// minutes of writes: about 20 bytes plus the values (v1's bytes + 4 for v2).
     #[test]
     fn worked_example_of_section_3_8() {
-        let t = table("CREATE TABLE t (pk text, ck timestamp, v1 text, v2 int, PRIMARY KEY (pk, ck));");
+        let t =
+            table("CREATE TABLE t (pk text, ck timestamp, v1 text, v2 int, PRIMARY KEY (pk, ck));");
         let mut m = SizeModel::new(CassandraVersion::V4_1, 600.0);
-        m.columns.insert("v1".into(), ColumnSize { bytes: 10.0, elements: 1.0 });
+        m.columns.insert(
+            "v1".into(),
+            ColumnSize {
+                bytes: 10.0,
+                elements: 1.0,
+            },
+        );
         let row = m.row(&t, &RowShape::insert_all());
         // flags 1 + clustering 1+8 + sizes 2 + row timestamp 5 + v1 (1 flag + 1 len) + v2 (1 flag)
         assert_eq!(row.total - 10.0 - 4.0, 20.0);
         assert_eq!(row.cells, 2.0);
         // After compaction merges a year of data, the row timestamp delta grows to 7 bytes.
-        let year = SizeModel { span_seconds: 365.0 * 86_400.0, ..m.clone() };
+        let year = SizeModel {
+            span_seconds: 365.0 * 86_400.0,
+            ..m.clone()
+        };
         assert_eq!(year.row(&t, &RowShape::insert_all()).total - 34.0, 2.0);
     }
 
@@ -351,7 +429,16 @@ mod tests {
         let t = table("CREATE TABLE t (pk int, ck int, a int, b int, PRIMARY KEY (pk, ck));");
         let m = SizeModel::new(CassandraVersion::V4_1, 600.0);
         let insert = m.row(&t, &RowShape::insert_all()).total;
-        let update = m.row(&t, &RowShape { liveness: false, ttl: false, columns: None }).total;
+        let update = m
+            .row(
+                &t,
+                &RowShape {
+                    liveness: false,
+                    ttl: false,
+                    columns: None,
+                },
+            )
+            .total;
         // INSERT: +5 row timestamp; UPDATE: +5 per cell (two cells).
         assert_eq!(update - insert, 5.0);
     }

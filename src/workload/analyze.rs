@@ -106,23 +106,47 @@ pub fn analyze_statement(
             let table = lookup(schema, &i.table)?;
             let ttl_s = ttl(&i.using, table, bound_ttl)?;
             let write = insert(i, table, nulls)?;
-            Ok(Analysis { table: table.qualified_name(), ttl_s, writes: vec![write], read: None, lwt: i.if_not_exists })
+            Ok(Analysis {
+                table: table.qualified_name(),
+                ttl_s,
+                writes: vec![write],
+                read: None,
+                lwt: i.if_not_exists,
+            })
         }
         StatementKind::Update(u) => {
             let table = lookup(schema, &u.table)?;
             let ttl_s = ttl(&u.using, table, bound_ttl)?;
             let write = update(u, table, nulls)?;
-            Ok(Analysis { table: table.qualified_name(), ttl_s, writes: vec![write], read: None, lwt: u.condition.is_some() })
+            Ok(Analysis {
+                table: table.qualified_name(),
+                ttl_s,
+                writes: vec![write],
+                read: None,
+                lwt: u.condition.is_some(),
+            })
         }
         StatementKind::Delete(d) => {
             let table = lookup(schema, &d.table)?;
             let write = delete(d, table)?;
-            Ok(Analysis { table: table.qualified_name(), ttl_s: 0.0, writes: vec![write], read: None, lwt: d.condition.is_some() })
+            Ok(Analysis {
+                table: table.qualified_name(),
+                ttl_s: 0.0,
+                writes: vec![write],
+                read: None,
+                lwt: d.condition.is_some(),
+            })
         }
         StatementKind::Select(s) => {
             let table = lookup(schema, &s.table)?;
             let read = select(s, table, schema, bound_limit)?;
-            Ok(Analysis { table: table.qualified_name(), ttl_s: 0.0, writes: vec![], read: Some(read), lwt: false })
+            Ok(Analysis {
+                table: table.qualified_name(),
+                ttl_s: 0.0,
+                writes: vec![],
+                read: Some(read),
+                lwt: false,
+            })
         }
         StatementKind::Batch(b) => {
             let mut writes = Vec::new();
@@ -136,8 +160,19 @@ pub fn analyze_statement(
                 lwt |= a.lwt;
                 writes.extend(a.writes);
             }
-            let table = first.ok_or_else(|| fail("the batch is empty", "put INSERT, UPDATE or DELETE statements in it"))?;
-            Ok(Analysis { table, ttl_s, writes, read: None, lwt })
+            let table = first.ok_or_else(|| {
+                fail(
+                    "the batch is empty",
+                    "put INSERT, UPDATE or DELETE statements in it",
+                )
+            })?;
+            Ok(Analysis {
+                table,
+                ttl_s,
+                writes,
+                read: None,
+                lwt,
+            })
         }
         other => Err(fail(
             format!("{} is not a workload statement", other.label()),
@@ -150,26 +185,47 @@ fn lookup<'s>(schema: &'s Schema, name: &QualifiedName) -> Result<&'s Table, Fai
     let key = name.to_string();
     schema.table(&key).ok_or_else(|| {
         let names: Vec<&str> = schema.tables.keys().map(String::as_str).collect();
-        fail(format!("table {key} is not in the schema"), format!("tables in the schema: {}", names.join(", ")))
+        fail(
+            format!("table {key} is not in the schema"),
+            format!("tables in the schema: {}", names.join(", ")),
+        )
     })
 }
 
 fn column<'t>(table: &'t Table, name: &str) -> Result<&'t crate::schema::Column, Fail> {
     table.column(name).ok_or_else(|| {
         let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
-        fail(format!("{} has no column `{name}`", table.qualified_name()), format!("columns: {}", names.join(", ")))
+        fail(
+            format!("{} has no column `{name}`", table.qualified_name()),
+            format!("columns: {}", names.join(", ")),
+        )
     })
 }
 
 fn ttl(using: &Using, table: &Table, bound: Option<f64>) -> Result<f64, Fail> {
     let ttl = match &using.ttl {
         None => table.options.effective_default_ttl() as f64,
-        Some(Term::Number(n)) => n.parse::<f64>().map_err(|_| fail(format!("TTL {n} is not a number"), "write USING TTL 86400"))?,
-        Some(Term::Bind(_)) => bound.ok_or_else(|| fail("USING TTL ? needs a value to simulate", "add ttl = \"30d\" to this [[workload]] entry"))?,
-        Some(other) => return Err(fail(format!("unsupported TTL value {other:?}"), "write USING TTL with a number or ?")),
+        Some(Term::Number(n)) => n
+            .parse::<f64>()
+            .map_err(|_| fail(format!("TTL {n} is not a number"), "write USING TTL 86400"))?,
+        Some(Term::Bind(_)) => bound.ok_or_else(|| {
+            fail(
+                "USING TTL ? needs a value to simulate",
+                "add ttl = \"30d\" to this [[workload]] entry",
+            )
+        })?,
+        Some(other) => {
+            return Err(fail(
+                format!("unsupported TTL value {other:?}"),
+                "write USING TTL with a number or ?",
+            ))
+        }
     };
     if ttl > crate::defaults::MAX_TTL_SECONDS as f64 {
-        return Err(fail(format!("TTL {ttl} s exceeds the maximum of 630720000 s (20 years)"), "Cassandra rejects it: \"ttl is too large\""));
+        return Err(fail(
+            format!("TTL {ttl} s exceeds the maximum of 630720000 s (20 years)"),
+            "Cassandra rejects it: \"ttl is too large\"",
+        ));
     }
     Ok(ttl)
 }
@@ -180,33 +236,51 @@ fn is_multicell(table: &Table, col: &str) -> bool {
 
 fn insert(i: &Insert, table: &Table, nulls: &BTreeMap<String, f64>) -> Result<WriteEffect, Fail> {
     if table.is_counter_table() {
-        return Err(fail("INSERT is not allowed on a counter table", "use UPDATE … SET c = c + ? instead"));
+        return Err(fail(
+            "INSERT is not allowed on a counter table",
+            "use UPDATE … SET c = c + ? instead",
+        ));
     }
     let (columns, values): (Vec<String>, Vec<Term>) = match &i.values {
         InsertValues::Values { columns, values } => (columns.clone(), values.clone()),
-        // INSERT JSON writes every column; absent ones are null unless DEFAULT UNSET.
-        InsertValues::Json { default_unset, .. } => {
+        // INSERT JSON binds every column (absent ones are null unless DEFAULT UNSET; the `nulls`
+        // share says how often).
+        InsertValues::Json { .. } => {
             let cols: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
-            let vals = cols.iter().map(|_| if *default_unset { Term::Bind(None) } else { Term::Bind(None) }).collect();
+            let vals = cols.iter().map(|_| Term::Bind(None)).collect();
             (cols, vals)
         }
     };
     for c in &columns {
         column(table, c)?;
     }
-    for key in table.partition_key.iter().chain(table.clustering.iter().map(|(c, _)| c)) {
+    for key in table
+        .partition_key
+        .iter()
+        .chain(table.clustering.iter().map(|(c, _)| c))
+    {
         if !columns.contains(key) {
-            return Err(fail(format!("INSERT must give primary-key column `{key}`"), "an INSERT names every partition and clustering column"));
+            return Err(fail(
+                format!("INSERT must give primary-key column `{key}`"),
+                "an INSERT names every partition and clustering column",
+            ));
         }
     }
     let mut effect = write_base(table, WriteKind::Insert);
     effect.liveness = true;
     for (c, v) in columns.iter().zip(&values) {
         let kind = table.column(c).map(|col| col.kind);
-        if matches!(kind, Some(ColumnKind::PartitionKey | ColumnKind::Clustering)) {
+        if matches!(
+            kind,
+            Some(ColumnKind::PartitionKey | ColumnKind::Clustering)
+        ) {
             continue;
         }
-        let null_share = if v.is_null() { 1.0 } else { nulls.get(c).copied().unwrap_or(0.0) };
+        let null_share = if v.is_null() {
+            1.0
+        } else {
+            nulls.get(c).copied().unwrap_or(0.0)
+        };
         effect.null_cell_tombstones += null_share;
         if null_share < 1.0 {
             effect.columns.push(c.clone());
@@ -223,7 +297,10 @@ fn insert(i: &Insert, table: &Table, nulls: &BTreeMap<String, f64>) -> Result<Wr
 fn check_nulls(nulls: &BTreeMap<String, f64>, columns: &[String]) -> Result<(), Fail> {
     for c in nulls.keys() {
         if !columns.contains(c) {
-            return Err(fail(format!("nulls names `{c}`, which the statement does not write"), "list only columns the statement binds"));
+            return Err(fail(
+                format!("nulls names `{c}`, which the statement does not write"),
+                "list only columns the statement binds",
+            ));
         }
     }
     Ok(())
@@ -247,7 +324,11 @@ fn write_base(table: &Table, kind: WriteKind) -> WriteEffect {
 
 /// Checks that WHERE restricts the partition key fully and returns (rows touched, clustering
 /// columns restricted by equality, whether the last restriction is a slice).
-fn key_restrictions(table: &Table, rels: &[Relation], what: &str) -> Result<(f64, usize, bool), Fail> {
+fn key_restrictions(
+    table: &Table,
+    rels: &[Relation],
+    what: &str,
+) -> Result<(f64, usize, bool), Fail> {
     let mut rows = 1.0;
     for rel in rels {
         for c in rel.lhs.columns() {
@@ -262,7 +343,11 @@ fn key_restrictions(table: &Table, rels: &[Relation], what: &str) -> Result<(f64
             _ => {
                 return Err(fail(
                     format!("{what} must restrict partition key column `{pk}` with = or IN"),
-                    format!("the partition key of {} is ({})", table.qualified_name(), table.partition_key.join(", ")),
+                    format!(
+                        "the partition key of {} is ({})",
+                        table.qualified_name(),
+                        table.partition_key.join(", ")
+                    ),
                 ))
             }
         }
@@ -270,9 +355,15 @@ fn key_restrictions(table: &Table, rels: &[Relation], what: &str) -> Result<(f64
     let mut eq = 0;
     let mut slice = false;
     for (i, (ck, _)) in table.clustering.iter().enumerate() {
-        let rs: Vec<&Relation> = rels.iter().filter(|r| r.lhs.columns().contains(&ck.as_str())).collect();
+        let rs: Vec<&Relation> = rels
+            .iter()
+            .filter(|r| r.lhs.columns().contains(&ck.as_str()))
+            .collect();
         if rs.is_empty() {
-            if let Some(later) = table.clustering[i + 1..].iter().find(|(c, _)| rels.iter().any(|r| r.lhs.columns().contains(&c.as_str()))) {
+            if let Some(later) = table.clustering[i + 1..]
+                .iter()
+                .find(|(c, _)| rels.iter().any(|r| r.lhs.columns().contains(&c.as_str())))
+            {
                 return Err(fail(
                     format!("clustering column `{}` cannot be restricted: preceding column `{ck}` is not", later.0),
                     "restrict clustering columns in key order",
@@ -281,7 +372,10 @@ fn key_restrictions(table: &Table, rels: &[Relation], what: &str) -> Result<(f64
             break;
         }
         if slice {
-            return Err(fail(format!("clustering column `{ck}` follows a slice"), "only the last restricted clustering column may be a range"));
+            return Err(fail(
+                format!("clustering column `{ck}` follows a slice"),
+                "only the last restricted clustering column may be a range",
+            ));
         }
         if rs.iter().all(|r| r.op == RelOp::Eq || r.op == RelOp::In) {
             eq += 1;
@@ -293,14 +387,20 @@ fn key_restrictions(table: &Table, rels: &[Relation], what: &str) -> Result<(f64
         } else if rs.iter().all(|r| r.op.is_slice()) {
             slice = true;
         } else {
-            return Err(fail(format!("unsupported restriction on clustering column `{ck}`"), "use =, IN, <, <=, > or >="));
+            return Err(fail(
+                format!("unsupported restriction on clustering column `{ck}`"),
+                "use =, IN, <, <=, > or >=",
+            ));
         }
     }
     for rel in rels {
         for c in rel.lhs.columns() {
             let kind = table.column(c).map(|col| col.kind);
             if matches!(kind, Some(ColumnKind::Regular | ColumnKind::Static)) {
-                return Err(fail(format!("{what} cannot restrict non-key column `{c}` in WHERE"), "conditions on regular columns go in IF (a lightweight transaction)"));
+                return Err(fail(
+                    format!("{what} cannot restrict non-key column `{c}` in WHERE"),
+                    "conditions on regular columns go in IF (a lightweight transaction)",
+                ));
             }
         }
     }
@@ -321,13 +421,17 @@ fn update(u: &Update, table: &Table, nulls: &BTreeMap<String, f64>) -> Result<Wr
     for a in &u.assignments {
         let col = column(table, a.target.column())?;
         if matches!(col.kind, ColumnKind::PartitionKey | ColumnKind::Clustering) {
-            return Err(fail(format!("UPDATE cannot SET primary-key column `{}`", col.name), "primary-key columns go in WHERE"));
+            return Err(fail(
+                format!("UPDATE cannot SET primary-key column `{}`", col.name),
+                "primary-key columns go in WHERE",
+            ));
         }
         if col.kind != ColumnKind::Static {
             statics_only = false;
         }
         written.push(col.name.clone());
-        let removes = a.op == "-=" || matches!(&a.value, Term::Binary { op: '-', left, .. } if matches!(&**left, Term::Column(c) if *c == col.name));
+        let removes = a.op == "-="
+            || matches!(&a.value, Term::Binary { op: '-', left, .. } if matches!(&**left, Term::Column(c) if *c == col.name));
         let appends = a.op == "+=" || matches!(&a.value, Term::Binary { op: '+', .. });
         if a.value.is_null() {
             effect.null_cell_tombstones += 1.0;
@@ -346,7 +450,10 @@ fn update(u: &Update, table: &Table, nulls: &BTreeMap<String, f64>) -> Result<Wr
     check_nulls(nulls, &written)?;
     let (rows, eq, slice) = key_restrictions(table, &u.where_clause, "UPDATE")?;
     if !statics_only && (eq < table.clustering.len() || slice) {
-        return Err(fail("UPDATE must name the full primary key", "restrict every clustering column with = or IN"));
+        return Err(fail(
+            "UPDATE must name the full primary key",
+            "restrict every clustering column with = or IN",
+        ));
     }
     effect.rows = rows;
     effect.static_only = statics_only && !table.clustering.is_empty();
@@ -372,15 +479,27 @@ fn delete(d: &Delete, table: &Table) -> Result<WriteEffect, Fail> {
         for t in &d.targets {
             let col = column(table, &t.column)?;
             if matches!(col.kind, ColumnKind::PartitionKey | ColumnKind::Clustering) {
-                return Err(fail(format!("DELETE cannot name primary-key column `{}`", col.name), "to delete the row, name no columns"));
+                return Err(fail(
+                    format!("DELETE cannot name primary-key column `{}`", col.name),
+                    "to delete the row, name no columns",
+                ));
             }
             if t.element.is_some() {
                 elements += 1.0;
             }
             effect.columns.push(col.name.clone());
         }
-        if !full_key && !d.targets.iter().all(|t| table.column(&t.column).is_some_and(|c| c.kind == ColumnKind::Static)) {
-            return Err(fail("deleting columns needs the full primary key", "restrict every clustering column with ="));
+        if !full_key
+            && !d.targets.iter().all(|t| {
+                table
+                    .column(&t.column)
+                    .is_some_and(|c| c.kind == ColumnKind::Static)
+            })
+        {
+            return Err(fail(
+                "deleting columns needs the full primary key",
+                "restrict every clustering column with =",
+            ));
         }
         if elements > 0.0 {
             effect.element_tombstones = elements;
@@ -405,7 +524,12 @@ fn literal_number(t: &Term) -> Option<f64> {
     }
 }
 
-fn select(s: &Select, table: &Table, schema: &Schema, bound_limit: Option<f64>) -> Result<ReadShape, Fail> {
+fn select(
+    s: &Select,
+    table: &Table,
+    schema: &Schema,
+    bound_limit: Option<f64>,
+) -> Result<ReadShape, Fail> {
     for sel in &s.selectors {
         if let Some(c) = &sel.column {
             column(table, c)?;
@@ -427,16 +551,27 @@ fn select(s: &Select, table: &Table, schema: &Schema, bound_limit: Option<f64>) 
             }
         }
     }
-    let token = s.where_clause.iter().any(|r| matches!(r.lhs, RelLhs::Token(_)));
+    let token = s
+        .where_clause
+        .iter()
+        .any(|r| matches!(r.lhs, RelLhs::Token(_)));
     let key_rels: Vec<Relation> = s
         .where_clause
         .iter()
         .filter(|r| !matches!(r.lhs, RelLhs::Token(_)))
-        .filter(|r| r.lhs.columns().iter().all(|c| table.column(c).is_some_and(|col| matches!(col.kind, ColumnKind::PartitionKey | ColumnKind::Clustering))))
+        .filter(|r| {
+            r.lhs.columns().iter().all(|c| {
+                table.column(c).is_some_and(|col| {
+                    matches!(col.kind, ColumnKind::PartitionKey | ColumnKind::Clustering)
+                })
+            })
+        })
         .cloned()
         .collect();
     let restricts_partition = table.partition_key.iter().all(|pk| {
-        key_rels.iter().any(|r| r.lhs.columns().contains(&pk.as_str()) && matches!(r.op, RelOp::Eq | RelOp::In))
+        key_rels.iter().any(|r| {
+            r.lhs.columns().contains(&pk.as_str()) && matches!(r.op, RelOp::Eq | RelOp::In)
+        })
     });
     let (partitions, eq, slice) = if restricts_partition {
         match key_restrictions(table, &key_rels, "SELECT") {
@@ -462,10 +597,16 @@ fn select(s: &Select, table: &Table, schema: &Schema, bound_limit: Option<f64>) 
     let mut reversed = false;
     for (i, (c, order)) in s.order_by.iter().enumerate() {
         let Some((ck, table_order)) = table.clustering.get(i) else {
-            return Err(fail(format!("ORDER BY `{c}`: only clustering columns can order results"), "order by the clustering columns, in key order"));
+            return Err(fail(
+                format!("ORDER BY `{c}`: only clustering columns can order results"),
+                "order by the clustering columns, in key order",
+            ));
         };
         if ck != c {
-            return Err(fail(format!("ORDER BY `{c}` is out of the clustering key's order"), format!("order by {} first", ck)));
+            return Err(fail(
+                format!("ORDER BY `{c}` is out of the clustering key's order"),
+                format!("order by {} first", ck),
+            ));
         }
         let asc = *order == Order::Asc;
         let table_asc = *table_order == crate::schema::ClusteringOrder::Asc;
@@ -476,8 +617,15 @@ fn select(s: &Select, table: &Table, schema: &Schema, bound_limit: Option<f64>) 
     let bound = |t: &Option<Term>| -> Result<Option<f64>, Fail> {
         match t {
             None => Ok(None),
-            Some(Term::Bind(_)) => Ok(Some(bound_limit.ok_or_else(|| fail("LIMIT ? needs a value to simulate", "add limit = 100 to this [[workload]] entry"))?)),
-            Some(t) => literal_number(t).map(Some).ok_or_else(|| fail("LIMIT must be a number", "write LIMIT 100")),
+            Some(Term::Bind(_)) => Ok(Some(bound_limit.ok_or_else(|| {
+                fail(
+                    "LIMIT ? needs a value to simulate",
+                    "add limit = 100 to this [[workload]] entry",
+                )
+            })?)),
+            Some(t) => literal_number(t)
+                .map(Some)
+                .ok_or_else(|| fail("LIMIT must be a number", "write LIMIT 100")),
         }
     };
     Ok(ReadShape {

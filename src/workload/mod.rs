@@ -47,7 +47,17 @@ pub enum Target {
 }
 
 pub const CONSISTENCY_LEVELS: [&str; 11] = [
-    "ANY", "ONE", "TWO", "THREE", "QUORUM", "LOCAL_QUORUM", "EACH_QUORUM", "ALL", "LOCAL_ONE", "SERIAL", "LOCAL_SERIAL",
+    "ANY",
+    "ONE",
+    "TWO",
+    "THREE",
+    "QUORUM",
+    "LOCAL_QUORUM",
+    "EACH_QUORUM",
+    "ALL",
+    "LOCAL_ONE",
+    "SERIAL",
+    "LOCAL_SERIAL",
 ];
 
 /// One workload statement, validated.
@@ -79,25 +89,67 @@ impl Operation {
     }
 }
 
-const KEYS: [&str; 12] = ["name", "table", "cql", "rate", "keys", "clustering", "consistency", "target", "delay", "ttl", "nulls", "limit"];
+const KEYS: [&str; 12] = [
+    "name",
+    "table",
+    "cql",
+    "rate",
+    "keys",
+    "clustering",
+    "consistency",
+    "target",
+    "delay",
+    "ttl",
+    "nulls",
+    "limit",
+];
 
 /// Reads and validates one `[[workload]]` entry.
-pub fn read_operation(o: &Obj, schema: &Schema, _models: &BTreeMap<String, TableModel>) -> Result<Operation> {
-    let cql_text = o.req_str("cql", "give the statement, e.g. cql = \"SELECT * FROM ks.t WHERE pk = ?\"")?;
+pub fn read_operation(
+    o: &Obj,
+    schema: &Schema,
+    _models: &BTreeMap<String, TableModel>,
+) -> Result<Operation> {
+    let cql_text = o.req_str(
+        "cql",
+        "give the statement, e.g. cql = \"SELECT * FROM ks.t WHERE pk = ?\"",
+    )?;
     let stmt = cql::parse_one(&o.field("cql"), cql_text).map_err(|e| {
-        ScenarioError::new(o.field("cql"), None, format!("{}:{}: {}", e.line, e.col, e.message), e.hint.clone().unwrap_or_else(|| "check the statement's syntax".into()))
+        ScenarioError::new(
+            o.field("cql"),
+            None,
+            format!("{}:{}: {}", e.line, e.col, e.message),
+            e.hint
+                .clone()
+                .unwrap_or_else(|| "check the statement's syntax".into()),
+        )
     })?;
-    let rate_per_s = o.unit("rate", units::parse_rate)?.ok_or_else(|| o.error("rate", None, "is missing", "write e.g. rate = \"500/s\""))?;
+    let rate_per_s = o
+        .unit("rate", units::parse_rate)?
+        .ok_or_else(|| o.error("rate", None, "is missing", "write e.g. rate = \"500/s\""))?;
     let nulls = read_nulls(o)?;
     let bound_ttl = o.unit("ttl", units::parse_duration)?;
     let bound_limit = o.int("limit", 1, i64::MAX)?.map(|l| l as f64);
-    let analysis = analyze_statement(&stmt, schema, &nulls, bound_ttl, bound_limit)
-        .map_err(|(message, hint)| ScenarioError::new(o.field("cql"), Some(format!("\"{cql_text}\"")), message, hint))?;
+    let analysis = analyze_statement(&stmt, schema, &nulls, bound_ttl, bound_limit).map_err(
+        |(message, hint)| {
+            ScenarioError::new(
+                o.field("cql"),
+                Some(format!("\"{cql_text}\"")),
+                message,
+                hint,
+            )
+        },
+    )?;
     let table = analysis.table.clone();
     if let Some(given) = o.str("table")? {
         let resolved = schema.table(given).map(|t| t.qualified_name());
         if resolved.as_deref() != Some(table.as_str()) {
-            return Err(o.error("table", o.get("table"), format!("does not match the table of the statement ({table})"), "drop `table` or make it name the statement's table"));
+            return Err(o.error(
+                "table",
+                o.get("table"),
+                format!("does not match the table of the statement ({table})"),
+                "drop `table` or make it name the statement's table",
+            ));
         }
     }
     let keys = match o.str("keys")? {
@@ -106,30 +158,68 @@ pub fn read_operation(o: &Obj, schema: &Schema, _models: &BTreeMap<String, Table
         Some("sequential") => KeyPopularity::Sequential,
         Some(s) => match Distribution::parse(s, Quantity::Count) {
             Ok(Distribution::Zipf { s }) => KeyPopularity::Zipf(s),
-            _ => return Err(o.error("keys", o.get("keys"), "is not a key popularity", "use uniform, zipf(S), latest or sequential")),
+            _ => {
+                return Err(o.error(
+                    "keys",
+                    o.get("keys"),
+                    "is not a key popularity",
+                    "use uniform, zipf(S), latest or sequential",
+                ))
+            }
         },
     };
     let clustering = match o.str("clustering")? {
         None | Some("increasing") => ClusteringPattern::Increasing,
         Some("random") => ClusteringPattern::Random,
-        Some(_) => return Err(o.error("clustering", o.get("clustering"), "is not a clustering pattern", "use increasing (append, time series) or random (upsert into a population)")),
+        Some(_) => {
+            return Err(o.error(
+                "clustering",
+                o.get("clustering"),
+                "is not a clustering pattern",
+                "use increasing (append, time series) or random (upsert into a population)",
+            ))
+        }
     };
     let target = match o.str("target")? {
         None | Some("oldest") => Target::Oldest,
         Some("newest") => Target::Newest,
         Some("random") => Target::Random,
-        Some(_) => return Err(o.error("target", o.get("target"), "is not a target", "use oldest, newest or random")),
+        Some(_) => {
+            return Err(o.error(
+                "target",
+                o.get("target"),
+                "is not a target",
+                "use oldest, newest or random",
+            ))
+        }
     };
     let consistency = match o.str("consistency")? {
         None => "LOCAL_ONE".to_string(),
-        Some(c) if CONSISTENCY_LEVELS.contains(&c.to_ascii_uppercase().as_str()) => c.to_ascii_uppercase(),
-        Some(_) => return Err(o.error("consistency", o.get("consistency"), "is not a consistency level", format!("use one of {}", CONSISTENCY_LEVELS.join(", ")))),
+        Some(c) if CONSISTENCY_LEVELS.contains(&c.to_ascii_uppercase().as_str()) => {
+            c.to_ascii_uppercase()
+        }
+        Some(_) => {
+            return Err(o.error(
+                "consistency",
+                o.get("consistency"),
+                "is not a consistency level",
+                format!("use one of {}", CONSISTENCY_LEVELS.join(", ")),
+            ))
+        }
     };
     let delay = o.distribution("delay", Quantity::Seconds)?;
     if delay.is_some() && analysis.read.is_some() {
-        return Err(o.error("delay", o.get("delay"), "applies to deletes and updates, not to reads", "remove it from the SELECT entry"));
+        return Err(o.error(
+            "delay",
+            o.get("delay"),
+            "applies to deletes and updates, not to reads",
+            "remove it from the SELECT entry",
+        ));
     }
-    let name = o.str("name")?.map(str::to_string).unwrap_or_else(|| format!("{} {}", stmt.kind.label(), table));
+    let name = o
+        .str("name")?
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{} {}", stmt.kind.label(), table));
     o.finish(&KEYS)?;
     Ok(Operation {
         name,

@@ -1,0 +1,9 @@
+//! Integration tests: the real `cassim` binary on shipped scenarios, the corpus and bad input.
+
+mod corpus;
+mod errors;
+mod findings;
+mod parser_props;
+mod scenarios;
+mod tidy;
+mod util;
