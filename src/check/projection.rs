@@ -20,6 +20,8 @@ pub struct Traffic {
     pub partition_deletes_per_s: f64,
     /// Deletes aimed at the oldest rows (a queue consumer).
     pub head_deletes_per_s: f64,
+    /// Mean time between a row's write and its delete, rate-weighted (seconds).
+    pub delete_delay_s: f64,
     pub cell_tombstones_per_s: f64,
     pub collection_overwrites_per_s: f64,
     pub reads_per_s: f64,
@@ -87,6 +89,12 @@ pub fn traffic(scenario: &Scenario, table: &str) -> Traffic {
                     t.ttl_s = t.ttl_s.max(op.ttl_s);
                     t.liveness |= w.liveness;
                     t.hot_factor = t.hot_factor.max(hot_factor(op, entities));
+                }
+            }
+            if w.kind == WriteKind::Delete {
+                let total = t.row_deletes_per_s + t.range_deletes_per_s;
+                if let (Some(d), true) = (op.delay, total > 0.0) {
+                    t.delete_delay_s += (d.mean() - t.delete_delay_s) * rate / total;
                 }
             }
             if w.kind == WriteKind::Delete
@@ -161,7 +169,9 @@ pub fn project(scenario: &Scenario, table: &Table, t: &Traffic) -> PartitionProj
     };
     let per_entity = t.appended_rows_per_s / entities;
     let deleted_per_entity = (t.row_deletes_per_s + t.range_deletes_per_s) / entities;
-    let appended = ((per_entity - deleted_per_entity).max(0.0)) * horizon;
+    // Rows deleted after a delay are live for that delay: a queue holds rate × delay rows.
+    let in_flight = per_entity.min(deleted_per_entity) * t.delete_delay_s;
+    let appended = (per_entity - deleted_per_entity).max(0.0) * horizon + in_flight;
     let population_rows = model.and_then(|m| m.rows_per_partition);
     let upserted_p50 = match population_rows {
         Some(d) if t.upserted_rows_per_s > 0.0 => d

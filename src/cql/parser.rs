@@ -1334,3 +1334,145 @@ impl<'s> Parser<'s> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Vec<StatementKind> {
+        let source = Source::plain("t.cql", text);
+        parse_source(&source)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .map(|s| s.kind)
+            .collect()
+    }
+
+    fn one(text: &str) -> StatementKind {
+        parse(text).remove(0)
+    }
+
+    #[test]
+    fn create_table_with_every_key_form_and_option_kind() {
+        let StatementKind::CreateTable(t) = one(
+            "CREATE TABLE IF NOT EXISTS \"Ks\".t (a int, b text, \"Quoted\" blob, s int static, \
+             l list<frozen<tuple<int, text>>>, m map<text, frozen<udt>>, c counter, \
+             PRIMARY KEY ((a, b), \"Quoted\")) WITH CLUSTERING ORDER BY (\"Quoted\" DESC) \
+             AND COMPACT STORAGE AND gc_grace_seconds = 0 AND bloom_filter_fp_chance = 0.1 \
+             AND caching = {'keys': 'ALL'} AND compaction = {'class': 'LCS', 'enabled': true}",
+        ) else {
+            panic!()
+        };
+        assert_eq!(t.name.keyspace.as_deref(), Some("Ks"));
+        assert!(t.if_not_exists);
+        assert_eq!(t.primary_key.partition, vec!["a", "b"]);
+        assert_eq!(t.primary_key.clustering, vec!["Quoted"]);
+        assert!(t.columns[3].is_static);
+        assert_eq!(
+            t.columns[4].ty.to_string(),
+            "list<frozen<tuple<int, text>>>"
+        );
+        assert!(t.properties.compact_storage);
+        assert_eq!(
+            t.properties.clustering_order,
+            vec![("Quoted".to_string(), Order::Desc)]
+        );
+        assert_eq!(t.properties.options.len(), 4);
+    }
+
+    #[test]
+    fn inline_and_single_primary_keys() {
+        let StatementKind::CreateTable(t) =
+            one("create table t (id uuid primary key, v vector<float, 3>)")
+        else {
+            panic!()
+        };
+        assert_eq!(t.primary_key.partition, vec!["id"]);
+        assert_eq!(t.columns[1].ty.to_string(), "vector<float, 3>");
+    }
+
+    #[test]
+    fn indexes_views_alter_and_drop() {
+        let k = parse(
+            "CREATE INDEX ON t (KEYS(m)); CREATE CUSTOM INDEX i ON ks.t (v) USING 'StorageAttachedIndex' WITH OPTIONS = {'case_sensitive': 'false'};\
+             CREATE MATERIALIZED VIEW v AS SELECT * FROM t WHERE a IS NOT NULL AND b IS NOT NULL PRIMARY KEY (b, a) WITH CLUSTERING ORDER BY (a DESC);\
+             ALTER TABLE t ADD (x int, y text); ALTER TABLE t DROP x; ALTER TABLE t RENAME a TO z; ALTER TABLE t WITH gc_grace_seconds = 1;\
+             DROP MATERIALIZED VIEW IF EXISTS v; DROP TYPE ks.u; CREATE TYPE u (f int); CREATE FUNCTION f() RETURNS int LANGUAGE java AS $$ return 1; $$;",
+        );
+        let StatementKind::CreateIndex(i) = &k[0] else {
+            panic!()
+        };
+        assert_eq!(i.targets[0].kind, "keys");
+        let StatementKind::CreateIndex(i) = &k[1] else {
+            panic!()
+        };
+        assert_eq!(i.custom_class.as_deref(), Some("StorageAttachedIndex"));
+        assert!(
+            matches!(&k[2], StatementKind::CreateView(v) if v.primary_key.partition == vec!["b"])
+        );
+        assert!(
+            matches!(&k[3], StatementKind::AlterTable(AlterTable { action: AlterTableAction::Add(c), .. }) if c.len() == 2)
+        );
+        assert!(
+            matches!(&k[7], StatementKind::Drop(d) if d.what == "MATERIALIZED VIEW" && d.if_exists)
+        );
+        assert!(matches!(&k[10], StatementKind::Ignored { what } if what == "CREATE FUNCTION"));
+    }
+
+    #[test]
+    fn dml_as_workloads_use_it() {
+        let k = parse(
+            "INSERT INTO t JSON '{\"a\": 1}' DEFAULT UNSET; INSERT INTO t (a, b) VALUES (?, :b) IF NOT EXISTS USING TTL 10 AND TIMESTAMP 5;\
+             UPDATE t USING TTL ? SET s = s + {'x'}, l = [1] + l, m['k'] = 'v', c = c - 1, u.f = 2 WHERE a = ? IF c > 3 AND b != null;\
+             DELETE m['k'], x FROM t USING TIMESTAMP 9 WHERE a = ? AND b IN (1, 2) IF EXISTS; DELETE FROM t WHERE a = 1 AND (b, c) > (1, 2);\
+             SELECT DISTINCT a, count(*) AS n, TTL(v), CAST(x AS text) FROM t WHERE a IN ? AND b >= -1.5e3 AND token(a) > 0 GROUP BY a ORDER BY b DESC PER PARTITION LIMIT 2 LIMIT 10 ALLOW FILTERING;\
+             BEGIN UNLOGGED BATCH USING TIMESTAMP 1 INSERT INTO t (a) VALUES (1); DELETE FROM t WHERE a = 2; APPLY BATCH;",
+        );
+        assert!(matches!(
+            &k[0],
+            StatementKind::Insert(Insert {
+                values: InsertValues::Json {
+                    default_unset: true,
+                    ..
+                },
+                ..
+            })
+        ));
+        let StatementKind::Insert(i) = &k[1] else {
+            panic!()
+        };
+        assert!(i.if_not_exists && i.using.ttl.is_some() && i.using.timestamp.is_some());
+        let StatementKind::Update(u) = &k[2] else {
+            panic!()
+        };
+        assert_eq!(u.assignments.len(), 5);
+        assert!(matches!(u.condition, Some(Condition::Columns(ref c)) if c.len() == 2));
+        let StatementKind::Delete(d) = &k[3] else {
+            panic!()
+        };
+        assert!(d.targets[0].element.is_some() && d.condition == Some(Condition::Exists));
+        let StatementKind::Select(s) = &k[5] else {
+            panic!()
+        };
+        assert!(s.distinct && s.allow_filtering && s.per_partition_limit.is_some());
+        assert_eq!(s.selectors.len(), 4);
+        assert_eq!(s.order_by, vec![("b".to_string(), Order::Desc)]);
+        let StatementKind::Batch(b) = &k[6] else {
+            panic!()
+        };
+        assert_eq!((b.kind, b.statements.len()), (BatchKind::Unlogged, 2));
+    }
+
+    #[test]
+    fn errors_point_at_the_offending_token() {
+        let err = parse_source(&Source::plain(
+            "f.cql",
+            "SELECT * FROM t WHERE a = ? LIMT 1",
+        ))
+        .unwrap_err();
+        assert_eq!((err.line, err.col), (1, 29));
+        assert!(err.message.contains("`;`"), "{err}");
+        let err = parse_source(&Source::plain("f.cql", "CREATE TABLE t (a int)")).unwrap_err();
+        assert!(err.message.contains("no PRIMARY KEY"), "{err}");
+    }
+}

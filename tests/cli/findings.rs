@@ -85,6 +85,14 @@ fn a_queue_consumer_pushes_head_reads_past_the_failure_threshold() {
     // 2000 deletes/s over 1000 partitions: 2 tombstones/s per partition, so 100 000 after 50 000 s.
     assert_eq!(f["at_s"].as_f64().unwrap().round(), 50_000.0);
     assert!(f["message"].as_str().unwrap().contains("day 1"));
+    // Live rows: 2 rows/s per partition consumed about 30 s after they were written.
+    assert_eq!(
+        json["tables"][0]["projection"]["rows_p50"]
+            .as_f64()
+            .unwrap()
+            .round(),
+        60.0
+    );
 }
 
 #[test]
