@@ -455,6 +455,39 @@ mod tests {
     }
 
     #[test]
+    fn every_version_sizes_rows_alike_and_differs_in_headers_and_chunks() {
+        let t = table("CREATE TABLE t (pk text, ck timestamp, v text, PRIMARY KEY (pk, ck));");
+        let shape = RowShape::insert_all();
+        let bytes: Vec<f64> = CassandraVersion::ALL
+            .iter()
+            .map(|v| SizeModel::new(*v, 600.0).partition_bytes(&t, 10.0, &shape))
+            .collect();
+        // 3.11, 4.0 and 4.1 share the `m*`/`n*` layout; 5.0 saves 11 bytes per live partition.
+        assert_eq!(bytes[0], bytes[1]);
+        assert_eq!(bytes[1], bytes[2]);
+        assert_eq!(bytes[2] - bytes[3], 11.0);
+        let chunks: Vec<u32> = CassandraVersion::ALL
+            .iter()
+            .map(|v| v.default_chunk_length_kib())
+            .collect();
+        assert_eq!(chunks, vec![64, 16, 16, 16]);
+    }
+
+    #[test]
+    fn tombstones_cost_what_section_3_says() {
+        let t = table("CREATE TABLE t (pk int, ck int, v int, PRIMARY KEY (pk, ck));");
+        let m = SizeModel::new(CassandraVersion::V4_1, 600.0);
+        // A cell tombstone: flags 1 + timestamp 5 + ldt 2, no value.
+        assert_eq!(m.cell_tombstone_bytes(), 8.0);
+        // A range tombstone is two markers, each with the clustering (1 + 4) and one deletion time.
+        assert_eq!(
+            m.range_tombstone_bytes(&t),
+            2.0 * (1.0 + 1.0 + 2.0 + 5.0 + 2.0 + 5.0 + 2.0)
+        );
+        assert!(m.row_tombstone_bytes(&t) > m.cell_tombstone_bytes());
+    }
+
+    #[test]
     fn chebotko_counts_cells_and_overestimates_narrow_rows() {
         let t = table("CREATE TABLE t (pk text, ck timestamp, s int static, v1 text, v2 int, PRIMARY KEY (pk, ck));");
         let m = SizeModel::new(CassandraVersion::V4_1, 600.0);
