@@ -42,7 +42,6 @@ pub struct CheckReport {
     pub duration_s: Option<f64>,
     pub tables: Vec<TableReport>,
     pub findings: Vec<Finding>,
-    pub notes: Vec<String>,
 }
 
 impl CheckReport {
@@ -91,14 +90,6 @@ fn base_report(table: &Table, version: CassandraVersion) -> TableReport {
     }
 }
 
-fn notes_of(schema: &Schema) -> Vec<String> {
-    schema
-        .notes
-        .iter()
-        .map(|n| format!("{}:{}:{}: {}", n.file, n.line, n.col, n.message))
-        .collect()
-}
-
 /// Reviews a schema alone (a `.cql` file): no workload, so no projections.
 pub fn check_schema(input: &str, schema: &Schema, version: CassandraVersion) -> CheckReport {
     let tables: Vec<TableReport> = schema
@@ -114,7 +105,6 @@ pub fn check_schema(input: &str, schema: &Schema, version: CassandraVersion) -> 
         duration_s: None,
         tables,
         findings,
-        notes: notes_of(&schema.clone()),
     }
 }
 
@@ -153,6 +143,5 @@ pub fn check_scenario(input: &str, scenario: &Scenario) -> CheckReport {
         duration_s: Some(scenario.duration_s),
         tables,
         findings,
-        notes: notes_of(&scenario.schema),
     }
 }

@@ -60,23 +60,19 @@ pub fn render_check(r: &CheckReport) -> String {
                 format_duration(p.active_s)
             );
             let _ = writeln!(s, "  per partition     {:>12} {:>12}", "p50", "max");
-            let _ = writeln!(
-                s,
-                "    rows            {:>12} {:>12}",
-                format_count(p.rows_p50),
-                format_count(p.rows_max)
-            );
-            let _ = writeln!(
-                s,
-                "    cells (Nv)      {:>12} {:>12}",
+            let mut line = |label: &str, p50: String, max: String| {
+                let _ = writeln!(s, "    {label:<16}{p50:>12} {max:>12}");
+            };
+            line("rows", format_count(p.rows_p50), format_count(p.rows_max));
+            line(
+                "cells (Nv)",
                 format_count(p.cells_p50),
-                format_count(p.cells_max)
+                format_count(p.cells_max),
             );
-            let _ = writeln!(
-                s,
-                "    bytes           {:>12} {:>12}",
+            line(
+                "bytes",
                 format_bytes(p.bytes_p50),
-                format_bytes(p.bytes_max)
+                format_bytes(p.bytes_max),
             );
             let _ = writeln!(
                 s,

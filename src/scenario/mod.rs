@@ -350,7 +350,7 @@ fn read(
     })?;
     let mut schema = read_schema(&schema_obj, path, vars)?;
     let tables = read_tables(&top, &mut schema)?;
-    let workload = read_workload(&top, &schema, &tables)?;
+    let workload = read_workload(&top, &schema)?;
     let sweep = match top.table("sweep")? {
         Some(o) => Some(read_sweep(&o)?),
         None => None,
@@ -791,11 +791,7 @@ fn toml_to_option(v: &Value) -> Option<crate::cql::ast::OptionValue> {
     })
 }
 
-fn read_workload(
-    top: &Obj,
-    schema: &Schema,
-    models: &BTreeMap<String, TableModel>,
-) -> Result<Vec<Operation>> {
+fn read_workload(top: &Obj, schema: &Schema) -> Result<Vec<Operation>> {
     let Some(v) = top.get("workload") else {
         return Ok(Vec::new());
     };
@@ -819,7 +815,7 @@ fn read_workload(
             ));
         };
         let o = Obj::new(&path, t);
-        ops.push(workload::read_operation(&o, schema, models)?);
+        ops.push(workload::read_operation(&o, schema)?);
     }
     Ok(ops)
 }

@@ -364,7 +364,7 @@ impl Builder<'_> {
                             .with_hint("a materialized view's key holds every base key column plus at most one other"));
                     }
                 }
-                let mut table = self.table_from_ddl(
+                let table = self.table_from_ddl(
                     ks.clone(),
                     name.clone(),
                     &defs,
@@ -374,8 +374,6 @@ impl Builder<'_> {
                     Some(base_key),
                     at,
                 )?;
-                // A view inherits nothing from the base's options but its own WITH clause.
-                table.view_of = table.view_of.take();
                 self.schema.tables.insert(qualify(&ks, &name), table);
             }
             StatementKind::AlterTable(a) => {

@@ -12,7 +12,7 @@ pub use analyze::{analyze_statement, Deletion, ReadShape, WriteEffect, WriteKind
 use crate::cql;
 use crate::distribution::{Distribution, Quantity};
 use crate::scenario::reader::{Obj, Result};
-use crate::scenario::{ScenarioError, TableModel};
+use crate::scenario::ScenarioError;
 use crate::schema::Schema;
 use crate::units;
 
@@ -105,11 +105,7 @@ const KEYS: [&str; 12] = [
 ];
 
 /// Reads and validates one `[[workload]]` entry.
-pub fn read_operation(
-    o: &Obj,
-    schema: &Schema,
-    _models: &BTreeMap<String, TableModel>,
-) -> Result<Operation> {
+pub fn read_operation(o: &Obj, schema: &Schema) -> Result<Operation> {
     let cql_text = o.req_str(
         "cql",
         "give the statement, e.g. cql = \"SELECT * FROM ks.t WHERE pk = ?\"",
