@@ -148,6 +148,97 @@ pub fn import_stress(profile: &Path, schema: Option<&Path>) -> Outcome {
     }
 }
 
+/// Options of `cassim run`.
+pub struct RunOptions<'a> {
+    pub scenario: &'a Path,
+    pub out: Option<&'a Path>,
+    pub seed: Option<u64>,
+    pub vars: BTreeMap<String, String>,
+    pub sets: Vec<(String, String)>,
+    pub parallel: bool,
+}
+
+/// Loads a scenario: TOML, or a cassandra-stress profile imported on the fly.
+fn load_scenario(
+    path: &Path,
+    vars: &BTreeMap<String, String>,
+    sets: &[(String, String)],
+) -> Result<Scenario, InputError> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if ext == "yaml" || ext == "yml" {
+        let text = read(path)?;
+        let scenario_text = stress::import(&path.display().to_string(), &text, None)?;
+        return Scenario::from_str(&scenario_text, path, vars, sets);
+    }
+    Scenario::load(path, vars, sets)
+}
+
+/// `cassim run SCENARIO [--out DIR] [--seed N] [--set path=value]...`: simulates and writes
+/// `summary.json` and `timeseries.csv` into DIR (default `out/<scenario name>`). Every file is
+/// written beside its final name first and renamed once all are ready, so a failure never leaves
+/// a half-written report.
+pub fn run(options: &RunOptions, progress: crate::sim::Progress) -> Outcome {
+    let scenario = match load_scenario(options.scenario, &options.vars, &options.sets) {
+        Ok(s) => s,
+        Err(e) => return invalid(e, Format::Text),
+    };
+    let seed = options.seed.unwrap_or(scenario.seed);
+    let (result, summary) = crate::sim::run(&scenario, seed, options.parallel, progress);
+    let dir = options
+        .out
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| Path::new("out").join(&scenario.name));
+    let files = [
+        ("summary.json", report::summary_json(&summary)),
+        ("timeseries.csv", report::timeseries_csv(&result)),
+    ];
+    match write_all(&dir, &files) {
+        Ok(written) => {
+            let code = i32::from(
+                summary
+                    .findings
+                    .iter()
+                    .any(|f| f.severity == check::Severity::Error),
+            );
+            Outcome {
+                stdout: report::render_run(&summary, &written),
+                code,
+            }
+        }
+        Err(e) => Outcome {
+            stdout: String::new(),
+            code: 2,
+        }
+        .with_stderr(&format!("error: {}: {e}", dir.display())),
+    }
+}
+
+/// Writes files into `dir` atomically as a set: temporary names first, then renames.
+fn write_all(dir: &Path, files: &[(&str, String)]) -> std::io::Result<Vec<String>> {
+    std::fs::create_dir_all(dir)?;
+    let mut staged = Vec::new();
+    for (name, text) in files {
+        let tmp = dir.join(format!(".{name}.partial"));
+        if let Err(e) = std::fs::write(&tmp, text) {
+            for (t, _) in &staged {
+                let _ = std::fs::remove_file(t);
+            }
+            return Err(e);
+        }
+        staged.push((tmp, dir.join(name)));
+    }
+    let mut written = Vec::new();
+    for (tmp, path) in staged {
+        std::fs::rename(&tmp, &path)?;
+        written.push(path.display().to_string());
+    }
+    Ok(written)
+}
+
 /// Parses `name=value` pairs given to `--var` and `--set`.
 pub fn parse_pairs(items: &[String], flag: &str) -> Result<Vec<(String, String)>, String> {
     items

@@ -181,9 +181,33 @@ fn parse_value(s: &str, quantity: Quantity) -> Result<f64, UnitError> {
     }
 }
 
+/// Generalised harmonic number H(N,s), summed to 10^5 then integrated.
+pub fn harmonic(n: f64, s: f64) -> f64 {
+    let exact = n.min(100_000.0) as u64;
+    let mut h: f64 = (1..=exact).map(|k| (k as f64).powf(-s)).sum();
+    if n > exact as f64 {
+        let a = exact as f64 + 0.5;
+        let b = n + 0.5;
+        h += if (s - 1.0).abs() < 1e-9 {
+            (b / a).ln()
+        } else {
+            (b.powf(1.0 - s) - a.powf(1.0 - s)) / (1.0 - s)
+        };
+    }
+    h.max(1.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn harmonic_numbers() {
+        assert!((harmonic(1.0, 1.0) - 1.0).abs() < 1e-12);
+        assert!((harmonic(3.0, 1.0) - (1.0 + 0.5 + 1.0 / 3.0)).abs() < 1e-12);
+        // H(10^6, 1) ≈ ln(10^6) + γ ≈ 14.3927
+        assert!((harmonic(1e6, 1.0) - 14.3927).abs() < 1e-3);
+    }
 
     #[test]
     fn parses_every_form_with_units() {

@@ -44,6 +44,25 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: OutputFormat,
     },
+    /// Simulate a scenario and write summary.json and timeseries.csv.
+    Run {
+        scenario: PathBuf,
+        /// Output directory (default: out/<scenario name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Seed (default: the scenario's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Override a scenario field by its path, path=value (e.g. node.heap=4GiB).
+        #[arg(long = "set")]
+        sets: Vec<String>,
+        /// Template values for the schema, name=value.
+        #[arg(long = "var")]
+        vars: Vec<String>,
+        /// Simulate nodes one after another instead of in parallel (results are identical).
+        #[arg(long)]
+        single_thread: bool,
+    },
     /// Convert a cassandra-stress user profile into a scenario, written to stdout.
     ImportStress {
         profile: PathBuf,
@@ -51,6 +70,20 @@ enum Command {
         #[arg(long)]
         schema: Option<PathBuf>,
     },
+}
+
+/// A progress bar on stderr when it is a terminal; none otherwise (pipes, CI, tests).
+fn progress_bar() -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(1);
+    let style =
+        indicatif::ProgressStyle::with_template("simulating {bar:40} {percent}% ({eta} left)")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    Some(bar)
 }
 
 fn main() -> ExitCode {
@@ -88,6 +121,43 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             }
+        }
+        Command::Run {
+            scenario,
+            out,
+            seed,
+            sets,
+            vars,
+            single_thread,
+        } => {
+            let parsed = commands::parse_pairs(&vars, "--var")
+                .and_then(|v| Ok((v, commands::parse_pairs(&sets, "--set")?)));
+            let (vars, sets) = match parsed {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let options = commands::RunOptions {
+                scenario: &scenario,
+                out: out.as_deref(),
+                seed,
+                vars: vars.into_iter().collect(),
+                sets,
+                parallel: !single_thread,
+            };
+            let bar = progress_bar();
+            let outcome = commands::run(&options, &|done, total| {
+                if let Some(b) = &bar {
+                    b.set_length(total);
+                    b.set_position(done);
+                }
+            });
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+            outcome
         }
         Command::ImportStress { profile, schema } => {
             commands::import_stress(&profile, schema.as_deref())

@@ -3,6 +3,7 @@
 //! deletes. No simulation: closed-form averages and the hottest partition.
 
 use crate::defaults::CassandraVersion;
+use crate::distribution::harmonic;
 use crate::scenario::Scenario;
 use crate::schema::sizes::{RowShape, SizeModel};
 use crate::schema::Table;
@@ -117,22 +118,6 @@ fn hot_factor(op: &Operation, entities: f64) -> f64 {
     }
 }
 
-/// Generalised harmonic number H(N,s), summed to 10^5 then integrated.
-pub fn harmonic(n: f64, s: f64) -> f64 {
-    let exact = n.min(100_000.0) as u64;
-    let mut h: f64 = (1..=exact).map(|k| (k as f64).powf(-s)).sum();
-    if n > exact as f64 {
-        let a = exact as f64 + 0.5;
-        let b = n + 0.5;
-        h += if (s - 1.0).abs() < 1e-9 {
-            (b / a).ln()
-        } else {
-            (b.powf(1.0 - s) - a.powf(1.0 - s)) / (1.0 - s)
-        };
-    }
-    h.max(1.0)
-}
-
 pub fn size_model(
     scenario: &Scenario,
     table: &Table,
@@ -229,17 +214,4 @@ pub fn compression_ratio(scenario: &Scenario, table: &Table) -> f64 {
         .model(&table.qualified_name())
         .and_then(|m| m.compression_ratio)
         .unwrap_or(crate::defaults::DEFAULT_COMPRESSION_RATIO)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn harmonic_numbers() {
-        assert!((harmonic(1.0, 1.0) - 1.0).abs() < 1e-12);
-        assert!((harmonic(3.0, 1.0) - (1.0 + 0.5 + 1.0 / 3.0)).abs() < 1e-12);
-        // H(10^6, 1) ≈ ln(10^6) + γ ≈ 14.3927
-        assert!((harmonic(1e6, 1.0) - 14.3927).abs() < 1e-3);
-    }
 }

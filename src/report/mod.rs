@@ -4,3 +4,6 @@
 mod check_text;
 
 pub use check_text::render_check;
+mod run_output;
+
+pub use run_output::{render_run, summary_json, timeseries_csv};

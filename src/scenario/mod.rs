@@ -13,6 +13,7 @@ use toml::Value;
 
 pub use settings::{SettingValue, Settings};
 
+use crate::calibration::Calibration;
 use crate::cql::CqlError;
 use crate::defaults::CassandraVersion;
 use crate::distribution::{Distribution, Quantity};
@@ -20,7 +21,7 @@ use crate::schema::sizes::ColumnSize;
 use crate::schema::Schema;
 use crate::units;
 use crate::workload::{self, Operation};
-use reader::{describe, Obj, Result};
+use reader::{closest, describe, Obj, Result};
 
 /// A bad field in a scenario: its path, the value found, what is wrong and how to fix it.
 #[derive(Debug, Clone, PartialEq)]
@@ -206,12 +207,14 @@ pub struct Scenario {
     pub tables: BTreeMap<String, TableModel>,
     pub workload: Vec<Operation>,
     pub sweep: Option<Sweep>,
+    /// Model coefficients, defaults overridden by `[calibration]`.
+    pub calibration: Calibration,
     /// Where the scenario came from, for relative paths.
     #[serde(skip)]
     pub file: PathBuf,
 }
 
-const TOP_KEYS: [&str; 11] = [
+const TOP_KEYS: [&str; 12] = [
     "name",
     "seed",
     "duration",
@@ -223,6 +226,7 @@ const TOP_KEYS: [&str; 11] = [
     "tables",
     "workload",
     "sweep",
+    "calibration",
 ];
 
 impl Scenario {
@@ -355,6 +359,10 @@ fn read(
         Some(o) => Some(read_sweep(&o)?),
         None => None,
     };
+    let calibration = match top.table("calibration")? {
+        Some(o) => read_calibration(&o)?,
+        None => Calibration::default(),
+    };
     top.finish(&TOP_KEYS)?;
     Ok(Scenario {
         name,
@@ -368,6 +376,7 @@ fn read(
         tables,
         workload,
         sweep,
+        calibration,
         file: path.to_path_buf(),
     })
 }
@@ -818,6 +827,26 @@ fn read_workload(top: &Obj, schema: &Schema) -> Result<Vec<Operation>> {
         ops.push(workload::read_operation(&o, schema)?);
     }
     Ok(ops)
+}
+
+fn read_calibration(o: &Obj) -> Result<Calibration> {
+    let mut cal = Calibration::default();
+    let names: Vec<&str> = Calibration::names().collect();
+    for key in o.table.keys() {
+        let Some(value) = o.float(key, 0.0, f64::MAX)? else {
+            continue;
+        };
+        if cal.set(key, value).is_err() {
+            let hint = match closest(key, &names) {
+                Some(near) => format!(
+                    "did you mean `{near}`? (the coefficients are listed in src/calibration.rs)"
+                ),
+                None => "the coefficients are listed in src/calibration.rs".to_string(),
+            };
+            return Err(o.error(key, o.get(key), "is not a calibration coefficient", hint));
+        }
+    }
+    Ok(cal)
 }
 
 fn read_sweep(o: &Obj) -> Result<Sweep> {

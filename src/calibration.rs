@@ -1,0 +1,172 @@
+//! The model's coefficients: every number the simulation uses that is not a Cassandra setting (those
+//! live in `defaults` and `[settings]`), each with its source or the reason it was assumed. A
+//! scenario's `[calibration]` section overrides any of them by name.
+
+use std::collections::BTreeMap;
+
+/// One coefficient: its name (the `[calibration]` key), default, unit and source.
+#[derive(Debug, Clone, Copy)]
+pub struct Coefficient {
+    pub name: &'static str,
+    pub default: f64,
+    pub unit: &'static str,
+    pub source: &'static str,
+}
+
+const fn c(
+    name: &'static str,
+    default: f64,
+    unit: &'static str,
+    source: &'static str,
+) -> Coefficient {
+    Coefficient {
+        name,
+        default,
+        unit,
+        source,
+    }
+}
+
+/// The table of coefficients. Names are stable: scenarios refer to them.
+pub const COEFFICIENTS: &[Coefficient] = &[
+    // Engine: how much state is tracked and how often.
+    c(
+        "engine_step",
+        600.0,
+        "s",
+        "assumed: TWCS's expired_sstable_check_frequency_seconds (CASSANDRA.md 5.4); state a reader can see changes at flushes and compactions, which this step aggregates",
+    ),
+    c(
+        "sample_partitions",
+        2048.0,
+        "partitions",
+        "DESIGN.md 3 ('a few thousand'): partitions tracked per table and node; more are a weighted sample",
+    ),
+    c(
+        "min_partitions_per_bucket",
+        16.0,
+        "partitions",
+        "assumed: the least a time bucket's sample may hold so its percentiles mean something",
+    ),
+    c(
+        "reads_per_sample",
+        200.0,
+        "reads",
+        "assumed: reads simulated per SELECT and sample period; p99 of 200 draws is the 2nd largest",
+    ),
+    c(
+        "stats_partitions",
+        128.0,
+        "partitions",
+        "assumed: tracked partitions whose merged view gives each sample's partition percentiles",
+    ),
+    c(
+        "page_size",
+        5000.0,
+        "rows",
+        "DataStax drivers' default fetch size: a read without LIMIT is paged, and the tombstone thresholds apply per page (CASSANDRA.md 6.4)",
+    ),
+    // Memtable heap accounting (CASSANDRA.md 8.4: derived, unverified).
+    c(
+        "memtable_row_overhead",
+        200.0,
+        "B",
+        "CASSANDRA.md 8.4: BTreeRow, Clustering and liveness, about 200 B + the clustering bytes per row",
+    ),
+    c(
+        "memtable_cell_overhead",
+        96.0,
+        "B",
+        "CASSANDRA.md 8.4: BufferCell and its ByteBuffer, about 90-100 B + the value per cell",
+    ),
+    c(
+        "memtable_partition_overhead",
+        150.0,
+        "B",
+        "CASSANDRA.md 8.3/8.4: skip-list entry and AtomicBTreePartition, about 100-200 B per partition",
+    ),
+    c(
+        "offheap_objects_heap_share",
+        0.3,
+        "ratio",
+        "CASSANDRA.md 8.1: offheap_objects keeps only the partition and row B-tree structure on heap (assumed share of the heap_buffers size)",
+    ),
+    c(
+        "commitlog_mutation_overhead",
+        24.0,
+        "B",
+        "assumed: a commit log entry's header and checksums around the serialized mutation",
+    ),
+    // Cluster.
+    c(
+        "token_imbalance_z",
+        0.0,
+        "sd",
+        "0 = derive from the node count (the largest of N normal draws); the hottest node owns (1 + z/sqrt(num_tokens)) of the mean share",
+    ),
+];
+
+/// The coefficients in force for a run: defaults overridden by `[calibration]`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Calibration {
+    values: BTreeMap<String, f64>,
+}
+
+impl Default for Calibration {
+    fn default() -> Self {
+        Calibration {
+            values: COEFFICIENTS
+                .iter()
+                .map(|c| (c.name.to_string(), c.default))
+                .collect(),
+        }
+    }
+}
+
+impl Calibration {
+    /// The coefficient's value. Panics on a name not in [`COEFFICIENTS`]: that is a bug in cassim,
+    /// never a user error (user names are checked by [`Calibration::set`]).
+    pub fn get(&self, name: &str) -> f64 {
+        match self.values.get(name) {
+            Some(v) => *v,
+            None => panic!("calibration coefficient {name} is not in COEFFICIENTS"),
+        }
+    }
+
+    /// Overrides a coefficient; an unknown name is an error naming the closest known one.
+    pub fn set(&mut self, name: &str, value: f64) -> Result<(), String> {
+        match self.values.get_mut(name) {
+            Some(v) => {
+                *v = value;
+                Ok(())
+            }
+            None => Err(name.to_string()),
+        }
+    }
+
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        COEFFICIENTS.iter().map(|c| c.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_coefficient_has_a_source_and_a_unique_name() {
+        let mut seen = std::collections::BTreeSet::new();
+        for c in COEFFICIENTS {
+            assert!(!c.source.is_empty(), "{} has no source", c.name);
+            assert!(seen.insert(c.name), "{} appears twice", c.name);
+        }
+    }
+
+    #[test]
+    fn set_overrides_and_rejects_unknown_names() {
+        let mut cal = Calibration::default();
+        cal.set("reads_per_sample", 10.0).unwrap();
+        assert_eq!(cal.get("reads_per_sample"), 10.0);
+        assert!(cal.set("reads_per_sampel", 1.0).is_err());
+    }
+}

@@ -1,0 +1,249 @@
+//! What a compaction writes (DESIGN.md 3, CASSANDRA.md 6.2-6.3): the merged view of each partition
+//! across the inputs; shadowed data is gone; a tombstone or expired cell is purged only when its
+//! local deletion time is before gc_before and its timestamp is older than every sstable outside
+//! the compaction (and the memtable) that holds the partition; expired cells that stay are
+//! rewritten as tombstones dated from their write.
+
+use crate::engine::frag::{Frag, Kind, Part, TableSizes};
+use crate::engine::sstable::SSTable;
+use crate::engine::view::{self, State};
+
+/// The context a merge runs in.
+pub struct MergeContext<'a> {
+    pub now: f64,
+    /// now - gc_grace_seconds, fixed when the compaction starts (CASSANDRA.md 6.3).
+    pub gc_before: f64,
+    /// The purge evaluator: the smallest timestamp of the partition outside the compaction.
+    pub max_purgeable: &'a dyn Fn(u32) -> f64,
+    /// 4.1+ purges an expired cell in the same compaction that rewrites it (CASSANDRA.md 6.2.3).
+    pub repurge_expired: bool,
+    pub sizes: &'a TableSizes,
+}
+
+/// The merged content of `inputs`, partition by partition, and the bytes read and written.
+pub fn merge(inputs: &[&SSTable], cx: &MergeContext) -> Vec<Part> {
+    let mut pidxs: Vec<u32> = inputs
+        .iter()
+        .flat_map(|s| s.parts.iter().map(|p| p.pidx))
+        .collect();
+    pidxs.sort_unstable();
+    pidxs.dedup();
+    let mut out = Vec::with_capacity(pidxs.len());
+    let mut sources: Vec<&Part> = Vec::with_capacity(inputs.len());
+    for pidx in pidxs {
+        sources.clear();
+        sources.extend(inputs.iter().filter_map(|s| s.part(pidx)));
+        let part = merge_partition(pidx, &sources, cx);
+        if !part.is_empty() {
+            out.push(part);
+        }
+    }
+    out
+}
+
+fn merge_partition(pidx: u32, sources: &[&Part], cx: &MergeContext) -> Part {
+    let view = view::build(sources, cx.now, cx.gc_before);
+    let max_purgeable = (cx.max_purgeable)(pidx);
+    let purge = |t_max: f64| t_max < max_purgeable;
+    let mut part = Part {
+        pidx,
+        writes: sources.iter().map(|p| p.writes).sum(),
+        ..Part::default()
+    };
+    if let Some((t, _)) = view.pdel {
+        // A partition deletion is purgeable like any tombstone: ldt = its timestamp.
+        if !(t < cx.gc_before && purge(t)) {
+            part.pdel = Some(t);
+        }
+    }
+    let pdel = view.pdel.map(|p| p.0);
+    for seg in &view.segs {
+        for piece in &view.pieces[seg.start..seg.end] {
+            let f = piece.frag;
+            let shadowed_by_pdel = pdel.is_some_and(|d| f.time_at(0.5 * (f.lo + f.hi)) < d);
+            if shadowed_by_pdel {
+                continue;
+            }
+            let keep_range = f.kind == Kind::RangeTombstone;
+            if piece.visible <= 1e-12 && !keep_range {
+                continue;
+            }
+            if piece.purgeable && purge(f.t_max()) {
+                continue;
+            }
+            let mut kept = Frag {
+                rows: if keep_range { 0.0 } else { piece.visible },
+                ..f
+            };
+            if f.kind == Kind::Rows && piece.state == State::Expired {
+                // Rewritten as a tombstone with ldt = write time (CASSANDRA.md 6.2.3).
+                kept.kind = Kind::Expired;
+                if cx.repurge_expired && f.t_max() < cx.gc_before && purge(f.t_max()) {
+                    continue;
+                }
+            }
+            push_disjoint(&mut part, kept);
+        }
+    }
+    part
+}
+
+/// Adds a merge result: pieces over the same interval from different sources hold different rows,
+/// so their counts add.
+fn push_disjoint(part: &mut Part, frag: Frag) {
+    if let Some(last) = part.frags.last_mut() {
+        let same_population = !frag.ordered
+            && !last.ordered
+            && last.kind == frag.kind
+            && last.shape == frag.shape
+            && last.ttl == frag.ttl
+            && last.lo == frag.lo
+            && last.hi == frag.hi
+            && frag.kind != Kind::RangeTombstone;
+        if same_population {
+            last.rows = (last.rows + frag.rows).min(last.len().max(last.rows));
+            last.t0 = last.t0.min(frag.t0);
+            last.t1 = last.t1.max(frag.t1);
+            return;
+        }
+    }
+    part.push(frag);
+}
+
+/// Sstables a compaction drops whole (CASSANDRA.md 5.4, `getFullyExpiredSSTables`): every cell
+/// expired or deleted before gc_before, and a max timestamp older than the min timestamp of every
+/// overlapping sstable that stays (and of the memtable). Candidates go from the newest max
+/// timestamp down; one that fails lowers the minimum for the rest.
+pub fn fully_expired(candidates: &[&SSTable], others_min_ts: f64, gc_before: f64) -> Vec<u64> {
+    let mut min_ts = others_min_ts;
+    let mut expired: Vec<&SSTable> = Vec::new();
+    for s in candidates {
+        if s.stats.max_ldt < gc_before {
+            expired.push(s);
+        } else {
+            min_ts = min_ts.min(s.stats.min_ts);
+        }
+    }
+    expired.sort_by(|a, b| b.stats.max_ts.total_cmp(&a.stats.max_ts));
+    let mut dropped = Vec::new();
+    for s in expired {
+        if s.stats.max_ts < min_ts {
+            dropped.push(s.id);
+        } else {
+            min_ts = min_ts.min(s.stats.min_ts);
+        }
+    }
+    dropped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::frag::Shape;
+
+    fn sizes() -> TableSizes {
+        TableSizes {
+            shapes: vec![Shape {
+                cells: 1.0,
+                null_cells: 0.0,
+                complex_deletions: 0.0,
+                liveness: true,
+                bytes: 50.0,
+                expired_bytes: 20.0,
+            }],
+            row_tombstone: 10.0,
+            range_tombstone: 30.0,
+            cell_tombstone: 5.0,
+            partition_tombstone: 12.0,
+            partition_overhead: 0.0,
+        }
+    }
+
+    fn rows(kind: Kind, lo: f64, hi: f64, t0: f64, t1: f64, ttl: f64) -> Frag {
+        Frag {
+            lo,
+            hi,
+            rows: hi - lo,
+            t0,
+            t1,
+            ordered: true,
+            kind,
+            ttl,
+            shape: 0,
+        }
+    }
+
+    fn table(id: u64, frags: &[Frag]) -> SSTable {
+        let mut p = Part::new(0);
+        for f in frags {
+            p.push(*f);
+        }
+        SSTable::new(id, vec![p], 1.0, false, 0.0, &[1.0], &sizes())
+    }
+
+    fn cx<'a>(
+        now: f64,
+        gc: f64,
+        mp: &'a dyn Fn(u32) -> f64,
+        sizes: &'a TableSizes,
+    ) -> MergeContext<'a> {
+        MergeContext {
+            now,
+            gc_before: now - gc,
+            max_purgeable: mp,
+            repurge_expired: true,
+            sizes,
+        }
+    }
+
+    #[test]
+    fn shadowed_rows_go_and_young_tombstones_stay() {
+        let s = sizes();
+        let a = table(1, &[rows(Kind::Rows, 0.0, 100.0, 0.0, 100.0, 0.0)]);
+        let b = table(2, &[rows(Kind::RowTombstones, 0.0, 60.0, 50.0, 110.0, 0.0)]);
+        let none = |_| f64::INFINITY;
+        let out = merge(&[&a, &b], &cx(120.0, 1000.0, &none, &s));
+        let kinds: Vec<(Kind, f64)> = out[0].frags.iter().map(|f| (f.kind, f.rows)).collect();
+        assert_eq!(kinds, vec![(Kind::RowTombstones, 60.0), (Kind::Rows, 40.0)]);
+    }
+
+    #[test]
+    fn tombstones_past_gc_grace_purge_unless_older_data_is_outside() {
+        let s = sizes();
+        let a = table(1, &[rows(Kind::Rows, 0.0, 100.0, 0.0, 100.0, 0.0)]);
+        let b = table(2, &[rows(Kind::RowTombstones, 0.0, 60.0, 50.0, 110.0, 0.0)]);
+        let none = |_| f64::INFINITY;
+        let out = merge(&[&a, &b], &cx(2000.0, 1000.0, &none, &s));
+        assert_eq!(out[0].frags.len(), 1);
+        assert_eq!(out[0].frags[0].kind, Kind::Rows);
+        // An sstable outside the compaction holds data from t=10: the tombstones (t >= 50) stay.
+        let blocked = |_| 10.0;
+        let out = merge(&[&a, &b], &cx(2000.0, 1000.0, &blocked, &s));
+        assert_eq!(out[0].frags[0].kind, Kind::RowTombstones);
+    }
+
+    #[test]
+    fn expired_cells_become_tombstones_then_go() {
+        let s = sizes();
+        let a = table(1, &[rows(Kind::Rows, 0.0, 100.0, 0.0, 100.0, 500.0)]);
+        let none = |_| f64::INFINITY;
+        // At t=550 rows written before 50 expired; gc_grace 1000: none purgeable.
+        let out = merge(&[&a], &cx(550.0, 1000.0, &none, &s));
+        let kinds: Vec<Kind> = out[0].frags.iter().map(|f| f.kind).collect();
+        assert_eq!(kinds, vec![Kind::Expired, Kind::Rows]);
+        // Much later with gc_grace 0, everything expired is purged.
+        let out = merge(&[&a], &cx(5000.0, 0.0, &none, &s));
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn an_expired_sstable_overlapping_an_older_one_is_blocked() {
+        let s = sizes();
+        let old_live = table(1, &[rows(Kind::Rows, 0.0, 10.0, 0.0, 10.0, 0.0)]);
+        let expired = table(2, &[rows(Kind::Rows, 10.0, 20.0, 20.0, 30.0, 5.0)]);
+        assert_eq!(expired.stats.max_ldt, 35.0);
+        let _ = &s;
+        assert!(fully_expired(&[&expired, &old_live], f64::INFINITY, 100.0).is_empty());
+        assert_eq!(fully_expired(&[&expired], f64::INFINITY, 100.0), vec![2]);
+    }
+}

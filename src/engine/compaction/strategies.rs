@@ -1,0 +1,464 @@
+//! The choice of the next compaction per strategy (CASSANDRA.md 5.2-5.5) and the single-sstable
+//! tombstone compaction (5.1, `worthDroppingTombstones`). Records with several copies take part
+//! as that many sstables of their size.
+
+use super::{Output, Params, Plan, Promotion, Why, MAX_COMPACTING_L0, MAX_LEVEL};
+use crate::engine::sstable::SSTable;
+use crate::schema::options::Strategy;
+
+/// What a strategy sees: the table's sstables not being compacted, and the clock.
+pub struct Input<'a> {
+    pub params: &'a Params,
+    pub sstables: Vec<&'a SSTable>,
+    pub now: f64,
+    pub gc_before: f64,
+    /// The average flush size (UCS's m).
+    pub flush_bytes: f64,
+    pub weights: &'a [f64],
+    /// LCS: the last partition promoted from each level (round robin, as `lastCompactedKeys`).
+    pub lcs_cursor: &'a [u32],
+    /// Levels (LCS) that have a compaction running: neither source nor target of another.
+    pub busy_levels: &'a [u32],
+}
+
+pub fn plan(input: &Input) -> Option<Plan> {
+    let chosen = match input.params.strategy {
+        Strategy::Lcs => lcs(input),
+        Strategy::Twcs => twcs(input),
+        Strategy::Ucs => ucs(input),
+        _ => stcs(&input.sstables, input.params),
+    };
+    chosen.or_else(|| tombstone(input))
+}
+
+/// STCS buckets (CASSANDRA.md 5.2): sizes sorted ascending; an sstable joins the bucket whose
+/// average it is within [bucket_low, bucket_high] of, or that is, like it, below min_sstable_size.
+fn stcs(sstables: &[&SSTable], p: &Params) -> Option<Plan> {
+    let mut members: Vec<&SSTable> = sstables.to_vec();
+    members.sort_by(|a, b| {
+        a.bytes_per_copy()
+            .total_cmp(&b.bytes_per_copy())
+            .then(a.id.cmp(&b.id))
+    });
+    let mut buckets: Vec<(f64, f64, Vec<&SSTable>)> = Vec::new(); // (avg, copies, members)
+    for s in members {
+        let size = s.bytes_per_copy();
+        let joins = buckets.last().is_some_and(|(avg, _, _)| {
+            (size > avg * p.bucket_low && size < avg * p.bucket_high)
+                || (size < p.min_sstable_size && *avg < p.min_sstable_size)
+        });
+        if joins {
+            let (avg, n, list) = buckets.last_mut().expect("a bucket");
+            *avg = (*avg * *n + size * s.copies) / (*n + s.copies);
+            *n += s.copies;
+            list.push(s);
+        } else {
+            buckets.push((size, s.copies, vec![s]));
+        }
+    }
+    // Cassandra picks by read hotness, which is alike for alike sstables here: the smallest
+    // qualifying bucket goes first (assumed; CASSANDRA.md 10 lists the hotness choice unverified).
+    let (_, _, list) = buckets
+        .into_iter()
+        .find(|(_, n, _)| *n >= p.min_threshold - 1e-9)?;
+    Some(take_tier(&list, p, Why::Bucket))
+}
+
+/// Up to max_threshold sstables of a bucket; a record with many alike copies compacts in batches
+/// of max_threshold at once.
+fn take_tier(list: &[&SSTable], p: &Params, why: Why) -> Plan {
+    let first = list[0];
+    if first.copies >= 2.0 * p.max_threshold {
+        let merges = (first.copies / p.max_threshold).floor();
+        return Plan {
+            inputs: vec![(first.id, merges * p.max_threshold)],
+            merges,
+            output: Output::Tier,
+            why,
+            promote: None,
+        };
+    }
+    let mut inputs = Vec::new();
+    let mut taken = 0.0;
+    for s in list {
+        let take = s.copies.min(p.max_threshold - taken).floor();
+        if take < 1.0 {
+            break;
+        }
+        inputs.push((s.id, take));
+        taken += take;
+    }
+    Plan {
+        inputs,
+        merges: 1.0,
+        output: Output::Tier,
+        why,
+        promote: None,
+    }
+}
+
+/// TWCS (CASSANDRA.md 5.4): windows by max timestamp; the current window by STCS rules, any older
+/// window with two or more sstables compacted whole (up to max_threshold).
+fn twcs(input: &Input) -> Option<Plan> {
+    let p = input.params;
+    let current = (input.now / p.window_s).floor();
+    let mut windows: std::collections::BTreeMap<i64, Vec<&SSTable>> =
+        std::collections::BTreeMap::new();
+    for s in &input.sstables {
+        let w = (s.stats.max_ts / p.window_s).floor() as i64;
+        windows.entry(w).or_default().push(s);
+    }
+    for (w, members) in windows.into_iter().rev() {
+        let w = w as f64;
+        let copies: f64 = members.iter().map(|s| s.copies).sum();
+        if w >= current {
+            if copies >= p.min_threshold {
+                if let Some(plan) = stcs(&members, p) {
+                    return Some(plan);
+                }
+            }
+        } else if copies >= 2.0 {
+            let mut sorted = members.clone();
+            sorted.sort_by(|a, b| a.stats.min_ts.total_cmp(&b.stats.min_ts));
+            let mut inputs = Vec::new();
+            let mut taken = 0.0;
+            for s in sorted {
+                let take = s.copies.min(p.max_threshold - taken).floor();
+                if take < 1.0 {
+                    break;
+                }
+                inputs.push((s.id, take));
+                taken += take;
+            }
+            return Some(Plan {
+                inputs,
+                merges: 1.0,
+                output: Output::Tier,
+                why: Why::Window,
+                promote: None,
+            });
+        }
+    }
+    None
+}
+
+/// LCS (CASSANDRA.md 5.3): the highest level over its size limit promotes a share of its
+/// partitions into the next (round robin); more than 32 L0 sstables first get an STCS round in
+/// L0; otherwise L0 goes into L1.
+fn lcs(input: &Input) -> Option<Plan> {
+    let p = input.params;
+    let level_bytes = |l: u32| -> f64 {
+        input
+            .sstables
+            .iter()
+            .filter(|s| s.level == l)
+            .map(|s| s.stats.bytes)
+            .sum()
+    };
+    let l0: Vec<&SSTable> = input
+        .sstables
+        .iter()
+        .copied()
+        .filter(|s| s.level == 0)
+        .collect();
+    let l0_count: f64 = l0.iter().map(|s| s.copies).sum();
+    let busy = |l: u32| input.busy_levels.contains(&l);
+    if l0_count > MAX_COMPACTING_L0 && !busy(0) {
+        if let Some(plan) = stcs(&l0, p) {
+            return Some(Plan {
+                why: Why::StcsInL0,
+                ..plan
+            });
+        }
+    }
+    for level in (1..MAX_LEVEL).rev() {
+        let bytes = level_bytes(level);
+        let limit = p.lcs_max_bytes(level);
+        if bytes <= limit * 1.001 || busy(level) || busy(level + 1) {
+            continue;
+        }
+        let excess = (bytes - limit).max(p.lcs_sstable_size);
+        return promote(input, level, (excess / bytes).min(1.0));
+    }
+    if l0_count >= 1.0 && !busy(0) && !busy(1) {
+        let mut inputs: Vec<(u64, f64)> = Vec::new();
+        let mut taken = 0.0;
+        let mut sorted = l0.clone();
+        sorted.sort_by(|a, b| a.stats.min_ts.total_cmp(&b.stats.min_ts));
+        for s in sorted {
+            let take = s.copies.min(MAX_COMPACTING_L0 - taken).floor();
+            if take < 1.0 {
+                break;
+            }
+            inputs.push((s.id, take));
+            taken += take;
+        }
+        for s in input.sstables.iter().filter(|s| s.level == 1) {
+            inputs.push((s.id, s.copies));
+        }
+        return Some(Plan {
+            inputs,
+            merges: 1.0,
+            output: Output::Level(1),
+            why: Why::L0ToL1,
+            promote: None,
+        });
+    }
+    None
+}
+
+/// Moves `share` of a level's partitions (by weight, from the round-robin cursor) into the next.
+fn promote(input: &Input, level: u32, share: f64) -> Option<Plan> {
+    let from: Vec<&SSTable> = input
+        .sstables
+        .iter()
+        .copied()
+        .filter(|s| s.level == level)
+        .collect();
+    let mut pidxs: Vec<u32> = from
+        .iter()
+        .flat_map(|s| s.parts.iter().map(|p| p.pidx))
+        .collect();
+    pidxs.sort_unstable();
+    pidxs.dedup();
+    if pidxs.is_empty() {
+        return None;
+    }
+    let cursor = input.lcs_cursor.get(level as usize).copied().unwrap_or(0);
+    let start = pidxs.partition_point(|&x| x <= cursor) % pidxs.len();
+    let total: f64 = pidxs.iter().map(|&i| input.weights[i as usize]).sum();
+    let mut moved = Vec::new();
+    let mut w = 0.0;
+    for k in 0..pidxs.len() {
+        let i = pidxs[(start + k) % pidxs.len()];
+        moved.push(i);
+        w += input.weights[i as usize];
+        if w >= share * total {
+            break;
+        }
+    }
+    moved.sort_unstable();
+    let mut inputs: Vec<(u64, f64)> = from.iter().map(|s| (s.id, s.copies)).collect();
+    inputs.extend(
+        input
+            .sstables
+            .iter()
+            .filter(|s| s.level == level + 1)
+            .map(|s| (s.id, s.copies)),
+    );
+    Some(Plan {
+        inputs,
+        merges: 1.0,
+        output: Output::Level(level + 1),
+        why: Why::Promotion,
+        promote: Some(Promotion {
+            from: level,
+            pidxs: moved,
+        }),
+    })
+}
+
+/// UCS (CASSANDRA.md 5.5): level = floor(log_f(density / m)); a level with at least t overlapping
+/// sstables is compacted whole into sharded output.
+fn ucs(input: &Input) -> Option<Plan> {
+    let p = input.params;
+    let m = input.flush_bytes.max(1.0);
+    let density = |s: &SSTable| {
+        if s.disjoint {
+            s.stats.bytes
+        } else {
+            s.bytes_per_copy()
+        }
+    };
+    let level = |s: &SSTable| {
+        let d = density(s);
+        if d <= m {
+            0
+        } else {
+            ((d / m).ln() / p.ucs_fanout.ln()).floor().max(0.0) as u32
+        }
+    };
+    let overlaps = |s: &SSTable| if s.disjoint { 1.0 } else { s.copies };
+    let max_level = input.sstables.iter().map(|s| level(s)).max()?;
+    for l in 0..=max_level {
+        let members: Vec<&SSTable> = input
+            .sstables
+            .iter()
+            .copied()
+            .filter(|s| level(s) == l)
+            .collect();
+        let n: f64 = members.iter().map(|s| overlaps(s)).sum();
+        if n >= p.ucs_threshold {
+            return Some(Plan {
+                inputs: members.iter().map(|s| (s.id, s.copies)).collect(),
+                merges: 1.0,
+                output: Output::Shards(l),
+                why: Why::Bucket,
+                promote: None,
+            });
+        }
+    }
+    None
+}
+
+/// The single-sstable tombstone compaction (CASSANDRA.md 5.1): old enough, a droppable ratio above
+/// tombstone_threshold, and (unless unchecked) enough of its partitions outside other sstables.
+fn tombstone(input: &Input) -> Option<Plan> {
+    let p = input.params;
+    // How many sstables hold each partition, counted once when first needed.
+    let mut holders: Option<Vec<u32>> = None;
+    let mut candidates: Vec<&SSTable> = input.sstables.clone();
+    candidates.sort_by(|a, b| {
+        b.bytes_per_copy()
+            .total_cmp(&a.bytes_per_copy())
+            .then(a.id.cmp(&b.id))
+    });
+    for s in candidates {
+        if input.now - s.created_s < p.tombstone_compaction_interval {
+            continue;
+        }
+        let ratio = s.stats.droppable_ratio(input.gc_before);
+        if ratio <= p.tombstone_threshold {
+            continue;
+        }
+        let worth = p.unchecked_tombstone_compaction || {
+            let holders = holders.get_or_insert_with(|| {
+                let mut h = vec![0u32; input.weights.len()];
+                for o in &input.sstables {
+                    for part in &o.parts {
+                        h[part.pidx as usize] += 1;
+                    }
+                }
+                h
+            });
+            let remaining = remaining_ratio(s, holders, input.weights);
+            remaining * ratio > p.tombstone_threshold
+        };
+        if worth {
+            let output = match p.strategy {
+                Strategy::Lcs if s.level > 0 => Output::Level(s.level),
+                _ => Output::Tier,
+            };
+            return Some(Plan {
+                inputs: vec![(s.id, s.copies)],
+                merges: s.copies,
+                output,
+                why: Why::Tombstone,
+                promote: None,
+            });
+        }
+    }
+    None
+}
+
+/// The share of an sstable's partitions (by weight) that no other sstable holds: the overlap
+/// estimate of `worthDroppingTombstones`. `holders` counts the sstables holding each partition.
+fn remaining_ratio(s: &SSTable, holders: &[u32], weights: &[f64]) -> f64 {
+    let mut total = 0.0;
+    let mut alone = 0.0;
+    for part in &s.parts {
+        let w = weights[part.pidx as usize];
+        total += w;
+        if holders[part.pidx as usize] <= 1 {
+            alone += w;
+        }
+    }
+    if total > 0.0 {
+        alone / total
+    } else {
+        0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::frag::{Frag, Kind, Part, Shape, TableSizes};
+    use crate::schema::options::Compaction;
+
+    fn sizes() -> TableSizes {
+        TableSizes {
+            shapes: vec![Shape {
+                cells: 1.0,
+                null_cells: 0.0,
+                complex_deletions: 0.0,
+                liveness: true,
+                bytes: 1.0,
+                expired_bytes: 1.0,
+            }],
+            ..TableSizes::default()
+        }
+    }
+
+    fn sstable(id: u64, bytes: f64, copies: f64, t: f64) -> SSTable {
+        let mut p = Part::new(0);
+        p.writes = 1e9;
+        p.push(Frag {
+            lo: 0.0,
+            hi: bytes * copies,
+            rows: bytes * copies,
+            t0: t,
+            t1: t,
+            ordered: false,
+            kind: Kind::Rows,
+            ttl: 0.0,
+            shape: 0,
+        });
+        SSTable::new(id, vec![p], copies, false, t, &[1.0], &sizes())
+    }
+
+    fn input<'a>(params: &'a Params, list: &'a [SSTable], now: f64) -> Input<'a> {
+        Input {
+            params,
+            sstables: list.iter().collect(),
+            now,
+            gc_before: now - 864_000.0,
+            flush_bytes: 1e6,
+            weights: &[1.0],
+            lcs_cursor: &[],
+            busy_levels: &[],
+        }
+    }
+
+    #[test]
+    fn stcs_waits_for_min_threshold_alike_sstables() {
+        let params = Params::from(&Compaction::default());
+        let three = [
+            sstable(1, 1e8, 1.0, 0.0),
+            sstable(2, 1.1e8, 1.0, 0.0),
+            sstable(3, 0.9e8, 1.0, 0.0),
+        ];
+        assert_eq!(plan(&input(&params, &three, 10.0)), None);
+        let four = [
+            sstable(1, 1e8, 3.0, 0.0),
+            sstable(2, 1.1e8, 1.0, 0.0),
+            sstable(3, 1e10, 1.0, 0.0),
+        ];
+        let plan = plan(&input(&params, &four, 10.0)).unwrap();
+        assert_eq!(plan.inputs, vec![(1, 3.0), (2, 1.0)]);
+    }
+
+    #[test]
+    fn stcs_batches_many_alike_flushes() {
+        let params = Params::from(&Compaction::default());
+        let many = [sstable(1, 1e6, 100.0, 0.0)];
+        let plan = plan(&input(&params, &many, 10.0)).unwrap();
+        assert_eq!(plan.merges, 3.0);
+        assert_eq!(plan.inputs, vec![(1, 96.0)]);
+    }
+
+    #[test]
+    fn twcs_compacts_an_old_window_whole() {
+        let mut c = Compaction::default();
+        c.strategy = Strategy::Twcs;
+        let params = Params::from(&c);
+        let list = [
+            sstable(1, 1e6, 1.0, 100.0),
+            sstable(2, 1e9, 1.0, 200.0),
+            sstable(3, 1e6, 1.0, 90_000.0),
+        ];
+        let plan = plan(&input(&params, &list, 90_100.0)).unwrap();
+        assert_eq!(plan.why, Why::Window);
+        assert_eq!(plan.inputs, vec![(1, 1.0), (2, 1.0)]);
+    }
+}

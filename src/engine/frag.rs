@@ -1,0 +1,407 @@
+//! A partition's content as runs in clustering order (DESIGN.md 3, "Partitions and rows"): a `Frag`
+//! is a count of rows with one state over a clustering interval, with the write times that matter.
+//! A time-series append, a queue's head deletes or the TTL expiry of the oldest rows cost one frag
+//! each, whatever the rate. `Part` is one partition's frags in one memtable or sstable.
+
+/// What a frag holds (CASSANDRA.md 6.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// Rows written by INSERT or UPDATE (expiring when `ttl > 0`); their shape gives the cells.
+    Rows,
+    /// Expired TTL cells rewritten by a compaction as tombstones: ldt = write time (CASSANDRA.md 6.2).
+    Expired,
+    /// Row deletions: one per row.
+    RowTombstones,
+    /// One range tombstone over the interval: two markers.
+    RangeTombstone,
+    /// Cell tombstones on existing rows (`DELETE col`, element removal): they shadow no row.
+    CellTombstones,
+}
+
+impl Kind {
+    /// Whether the frag's rows replace older versions of the same rows (newest wins). Cell
+    /// tombstones on other columns do not.
+    pub fn shadows(self) -> bool {
+        !matches!(self, Kind::CellTombstones)
+    }
+}
+
+/// Per-row facts of what one write statement stores, shared by the frags it creates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Shape {
+    /// Cells with a value per row (regular and static columns written).
+    pub cells: f64,
+    /// Cell tombstones per row: bound nulls and removed collection elements.
+    pub null_cells: f64,
+    /// Complex deletions (non-frozen collection overwrites) per row: stored, not counted on reads.
+    pub complex_deletions: f64,
+    /// Primary-key liveness (INSERT): the row stays alive with no cells.
+    pub liveness: bool,
+    /// Serialized bytes per row (CASSANDRA.md 3.8).
+    pub bytes: f64,
+    /// Bytes per row once expired cells are rewritten as tombstones (no values).
+    pub expired_bytes: f64,
+}
+
+/// A run of rows with one state over the clustering interval `[lo, hi)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Frag {
+    pub lo: f64,
+    pub hi: f64,
+    /// Distinct rows in the interval: `hi - lo` when dense (appends), fewer for upserts into a
+    /// population or random deletes.
+    pub rows: f64,
+    /// Write times in seconds: at `lo` and at `hi` when `ordered` (positions follow time), else
+    /// the earliest and latest write.
+    pub t0: f64,
+    pub t1: f64,
+    pub ordered: bool,
+    pub kind: Kind,
+    /// TTL of the cells in seconds, 0 for none.
+    pub ttl: f64,
+    /// Index into the table's shapes.
+    pub shape: u16,
+}
+
+impl Frag {
+    pub fn len(&self) -> f64 {
+        self.hi - self.lo
+    }
+
+    pub fn t_min(&self) -> f64 {
+        self.t0.min(self.t1)
+    }
+
+    pub fn t_max(&self) -> f64 {
+        self.t0.max(self.t1)
+    }
+
+    /// The write time at clustering position `x` (ordered frags), else the midpoint.
+    pub fn time_at(&self, x: f64) -> f64 {
+        if self.ordered && self.len() > 0.0 {
+            self.t0 + (self.t1 - self.t0) * ((x - self.lo) / self.len()).clamp(0.0, 1.0)
+        } else {
+            0.5 * (self.t0 + self.t1)
+        }
+    }
+
+    /// The clustering position written at time `t` (ordered frags only).
+    pub fn position_at(&self, t: f64) -> Option<f64> {
+        if !self.ordered || self.t1 <= self.t0 || t <= self.t0 || t >= self.t1 {
+            return None;
+        }
+        Some(self.lo + self.len() * (t - self.t0) / (self.t1 - self.t0))
+    }
+
+    /// The local deletion time of a row written at `t`: expiry for TTL cells, the write time for
+    /// tombstones, never for plain live cells (CASSANDRA.md 6.2, 6.3).
+    pub fn ldt(&self, t: f64) -> f64 {
+        match self.kind {
+            Kind::Rows if self.ttl > 0.0 => t + self.ttl,
+            Kind::Rows => f64::INFINITY,
+            _ => t,
+        }
+    }
+
+    /// The part of this frag over `[a, b)`, rows pro rata and times interpolated.
+    pub fn slice(&self, a: f64, b: f64) -> Frag {
+        let a = a.max(self.lo);
+        let b = b.min(self.hi);
+        let share = if self.len() > 0.0 {
+            ((b - a) / self.len()).max(0.0)
+        } else {
+            1.0
+        };
+        let (t0, t1) = if self.ordered {
+            (self.time_at(a), self.time_at(b))
+        } else {
+            (self.t0, self.t1)
+        };
+        Frag {
+            lo: a,
+            hi: b,
+            rows: self.rows * share,
+            t0,
+            t1,
+            ..*self
+        }
+    }
+
+    /// Whether `next` continues this frag without a gap and with the same state, so both can be
+    /// one run.
+    pub fn joins(&self, next: &Frag) -> bool {
+        self.kind == next.kind
+            && self.shape == next.shape
+            && self.ttl == next.ttl
+            && self.ordered
+            && next.ordered
+            && (self.hi - next.lo).abs() < 1e-9
+            && (self.rows - self.len()).abs() < 1e-6
+            && (next.rows - next.len()).abs() < 1e-6
+            && next.t0 >= self.t1 - 1e-9
+    }
+
+    /// Serialized bytes (CASSANDRA.md 3), given the table's shapes and tombstone sizes.
+    pub fn bytes(&self, sizes: &TableSizes) -> f64 {
+        let shape = &sizes.shapes[self.shape as usize];
+        match self.kind {
+            Kind::Rows => self.rows * shape.bytes,
+            Kind::Expired => self.rows * shape.expired_bytes,
+            Kind::RowTombstones => self.rows * sizes.row_tombstone,
+            Kind::RangeTombstone => sizes.range_tombstone,
+            Kind::CellTombstones => self.rows * shape.null_cells * sizes.cell_tombstone,
+        }
+    }
+
+    /// Cells and markers the frag stores: what a read deserializes and what the droppable
+    /// tombstone ratio is taken over.
+    pub fn cells(&self, sizes: &TableSizes) -> f64 {
+        let shape = &sizes.shapes[self.shape as usize];
+        match self.kind {
+            Kind::Rows => self.rows * (shape.cells + shape.null_cells).max(1.0),
+            Kind::Expired => self.rows * shape.cells.max(1.0),
+            Kind::RowTombstones => self.rows,
+            Kind::RangeTombstone => 2.0,
+            Kind::CellTombstones => self.rows * shape.null_cells,
+        }
+    }
+}
+
+/// Sizes a table's frags need: the shapes of its writes and its tombstone sizes.
+#[derive(Debug, Clone, Default)]
+pub struct TableSizes {
+    pub shapes: Vec<Shape>,
+    pub row_tombstone: f64,
+    pub range_tombstone: f64,
+    pub cell_tombstone: f64,
+    pub partition_tombstone: f64,
+    /// Partition key and header bytes, once per partition per sstable.
+    pub partition_overhead: f64,
+}
+
+/// One partition's content in one memtable or sstable.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Part {
+    /// Index of the tracked partition.
+    pub pidx: u32,
+    /// Runs in clustering order of `lo` (overlaps allowed only between unordered frags).
+    pub frags: Vec<Frag>,
+    /// Partition deletion: its timestamp (= local deletion time).
+    pub pdel: Option<f64>,
+    /// Write requests merged into this content: how many of a multi-copy record's sstables hold
+    /// the partition (see `SSTable::presence`).
+    pub writes: f64,
+}
+
+impl Part {
+    pub fn new(pidx: u32) -> Part {
+        Part {
+            pidx,
+            ..Part::default()
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.frags.is_empty() && self.pdel.is_none()
+    }
+
+    pub fn bytes(&self, sizes: &TableSizes) -> f64 {
+        let frags: f64 = self.frags.iter().map(|f| f.bytes(sizes)).sum();
+        let pdel = if self.pdel.is_some() {
+            sizes.partition_tombstone
+        } else {
+            0.0
+        };
+        frags + pdel + sizes.partition_overhead
+    }
+
+    pub fn t_min(&self) -> f64 {
+        let f = self
+            .frags
+            .iter()
+            .map(Frag::t_min)
+            .fold(f64::INFINITY, f64::min);
+        f.min(self.pdel.unwrap_or(f64::INFINITY))
+    }
+
+    pub fn t_max(&self) -> f64 {
+        let f = self
+            .frags
+            .iter()
+            .map(Frag::t_max)
+            .fold(f64::NEG_INFINITY, f64::max);
+        f.max(self.pdel.unwrap_or(f64::NEG_INFINITY))
+    }
+
+    /// Adds a frag, joining it to the last one when it continues it.
+    pub fn push(&mut self, frag: Frag) {
+        if frag.rows <= 0.0 && frag.kind != Kind::RangeTombstone {
+            return;
+        }
+        if let Some(last) = self.frags.last_mut() {
+            if last.joins(&frag) {
+                last.hi = frag.hi;
+                last.rows += frag.rows;
+                last.t1 = frag.t1;
+                return;
+            }
+            if let Some(u) = union_unordered(last, &frag) {
+                *last = u;
+                return;
+            }
+        }
+        self.frags.push(frag);
+    }
+
+    /// Sorts frags by position and joins neighbours that continue each other.
+    pub fn normalize(&mut self) {
+        self.frags
+            .sort_by(|a, b| a.lo.total_cmp(&b.lo).then(a.t0.total_cmp(&b.t0)));
+        let frags = std::mem::take(&mut self.frags);
+        for f in frags {
+            self.push(f);
+        }
+    }
+
+    /// Splits the content at write time `cut`: returns `(older, newer)`. Ordered frags split at
+    /// the position written at `cut`; unordered ones share their rows by time. Used when a flush
+    /// leaves the newest writes in the memtable, and when a multi-copy record gives its oldest
+    /// copies to a compaction.
+    pub fn split_at(&self, cut: f64) -> (Part, Part) {
+        let (t_min, t_max) = (self.t_min(), self.t_max());
+        let share = if t_max > t_min {
+            ((cut - t_min) / (t_max - t_min)).clamp(0.0, 1.0)
+        } else {
+            f64::from(u8::from(cut >= t_max))
+        };
+        let mut older = Part {
+            pidx: self.pidx,
+            frags: Vec::new(),
+            pdel: self.pdel.filter(|d| *d < cut),
+            writes: self.writes * share,
+        };
+        let mut newer = Part {
+            pidx: self.pidx,
+            frags: Vec::new(),
+            pdel: self.pdel.filter(|d| *d >= cut),
+            writes: self.writes * (1.0 - share),
+        };
+        for f in &self.frags {
+            if f.t_max() < cut {
+                older.push(*f);
+            } else if f.t_min() >= cut {
+                newer.push(*f);
+            } else if f.ordered {
+                let x = f.position_at(cut).unwrap_or(f.lo);
+                older.push(f.slice(f.lo, x));
+                newer.push(f.slice(x, f.hi));
+            } else {
+                let s = (cut - f.t0) / (f.t1 - f.t0).max(1e-9);
+                older.push(Frag {
+                    rows: f.rows * s,
+                    t1: cut,
+                    ..*f
+                });
+                newer.push(Frag {
+                    rows: f.rows * (1.0 - s),
+                    t0: cut,
+                    ..*f
+                });
+            }
+        }
+        (older, newer)
+    }
+}
+
+/// Two unordered frags of the same kind over the same interval written one after the other are one
+/// population: rows are the union of two random subsets (a memtable keeps one version per row).
+fn union_unordered(a: &Frag, b: &Frag) -> Option<Frag> {
+    let same = !a.ordered
+        && !b.ordered
+        && a.kind == b.kind
+        && a.shape == b.shape
+        && a.ttl == b.ttl
+        && a.lo == b.lo
+        && a.hi == b.hi
+        && a.kind != Kind::RangeTombstone;
+    if !same {
+        return None;
+    }
+    let len = a.len().max(1e-9);
+    let rows = len * (1.0 - (1.0 - a.rows / len) * (1.0 - b.rows / len));
+    Some(Frag {
+        rows: rows.min(len),
+        t0: a.t0.min(b.t0),
+        t1: a.t1.max(b.t1),
+        ..*a
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub fn rows(lo: f64, hi: f64, t0: f64, t1: f64) -> Frag {
+        Frag {
+            lo,
+            hi,
+            rows: hi - lo,
+            t0,
+            t1,
+            ordered: true,
+            kind: Kind::Rows,
+            ttl: 0.0,
+            shape: 0,
+        }
+    }
+
+    #[test]
+    fn appends_join_into_one_run() {
+        let mut p = Part::new(0);
+        p.push(rows(0.0, 100.0, 0.0, 10.0));
+        p.push(rows(100.0, 250.0, 10.0, 25.0));
+        assert_eq!(p.frags.len(), 1);
+        assert_eq!(p.frags[0].rows, 250.0);
+        assert_eq!(p.frags[0].t1, 25.0);
+    }
+
+    #[test]
+    fn split_by_time_keeps_positions_and_times_together() {
+        let mut p = Part::new(0);
+        p.push(rows(0.0, 100.0, 0.0, 100.0));
+        let (old, new) = p.split_at(25.0);
+        assert_eq!(old.frags[0].hi, 25.0);
+        assert_eq!(old.frags[0].t1, 25.0);
+        assert_eq!(new.frags[0].lo, 25.0);
+        assert_eq!(new.frags[0].rows, 75.0);
+    }
+
+    #[test]
+    fn upserts_into_a_population_union() {
+        let f = Frag {
+            ordered: false,
+            rows: 50.0,
+            ..rows(0.0, 100.0, 0.0, 10.0)
+        };
+        let mut p = Part::new(0);
+        p.push(f);
+        p.push(Frag {
+            t0: 10.0,
+            t1: 20.0,
+            ..f
+        });
+        assert_eq!(p.frags.len(), 1);
+        assert!((p.frags[0].rows - 75.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn ttl_rows_expire_and_tombstones_date_from_their_write() {
+        let mut f = rows(0.0, 1.0, 100.0, 100.0);
+        f.ttl = 50.0;
+        assert_eq!(f.ldt(100.0), 150.0);
+        f.ttl = 0.0;
+        assert!(f.ldt(100.0).is_infinite());
+        f.kind = Kind::RowTombstones;
+        assert_eq!(f.ldt(100.0), 100.0);
+    }
+}

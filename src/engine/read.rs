@@ -1,0 +1,320 @@
+//! Reads through the fragment layout (DESIGN.md 3 "Read path", CASSANDRA.md 6.4 and 7): a
+//! partition picked by the query's key popularity, the sstables its read merges (bloom-filter
+//! false positives aside, the partition-deletion early stop and the clustering skip of slices),
+//! then a walk of the merged view in the query's clustering order counting live rows up to the
+//! LIMIT (or the page), the tombstones that go against the thresholds and every cell passed.
+
+use std::collections::HashMap;
+
+use rand::RngExt;
+use rand_pcg::Pcg64Mcg;
+
+use super::frag::Part;
+use super::sstable::SSTable;
+use super::table::{Reader, TableSim};
+use super::view::{self, Tally, View};
+use crate::workload::KeyPopularity;
+
+/// What one simulated read did on one replica.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ReadWork {
+    pub live_rows: f64,
+    /// Tombstones counted against the thresholds (capped where the read aborts).
+    pub tombstones: f64,
+    pub cells_scanned: f64,
+    pub sstables: f64,
+    pub bloom_false_positives: f64,
+    pub warned: bool,
+    pub failed: bool,
+}
+
+/// Limits a read runs under.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadLimits {
+    pub warn: f64,
+    pub fail: f64,
+    pub page_size: f64,
+}
+
+/// What reads of one partition share within a sample: its merged view and the sstables holding it.
+pub struct Cached {
+    pub view: View,
+    /// Sstables holding the partition, newest max timestamp first.
+    touches: Vec<Touch>,
+    /// Bloom-filter false positives expected from the sstables that do not hold it.
+    bloom: f64,
+}
+
+/// An sstable record holding the partition, as the read path sees it.
+struct Touch {
+    presence: f64,
+    lo: f64,
+    hi: f64,
+    pdel: Option<f64>,
+    max_ts: f64,
+}
+
+/// Per-sample cache by partition.
+pub type ViewCache = HashMap<u32, Cached>;
+
+/// The merged view of partition `pidx` at `now`, built once per sample.
+pub fn cached<'c>(
+    table: &TableSim,
+    order: &[&SSTable],
+    pidx: u32,
+    now: f64,
+    cache: &'c mut ViewCache,
+) -> &'c Cached {
+    cache.entry(pidx).or_insert_with(|| {
+        let view = view::build(&sources(table, pidx), now, now - table.gc_grace);
+        let mut touches = Vec::new();
+        let mut bloom = 0.0;
+        for s in order {
+            let presence = s.presence(pidx);
+            bloom += (s.copies - presence).max(0.0) * table.bloom_fp;
+            if let Some(part) = s.part(pidx) {
+                touches.push(Touch {
+                    presence,
+                    lo: part
+                        .frags
+                        .iter()
+                        .map(|f| f.lo)
+                        .fold(f64::INFINITY, f64::min),
+                    hi: part
+                        .frags
+                        .iter()
+                        .map(|f| f.hi)
+                        .fold(f64::NEG_INFINITY, f64::max),
+                    pdel: part.pdel,
+                    max_ts: s.stats.max_ts,
+                });
+            }
+        }
+        Cached {
+            view,
+            touches,
+            bloom,
+        }
+    })
+}
+
+/// Sstables newest max timestamp first, as the read path orders them (CASSANDRA.md 7.1 step 3).
+pub fn read_order(table: &TableSim) -> Vec<&SSTable> {
+    let mut order: Vec<&SSTable> = table.sstables.iter().collect();
+    order.sort_by(|a, b| {
+        b.stats
+            .max_ts
+            .total_cmp(&a.stats.max_ts)
+            .then(b.id.cmp(&a.id))
+    });
+    order
+}
+
+/// Simulates `n` reads of `reader` at `now`.
+pub fn simulate(
+    table: &TableSim,
+    reader: &Reader,
+    now: f64,
+    n: usize,
+    limits: ReadLimits,
+    rng: &mut Pcg64Mcg,
+    cache: &mut ViewCache,
+) -> Vec<ReadWork> {
+    let candidates = candidates(table, reader, now);
+    if candidates.is_empty() {
+        return Vec::new();
+    }
+    let total = candidates.last().map(|c| c.1).unwrap_or(0.0);
+    let order = read_order(table);
+    (0..n)
+        .map(|_| {
+            let u = rng.random::<f64>() * total;
+            let k = candidates
+                .partition_point(|c| c.1 < u)
+                .min(candidates.len() - 1);
+            read_one(
+                table,
+                &order,
+                reader,
+                candidates[k].0,
+                now,
+                limits,
+                rng,
+                cache,
+            )
+        })
+        .collect()
+}
+
+/// Partitions a read may hit, with cumulative probabilities: the current time bucket for
+/// `latest` keys on a bucketed table, every partition created so far otherwise.
+fn candidates(table: &TableSim, reader: &Reader, now: f64) -> Vec<(u32, f64)> {
+    let parts = &table.parts;
+    let latest = reader.keys == KeyPopularity::Latest && parts.layout.bucket_s.is_some();
+    let mut acc = 0.0;
+    let mut out = Vec::new();
+    for (i, p) in parts.tracked.iter().enumerate() {
+        let eligible = if latest {
+            p.active(now)
+        } else {
+            p.from_s <= now
+        };
+        if !eligible {
+            continue;
+        }
+        acc += p.weight * parts.share(i, reader.keys, reader.zipf_norm);
+        out.push((i as u32, acc));
+    }
+    out
+}
+
+fn sources<'a>(table: &'a TableSim, pidx: u32) -> Vec<&'a Part> {
+    let mut out: Vec<&Part> = table.memtable.parts.get(&pidx).into_iter().collect();
+    out.extend(table.sstables.iter().filter_map(|s| s.part(pidx)));
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn read_one(
+    table: &TableSim,
+    order: &[&SSTable],
+    reader: &Reader,
+    pidx: u32,
+    now: f64,
+    limits: ReadLimits,
+    rng: &mut Pcg64Mcg,
+    cache: &mut ViewCache,
+) -> ReadWork {
+    let entry = cached(table, order, pidx, now, cache);
+    let view = &entry.view;
+    let (lo, hi) = extent(view);
+    let shape = &reader.shape;
+    let start = if shape.slice || shape.point {
+        Some(lo + rng.random::<f64>() * (hi - lo))
+    } else {
+        None
+    };
+    let mut limit = shape
+        .limit
+        .into_iter()
+        .chain(shape.per_partition_limit)
+        .fold(limits.page_size, f64::min);
+    if shape.point {
+        limit = 1.0;
+    }
+    let tally = walk(view, table, start, shape.reversed, limit, shape.point);
+    let memtable_pdel = table.memtable.parts.get(&pidx).and_then(|p| p.pdel);
+    let sstables = sstables_read(&entry.touches, memtable_pdel, start, shape.reversed, rng);
+    let bloom = entry.bloom;
+    let mut work = ReadWork {
+        live_rows: tally.live,
+        tombstones: tally.counted,
+        cells_scanned: tally.scanned,
+        sstables,
+        bloom_false_positives: bloom,
+        warned: tally.counted > limits.warn,
+        failed: tally.counted > limits.fail,
+    };
+    if work.failed {
+        // TombstoneOverwhelmingException: the replica stops at the threshold (CASSANDRA.md 6.4).
+        let share = (limits.fail + 1.0) / tally.counted;
+        work.tombstones = limits.fail + 1.0;
+        work.cells_scanned *= share;
+        work.live_rows *= share;
+    }
+    work
+}
+
+fn extent(view: &View) -> (f64, f64) {
+    match (view.segs.first(), view.segs.last()) {
+        (Some(a), Some(b)) => (a.a, b.b),
+        _ => (0.0, 0.0),
+    }
+}
+
+/// Walks the merged view from `start` (or an end) in clustering order until `limit` live rows.
+fn walk(
+    view: &View,
+    table: &TableSim,
+    start: Option<f64>,
+    reversed: bool,
+    limit: f64,
+    point: bool,
+) -> Tally {
+    let mut out = Tally::default();
+    let order: Box<dyn Iterator<Item = &view::Seg>> = if reversed {
+        Box::new(view.segs.iter().rev())
+    } else {
+        Box::new(view.segs.iter())
+    };
+    for seg in order {
+        let len = seg.b - seg.a;
+        // The share of the segment on the read's side of its start.
+        let mut share = match start {
+            Some(s) if !reversed => ((seg.b - s.max(seg.a)) / len).clamp(0.0, 1.0),
+            Some(s) => ((s.min(seg.b) - seg.a) / len).clamp(0.0, 1.0),
+            None => 1.0,
+        };
+        if share <= 0.0 {
+            continue;
+        }
+        if point {
+            share = share.min(1.0 / len.max(1.0));
+        }
+        let mut seg_tally = Tally::default();
+        for piece in &view.pieces[seg.start..seg.end] {
+            let t = piece.tally(&table.sizes);
+            seg_tally.live += t.live * share;
+            seg_tally.counted += t.counted * share;
+            seg_tally.scanned += t.scanned * share;
+        }
+        let need = limit - out.live;
+        if seg_tally.live >= need && seg_tally.live > 0.0 {
+            // Rows are spread evenly in a segment: stop part way through it.
+            let f = need / seg_tally.live;
+            out.live += need;
+            out.counted += seg_tally.counted * f;
+            out.scanned += seg_tally.scanned * f;
+            return out;
+        }
+        out.live += seg_tally.live;
+        out.counted += seg_tally.counted;
+        out.scanned += seg_tally.scanned;
+        if point {
+            return out;
+        }
+    }
+    out
+}
+
+/// Sstables merged (CASSANDRA.md 7.1-7.2): every sstable holding the partition, newest max
+/// timestamp first, stopping once a partition deletion newer than the next sstable was seen, and
+/// skipping those whose clustering range misses a slice. Bloom-filter false positives cost an
+/// index read each but are not counted.
+fn sstables_read(
+    touches: &[Touch],
+    memtable_pdel: Option<f64>,
+    start: Option<f64>,
+    reversed: bool,
+    rng: &mut Pcg64Mcg,
+) -> f64 {
+    let mut newest_pdel = memtable_pdel.unwrap_or(f64::NEG_INFINITY);
+    let mut count = 0.0;
+    for t in touches {
+        if newest_pdel > t.max_ts {
+            break;
+        }
+        if let Some(x) = start {
+            let misses = if reversed { t.lo > x } else { t.hi < x };
+            if misses && t.pdel.is_none() {
+                continue;
+            }
+        }
+        if let Some(d) = t.pdel {
+            newest_pdel = newest_pdel.max(d);
+        }
+        count += t.presence;
+    }
+    // Expected counts become whole sstables by random rounding, as a histogram records them.
+    count.floor() + f64::from(u8::from(rng.random::<f64>() < count.fract()))
+}

@@ -1,0 +1,368 @@
+//! An sstable record: what `sstablemetadata` would show (size, min/max timestamp, max local
+//! deletion time, the drop-time histogram behind the droppable-tombstone estimate) and the
+//! fragments of its tracked partitions (DESIGN.md 3, "Storage engine"). One record may stand for
+//! `copies` alike sstables: the flushes of one engine step, or an LCS level or UCS shards whose
+//! copies split the token range (`disjoint`).
+
+use super::frag::{Kind, Part, TableSizes};
+
+/// Tombstones by kind (CASSANDRA.md 6.1), weighted to the node's real partitions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Tombstones {
+    pub cell: f64,
+    pub row: f64,
+    pub range: f64,
+    pub partition: f64,
+    /// Expired TTL cells still on disk.
+    pub expired: f64,
+}
+
+impl Tombstones {
+    pub fn add(&mut self, o: &Tombstones) {
+        self.cell += o.cell;
+        self.row += o.row;
+        self.range += o.range;
+        self.partition += o.partition;
+        self.expired += o.expired;
+    }
+
+    pub fn total(&self) -> f64 {
+        self.cell + self.row + self.range + self.partition + self.expired
+    }
+}
+
+/// Per-record statistics, weighted to real partitions.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Stats {
+    /// Uncompressed serialized bytes, all copies.
+    pub bytes: f64,
+    pub cells: f64,
+    pub partitions: f64,
+    pub min_ts: f64,
+    pub max_ts: f64,
+    /// The largest local deletion time: infinite while any cell can never expire.
+    pub max_ldt: f64,
+    /// `(ldt_lo, ldt_hi, cells)`: cells that become droppable between the two times (tombstones
+    /// and expiring cells), the drop-time histogram of CASSANDRA.md 5.1 step 3.
+    pub drop_hist: Vec<(f64, f64, f64)>,
+    /// Tombstones stored, by kind; expiring cells are counted as expired at query time from
+    /// `ttl_hist`.
+    pub tombstones: Tombstones,
+    /// `(ldt_lo, ldt_hi, cells)` of TTL cells not yet rewritten: expired once ldt passes.
+    pub ttl_hist: Vec<(f64, f64, f64)>,
+    /// The largest partition in one sstable of the record (uncompressed bytes).
+    pub max_partition_bytes: f64,
+}
+
+/// The share of cells in `hist` whose ldt is before `t`, assuming ldt spread evenly in each bin.
+pub fn hist_before(hist: &[(f64, f64, f64)], t: f64) -> f64 {
+    hist.iter()
+        .map(|&(lo, hi, cells)| {
+            if t <= lo {
+                0.0
+            } else if t >= hi {
+                cells
+            } else {
+                cells * (t - lo) / (hi - lo).max(1e-9)
+            }
+        })
+        .sum()
+}
+
+/// Keeps a histogram small: bins sorted by start and merged in runs of neighbours until at most
+/// `max` remain.
+fn compact_hist(hist: &mut Vec<(f64, f64, f64)>, max: usize) {
+    hist.retain(|b| b.2 > 0.0);
+    if hist.len() <= max {
+        return;
+    }
+    hist.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let per = hist.len().div_ceil(max);
+    *hist = hist
+        .chunks(per)
+        .map(|c| {
+            c.iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY, 0.0), |acc, b| {
+                    (acc.0.min(b.0), acc.1.max(b.1), acc.2 + b.2)
+                })
+        })
+        .collect();
+}
+
+const HIST_BINS: usize = 24;
+
+impl Stats {
+    pub fn compute(
+        parts: &[Part],
+        copies: f64,
+        disjoint: bool,
+        weights: &[f64],
+        sizes: &TableSizes,
+    ) -> Stats {
+        let mut s = Stats {
+            min_ts: f64::INFINITY,
+            max_ts: f64::NEG_INFINITY,
+            max_ldt: f64::NEG_INFINITY,
+            ..Stats::default()
+        };
+        for part in parts {
+            let w = weights[part.pidx as usize];
+            let bytes = part.bytes(sizes);
+            s.bytes += w * bytes;
+            s.partitions += w;
+            let per_sstable = if disjoint {
+                bytes
+            } else {
+                bytes / presence_in(part, copies)
+            };
+            s.max_partition_bytes = s.max_partition_bytes.max(per_sstable);
+            if let Some(t) = part.pdel {
+                s.tombstones.partition += w;
+                s.min_ts = s.min_ts.min(t);
+                s.max_ts = s.max_ts.max(t);
+                s.max_ldt = s.max_ldt.max(t);
+                s.drop_hist.push((t, t, w));
+            }
+            for f in &part.frags {
+                let cells = w * f.cells(sizes);
+                s.cells += cells;
+                s.min_ts = s.min_ts.min(f.t_min());
+                s.max_ts = s.max_ts.max(f.t_max());
+                let (lo, hi) = (f.ldt(f.t_min()), f.ldt(f.t_max()));
+                s.max_ldt = s.max_ldt.max(hi);
+                let shape = &sizes.shapes[f.shape as usize];
+                match f.kind {
+                    Kind::Rows if f.ttl > 0.0 => {
+                        s.drop_hist.push((lo, hi, cells));
+                        s.ttl_hist.push((lo, hi, cells));
+                        s.tombstones.cell += w * f.rows * shape.null_cells;
+                    }
+                    Kind::Rows => s.tombstones.cell += w * f.rows * shape.null_cells,
+                    Kind::Expired => {
+                        s.drop_hist.push((lo, hi, cells));
+                        s.tombstones.expired += cells;
+                    }
+                    Kind::RowTombstones => {
+                        s.drop_hist.push((lo, hi, cells));
+                        s.tombstones.row += cells;
+                    }
+                    Kind::RangeTombstone => {
+                        s.drop_hist.push((lo, hi, cells));
+                        s.tombstones.range += w;
+                    }
+                    Kind::CellTombstones => {
+                        s.drop_hist.push((lo, hi, cells));
+                        s.tombstones.cell += cells;
+                    }
+                }
+                if f.kind == Kind::Rows && shape.complex_deletions > 0.0 {
+                    // A collection overwrite's complex deletion: a range-like tombstone per row.
+                    s.tombstones.range += w * f.rows * shape.complex_deletions;
+                }
+            }
+        }
+        compact_hist(&mut s.drop_hist, HIST_BINS);
+        compact_hist(&mut s.ttl_hist, HIST_BINS);
+        s
+    }
+
+    /// Tombstones by kind at `now`, expired TTL cells included.
+    pub fn tombstones_at(&self, now: f64) -> Tombstones {
+        let mut t = self.tombstones;
+        t.expired += hist_before(&self.ttl_hist, now);
+        t
+    }
+
+    /// The estimated droppable-tombstone ratio at `gc_before` (CASSANDRA.md 5.1 step 3).
+    pub fn droppable_ratio(&self, gc_before: f64) -> f64 {
+        if self.cells <= 0.0 {
+            return 0.0;
+        }
+        hist_before(&self.drop_hist, gc_before) / self.cells
+    }
+}
+
+/// How many of `copies` overlapping sstables hold a partition with `writes` write requests spread
+/// over them at random.
+fn presence_in(part: &Part, copies: f64) -> f64 {
+    if copies <= 1.0 {
+        return 1.0;
+    }
+    let w = part.writes.max(1.0);
+    (copies * (1.0 - (-w / copies).exp())).max(1.0)
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SSTable {
+    pub id: u64,
+    /// Alike sstables this record stands for (at least 1).
+    pub copies: f64,
+    /// The copies split the token range (an LCS level, UCS shards): a partition is in one of them.
+    pub disjoint: bool,
+    /// LCS or UCS level; 0 for flushes.
+    pub level: u32,
+    /// When the data was written (the oldest flush time among its inputs), for
+    /// tombstone_compaction_interval.
+    pub created_s: f64,
+    /// Tracked partitions' content, sorted by `pidx`.
+    pub parts: Vec<Part>,
+    pub stats: Stats,
+    pub compacting: bool,
+}
+
+impl SSTable {
+    pub fn new(
+        id: u64,
+        parts: Vec<Part>,
+        copies: f64,
+        disjoint: bool,
+        created_s: f64,
+        weights: &[f64],
+        sizes: &TableSizes,
+    ) -> SSTable {
+        let stats = Stats::compute(&parts, copies, disjoint, weights, sizes);
+        SSTable {
+            id,
+            copies: copies.max(1.0),
+            disjoint,
+            level: 0,
+            created_s,
+            parts,
+            stats,
+            compacting: false,
+        }
+    }
+
+    pub fn part(&self, pidx: u32) -> Option<&Part> {
+        self.parts
+            .binary_search_by_key(&pidx, |p| p.pidx)
+            .ok()
+            .map(|i| &self.parts[i])
+    }
+
+    /// Bytes of one of the alike sstables.
+    pub fn bytes_per_copy(&self) -> f64 {
+        self.stats.bytes / self.copies
+    }
+
+    /// How many of this record's sstables hold partition `pidx` (CASSANDRA.md 7.2 counts them).
+    pub fn presence(&self, pidx: u32) -> f64 {
+        match self.part(pidx) {
+            None => 0.0,
+            Some(_) if self.disjoint => 1.0,
+            Some(p) => presence_in(p, self.copies),
+        }
+    }
+
+    /// Recomputes the statistics after the parts changed.
+    pub fn refresh(&mut self, weights: &[f64], sizes: &TableSizes) {
+        self.stats = Stats::compute(&self.parts, self.copies, self.disjoint, weights, sizes);
+    }
+
+    /// Splits off `take` of the copies into a new record (id `new_id`): the copies were written
+    /// one after the other, so the taken ones hold the oldest writes; `self` keeps the rest.
+    pub fn split_copies(
+        &mut self,
+        take: f64,
+        new_id: u64,
+        weights: &[f64],
+        sizes: &TableSizes,
+    ) -> SSTable {
+        let share = (take / self.copies).clamp(0.0, 1.0);
+        let cut = self.stats.min_ts + share * (self.stats.max_ts - self.stats.min_ts);
+        let mut taken = Vec::with_capacity(self.parts.len());
+        let mut kept = Vec::with_capacity(self.parts.len());
+        for p in &self.parts {
+            let (old, new) = p.split_at(cut);
+            if !old.is_empty() {
+                taken.push(old);
+            }
+            if !new.is_empty() {
+                kept.push(new);
+            }
+        }
+        self.parts = kept;
+        self.copies -= take;
+        self.refresh(weights, sizes);
+        let mut out = SSTable::new(
+            new_id,
+            taken,
+            take,
+            self.disjoint,
+            self.created_s,
+            weights,
+            sizes,
+        );
+        out.level = self.level;
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::frag::{Frag, Shape};
+
+    fn sizes() -> TableSizes {
+        TableSizes {
+            shapes: vec![Shape {
+                cells: 2.0,
+                null_cells: 0.0,
+                complex_deletions: 0.0,
+                liveness: true,
+                bytes: 100.0,
+                expired_bytes: 30.0,
+            }],
+            row_tombstone: 10.0,
+            range_tombstone: 30.0,
+            cell_tombstone: 5.0,
+            partition_tombstone: 12.0,
+            partition_overhead: 0.0,
+        }
+    }
+
+    #[test]
+    fn ttl_cells_fill_the_drop_time_histogram() {
+        let mut p = Part::new(0);
+        p.push(Frag {
+            lo: 0.0,
+            hi: 100.0,
+            rows: 100.0,
+            t0: 0.0,
+            t1: 100.0,
+            ordered: true,
+            kind: Kind::Rows,
+            ttl: 1000.0,
+            shape: 0,
+        });
+        let s = SSTable::new(1, vec![p], 1.0, false, 0.0, &[3.0], &sizes());
+        assert_eq!(s.stats.bytes, 3.0 * 100.0 * 100.0);
+        assert_eq!(s.stats.max_ldt, 1100.0);
+        assert!((s.stats.droppable_ratio(1050.0) - 0.5).abs() < 1e-9);
+        assert!((s.stats.tombstones_at(1100.0).expired - 600.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn copies_split_keeps_the_oldest_share() {
+        let mut p = Part::new(0);
+        p.writes = 40.0;
+        p.push(Frag {
+            lo: 0.0,
+            hi: 40.0,
+            rows: 40.0,
+            t0: 0.0,
+            t1: 40.0,
+            ordered: true,
+            kind: Kind::Rows,
+            ttl: 0.0,
+            shape: 0,
+        });
+        let mut s = SSTable::new(1, vec![p], 4.0, false, 0.0, &[1.0], &sizes());
+        assert!(s.presence(0) > 3.9);
+        let taken = s.split_copies(1.0, 2, &[1.0], &sizes());
+        assert_eq!(taken.copies, 1.0);
+        assert_eq!(taken.parts[0].frags[0].hi, 10.0);
+        assert_eq!(s.copies, 3.0);
+        assert_eq!(s.stats.max_ts, 40.0);
+    }
+}

@@ -1,0 +1,346 @@
+//! One table on one node: its tracked partitions, the statements that write it (with what each
+//! row stores), its memtable and sstables, and the writes of one engine step (Poisson arrivals per
+//! tracked partition, DESIGN.md 3). Flushing and compaction scheduling live in `node.rs`, reads in
+//! `read.rs`.
+
+use std::collections::BTreeMap;
+
+use rand::RngExt;
+use rand_distr::{Distribution, Poisson};
+use rand_pcg::Pcg64Mcg;
+
+use super::compaction::Params;
+use super::frag::{Frag, Kind, Part, TableSizes};
+use super::partitions::Partitions;
+use super::sstable::SSTable;
+use crate::workload::{ClusteringPattern, Deletion, KeyPopularity, ReadShape, Target, WriteKind};
+
+/// Timestamps are continuous here but distinct in Cassandra (microseconds): a step's writes end
+/// this long before the next step's begin, so "older than" comparisons stay strict.
+const STEP_END_GAP_S: f64 = 1e-3;
+
+/// A statement's writes as they land on this table on this node.
+#[derive(Debug, Clone)]
+pub struct Writer {
+    /// Index of the `[[workload]]` statement.
+    pub op: usize,
+    pub kind: WriteKind,
+    pub deletion: Option<Deletion>,
+    /// Rows per second written to this node (requests × rows × replicas per node).
+    pub rate: f64,
+    pub keys: KeyPopularity,
+    pub zipf_norm: f64,
+    pub pattern: ClusteringPattern,
+    pub target: Target,
+    /// Mean delay between a row's write and the delete or update aimed at it.
+    pub delay_s: f64,
+    pub ttl: f64,
+    pub shape: u16,
+    pub static_only: bool,
+    /// Memtable heap per row (CASSANDRA.md 8.4) and commit log bytes per row.
+    pub heap_per_row: f64,
+    pub commitlog_per_row: f64,
+}
+
+impl Writer {
+    /// Deletes and delayed updates aim at rows that exist already.
+    pub fn targets_existing_rows(&self) -> bool {
+        self.kind == WriteKind::Delete || (self.kind == WriteKind::Update && self.delay_s > 0.0)
+    }
+}
+
+/// A SELECT as it reaches this table on this node.
+#[derive(Debug, Clone)]
+pub struct Reader {
+    pub op: usize,
+    pub shape: ReadShape,
+    pub keys: KeyPopularity,
+    pub zipf_norm: f64,
+    /// Replica reads per second on this node.
+    pub rate: f64,
+    /// Coordinator requests per second, cluster-wide.
+    pub requests: f64,
+}
+
+/// The memtable of one table (CASSANDRA.md 8).
+#[derive(Debug, Clone, Default)]
+pub struct Memtable {
+    pub parts: BTreeMap<u32, Part>,
+    /// Heap the memtable pool accounts for it.
+    pub heap: f64,
+    /// Oldest write not yet flushed, or infinity when empty.
+    pub oldest: f64,
+    /// Heap written during the current step (for the flush split).
+    pub step_heap: f64,
+}
+
+impl Memtable {
+    pub fn new() -> Memtable {
+        Memtable {
+            oldest: f64::INFINITY,
+            ..Memtable::default()
+        }
+    }
+
+    pub fn min_ts(&self, pidx: u32) -> f64 {
+        self.parts
+            .get(&pidx)
+            .map(Part::t_min)
+            .unwrap_or(f64::INFINITY)
+    }
+
+    /// Serialized bytes of what it holds.
+    pub fn bytes(&self, sizes: &TableSizes, weights: &[f64]) -> f64 {
+        self.parts
+            .values()
+            .map(|p| weights[p.pidx as usize] * p.bytes(sizes))
+            .sum()
+    }
+}
+
+/// Counters between samples and over the run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counters {
+    pub flushes: f64,
+    pub compactions: f64,
+    pub bytes_compacted: f64,
+    pub expired_dropped: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct TableSim {
+    pub name: String,
+    pub parts: Partitions,
+    pub sizes: TableSizes,
+    pub writers: Vec<Writer>,
+    pub readers: Vec<Reader>,
+    pub gc_grace: f64,
+    pub params: Params,
+    pub compression_ratio: f64,
+    pub bloom_fp: f64,
+    pub flush_period_s: Option<f64>,
+    /// 4.1+ purges a rewritten expired cell in the same compaction (CASSANDRA.md 6.2.3).
+    pub repurge_expired: bool,
+    pub heap_per_partition: f64,
+    /// Clustering population draw for new partitions: `(median, sigma)` of a lognormal or fixed.
+    pub population: Option<crate::distribution::Distribution>,
+    pub memtable: Memtable,
+    pub sstables: Vec<SSTable>,
+    pub next_id: u64,
+    pub lcs_cursor: Vec<u32>,
+    pub next_expired_check: f64,
+    /// Average flush size (UCS's m), bytes per sstable.
+    pub flush_bytes: f64,
+    pub since_sample: Counters,
+    pub total: Counters,
+    /// Largest partition written into one sstable so far (the large-partition warning).
+    pub max_sstable_partition: f64,
+    pub first_large_partition_s: Option<f64>,
+}
+
+fn poisson(rng: &mut Pcg64Mcg, lambda: f64) -> f64 {
+    if lambda <= 0.0 {
+        0.0
+    } else if lambda > 1e6 {
+        // Normal approximation: the relative spread is below 0.1 %.
+        let z: f64 = {
+            let u1: f64 = rng.random::<f64>().max(1e-300);
+            let u2: f64 = rng.random();
+            (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+        };
+        (lambda + z * lambda.sqrt()).round().max(0.0)
+    } else {
+        Poisson::new(lambda).map(|p| p.sample(rng)).unwrap_or(0.0)
+    }
+}
+
+impl TableSim {
+    pub fn new_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// Creates the partitions whose time bucket has begun.
+    pub fn advance_partitions(&mut self, now: f64, rng: &mut Pcg64Mcg) {
+        let population = self.population;
+        self.parts.advance(now, || match population {
+            Some(d) => sample_distribution(&d, rng).round().max(1.0),
+            None => 1.0,
+        });
+    }
+
+    /// The writes of `[t0, t1)`: Poisson counts per tracked partition, turned into frags. Writes
+    /// that create rows go first, so deletes aimed a delay back can find the rows of this step.
+    pub fn write_step(&mut self, t0: f64, t1: f64, rng: &mut Pcg64Mcg) {
+        let dt = t1 - t0;
+        let active: Vec<usize> = self.parts.active(t0).collect();
+        let keep = self
+            .writers
+            .iter()
+            .map(|w| w.delay_s * 10.0)
+            .fold(0.0, f64::max)
+            + 2.0 * dt;
+        for targeted in [false, true] {
+            for wi in 0..self.writers.len() {
+                let w = self.writers[wi].clone();
+                if w.targets_existing_rows() != targeted {
+                    continue;
+                }
+                for &i in &active {
+                    let lambda = w.rate * dt * self.parts.share(i, w.keys, w.zipf_norm);
+                    let n = poisson(rng, lambda);
+                    if n > 0.0 {
+                        self.apply(&w, i, n, t0, t1);
+                    }
+                }
+            }
+            if !targeted {
+                for &i in &active {
+                    self.parts.tracked[i].remember(t1, keep);
+                }
+            }
+        }
+    }
+
+    /// `n` rows of writer `w` on tracked partition `i` during `[t0, t1)`.
+    fn apply(&mut self, w: &Writer, i: usize, n: f64, t0: f64, t1: f64) {
+        let pidx = i as u32;
+        let p = &mut self.parts.tracked[i];
+        // Writes of a step happen before its end: the next step's writes are strictly newer.
+        let t1 = t1 - STEP_END_GAP_S;
+        let frag = |lo: f64, hi: f64, rows: f64, ordered: bool, kind: Kind| Frag {
+            lo,
+            hi,
+            rows,
+            t0,
+            t1,
+            ordered,
+            kind,
+            ttl: if kind == Kind::Rows { w.ttl } else { 0.0 },
+            shape: w.shape,
+        };
+        let upsert = |population: f64, n: f64, kind: Kind| {
+            let rows = population * (1.0 - (-n / population).exp());
+            frag(0.0, population, rows, false, kind)
+        };
+        let mut pdel = None;
+        let frag = match (w.kind, w.deletion) {
+            (WriteKind::Delete, Some(Deletion::Partition)) => {
+                pdel = Some(0.5 * (t0 + t1));
+                None
+            }
+            (WriteKind::Delete, Some(deletion)) => {
+                let kind = match deletion {
+                    Deletion::Row => Kind::RowTombstones,
+                    Deletion::Range => Kind::RangeTombstone,
+                    _ => Kind::CellTombstones,
+                };
+                Some(target_rows(p, w, n, t1, kind, &frag, &upsert))
+            }
+            _ if w.static_only => Some(frag(-1.0, 0.0, 1.0, false, Kind::Rows)),
+            (WriteKind::Update, _) if w.delay_s > 0.0 => {
+                Some(target_rows(p, w, n, t1, Kind::Rows, &frag, &upsert))
+            }
+            _ => match w.pattern {
+                ClusteringPattern::Increasing => {
+                    let lo = p.cursor;
+                    p.cursor += n;
+                    Some(frag(lo, lo + n, n, true, Kind::Rows))
+                }
+                ClusteringPattern::Random => Some(upsert(p.population, n, Kind::Rows)),
+            },
+        };
+        let is_new = !self.memtable.parts.contains_key(&pidx);
+        let part = self
+            .memtable
+            .parts
+            .entry(pidx)
+            .or_insert_with(|| Part::new(pidx));
+        part.writes += n;
+        if let Some(d) = pdel {
+            part.pdel = Some(part.pdel.map_or(d, |x: f64| x.max(d)));
+        }
+        if let Some(f) = frag {
+            if f.rows > 0.0 || f.kind == Kind::RangeTombstone {
+                part.push(f);
+            }
+        }
+        let weight = self.parts.weights[i];
+        let heap =
+            weight * (n * w.heap_per_row + if is_new { self.heap_per_partition } else { 0.0 });
+        self.memtable.heap += heap;
+        self.memtable.step_heap += heap;
+        self.memtable.oldest = self.memtable.oldest.min(t0);
+    }
+}
+
+/// The rows a delete (or a delayed update) hits: the oldest not yet hit, the newest, or random
+/// ones among rows written at least the delay ago (DESIGN.md 2, `target` and `delay`).
+fn target_rows(
+    p: &mut super::partitions::Tracked,
+    w: &Writer,
+    n: f64,
+    t1: f64,
+    kind: Kind,
+    frag: &dyn Fn(f64, f64, f64, bool, Kind) -> Frag,
+    upsert: &dyn Fn(f64, f64, Kind) -> Frag,
+) -> Frag {
+    if w.pattern == ClusteringPattern::Random || p.cursor <= 0.0 {
+        // Upserted populations have no age order: deletes hit random members.
+        let population = if p.cursor > 0.0 {
+            p.cursor
+        } else {
+            p.population
+        };
+        return upsert(population.max(1.0), n, kind);
+    }
+    let ready = p.cursor_at(t1 - w.delay_s).max(0.0);
+    match (w.target, kind) {
+        (_, Kind::RangeTombstone) => {
+            // A range delete of everything older than the delay: one range tombstone.
+            let lo = p.head.min(ready);
+            p.head = ready;
+            frag(lo, ready.max(lo + 1e-9), 0.0, false, kind)
+        }
+        (Target::Oldest, _) => {
+            let lo = p.head;
+            // At most one step's deletes wait for their rows (`Tracked::debt`).
+            let wanted = n + p.debt;
+            let take = wanted.min((ready - lo).max(0.0));
+            p.debt = (wanted - take).min(n);
+            p.head = lo + take;
+            after_delay(p, w, frag(lo, lo + take, take, true, kind))
+        }
+        (Target::Newest, _) => {
+            let take = n.min(ready);
+            after_delay(p, w, frag(ready - take, ready, take, true, kind))
+        }
+        (Target::Random, _) => {
+            let take = n.min(ready);
+            Frag {
+                ordered: false,
+                ..frag(0.0, ready.max(1.0), take, false, kind)
+            }
+        }
+    }
+}
+
+/// A targeted write happens a delay after the rows it hits were written: its times follow theirs,
+/// so it is newer than they are wherever they meet.
+fn after_delay(p: &super::partitions::Tracked, w: &Writer, f: Frag) -> Frag {
+    let t0 = (p.time_of(f.lo) + w.delay_s).clamp(f.t0, f.t1);
+    let t1 = (p.time_of(f.hi) + w.delay_s).clamp(t0, f.t1);
+    Frag { t0, t1, ..f }
+}
+
+/// One draw from a scenario distribution (clustering populations).
+pub fn sample_distribution(d: &crate::distribution::Distribution, rng: &mut Pcg64Mcg) -> f64 {
+    use crate::distribution::Distribution as D;
+    let u: f64 = rng.random::<f64>().clamp(1e-12, 1.0 - 1e-12);
+    match *d {
+        D::Fixed { value } => value,
+        D::Uniform { min, max } => min + (max - min) * u,
+        D::Exp { mean } => -mean * (1.0 - u).ln(),
+        _ => d.quantile(u),
+    }
+}

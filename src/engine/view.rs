@@ -1,0 +1,382 @@
+//! The merged view of one partition across its sources (memtable and sstables), as a read's merge
+//! iterator or a compaction's merge sees it (CASSANDRA.md 7.1 step 7): clustering order cut into
+//! segments, and in each segment every source's rows with their state at `now` (live, expired,
+//! tombstone; purgeable or not at `gc_before`) and how many are not shadowed by newer data.
+//! Reads walk it (`read.rs`); compactions keep what survives (`compaction/merge.rs`).
+
+use super::frag::{Frag, Kind, Part, TableSizes};
+
+/// A row's state at the view's time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Live,
+    /// TTL elapsed (CASSANDRA.md 6.2): counted on reads like a tombstone, shadows older data.
+    Expired,
+    Tombstone,
+}
+
+/// One source's rows over one segment.
+#[derive(Debug, Clone, Copy)]
+pub struct Piece {
+    pub src: u32,
+    pub frag: Frag,
+    /// Rows not shadowed by newer rows, tombstones or a partition deletion.
+    pub visible: f64,
+    pub state: State,
+    /// Local deletion time older than gc_before: dropped by the read before counting (CASSANDRA.md
+    /// 6.4), purgeable by a compaction if the overlap rule allows (6.3).
+    pub purgeable: bool,
+    /// Range-tombstone markers (open or close bound) inside this segment.
+    pub markers: f64,
+}
+
+/// A segment `[a, b)` of clustering space and its pieces (`pieces[start..end]`).
+#[derive(Debug, Clone, Copy)]
+pub struct Seg {
+    pub a: f64,
+    pub b: f64,
+    pub start: usize,
+    pub end: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct View {
+    pub segs: Vec<Seg>,
+    pub pieces: Vec<Piece>,
+    /// The newest partition deletion and the source holding it.
+    pub pdel: Option<(f64, u32)>,
+}
+
+/// A frag cut so that its state is one throughout.
+#[derive(Debug, Clone, Copy)]
+struct Unit {
+    src: u32,
+    frag: Frag,
+    state: State,
+    purgeable: bool,
+    /// The original frag's bounds, for range-tombstone markers.
+    lo: f64,
+    hi: f64,
+}
+
+fn state_at(kind: Kind, ttl: f64, t: f64, now: f64, gc_before: f64) -> (State, bool) {
+    match kind {
+        Kind::Rows if ttl > 0.0 && t + ttl <= now => (State::Expired, t + ttl < gc_before),
+        Kind::Rows => (State::Live, false),
+        Kind::Expired => (State::Expired, t < gc_before),
+        _ => (State::Tombstone, t < gc_before),
+    }
+}
+
+/// The write times at which a frag's state changes: expiry, and the gc_grace horizon.
+fn state_cuts(f: &Frag, now: f64, gc_before: f64) -> [f64; 2] {
+    match f.kind {
+        Kind::Rows if f.ttl > 0.0 => [now - f.ttl, gc_before - f.ttl],
+        Kind::Rows => [f64::NAN, f64::NAN],
+        _ => [gc_before, f64::NAN],
+    }
+}
+
+fn push_units(units: &mut Vec<Unit>, src: u32, f: &Frag, now: f64, gc_before: f64) {
+    let mut cuts: Vec<f64> = state_cuts(f, now, gc_before)
+        .into_iter()
+        .filter(|t| t.is_finite() && *t > f.t_min() && *t < f.t_max())
+        .collect();
+    cuts.sort_by(f64::total_cmp);
+    let unit = |frag: Frag| {
+        let (state, purgeable) = state_at(
+            frag.kind,
+            frag.ttl,
+            frag.time_at(0.5 * (frag.lo + frag.hi)),
+            now,
+            gc_before,
+        );
+        Unit {
+            src,
+            frag,
+            state,
+            purgeable,
+            lo: f.lo,
+            hi: f.hi,
+        }
+    };
+    if cuts.is_empty() {
+        units.push(unit(*f));
+    } else if f.ordered {
+        let mut a = f.lo;
+        for t in cuts {
+            let x = f.position_at(t).unwrap_or(a);
+            if x > a {
+                units.push(unit(f.slice(a, x)));
+                a = x;
+            }
+        }
+        if f.hi > a {
+            units.push(unit(f.slice(a, f.hi)));
+        }
+    } else {
+        // Unordered rows are spread over the interval: split them by time share.
+        let span = (f.t1 - f.t0).max(1e-9);
+        let mut t = f.t0;
+        for c in cuts.into_iter().chain([f.t1]) {
+            if c > t {
+                let share = (c - t) / span;
+                units.push(unit(Frag {
+                    rows: f.rows * share,
+                    t0: t,
+                    t1: c,
+                    ..*f
+                }));
+                t = c;
+            }
+        }
+    }
+}
+
+/// Builds the merged view of a partition's sources at `now`, with `gc_before = now - gc_grace`.
+pub fn build(sources: &[&Part], now: f64, gc_before: f64) -> View {
+    let mut units = Vec::new();
+    let mut pdel: Option<(f64, u32)> = None;
+    for (i, part) in sources.iter().enumerate() {
+        if let Some(t) = part.pdel {
+            if pdel.is_none_or(|(p, _)| t > p) {
+                pdel = Some((t, i as u32));
+            }
+        }
+        for f in &part.frags {
+            push_units(&mut units, i as u32, f, now, gc_before);
+        }
+    }
+    let mut bounds: Vec<f64> = units.iter().flat_map(|u| [u.frag.lo, u.frag.hi]).collect();
+    bounds.sort_by(f64::total_cmp);
+    bounds.dedup();
+    units.sort_by(|a, b| a.frag.lo.total_cmp(&b.frag.lo));
+    let mut view = View {
+        pdel,
+        ..View::default()
+    };
+    let mut active: Vec<Unit> = Vec::new();
+    let mut next = 0;
+    for w in bounds.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        active.retain(|u| u.frag.hi > a);
+        while next < units.len() && units[next].frag.lo <= a {
+            if units[next].frag.hi > a {
+                active.push(units[next]);
+            }
+            next += 1;
+        }
+        if active.is_empty() || b <= a {
+            continue;
+        }
+        let start = view.pieces.len();
+        for u in &active {
+            let frag = u.frag.slice(a, b);
+            let markers = if u.frag.kind == Kind::RangeTombstone {
+                f64::from(u8::from(a <= u.lo)) + f64::from(u8::from(b >= u.hi))
+            } else {
+                0.0
+            };
+            view.pieces.push(Piece {
+                src: u.src,
+                frag,
+                visible: 0.0,
+                state: u.state,
+                purgeable: u.purgeable,
+                markers,
+            });
+        }
+        reconcile(&mut view.pieces[start..], b - a, pdel.map(|p| p.0));
+        view.segs.push(Seg {
+            a,
+            b,
+            start,
+            end: view.pieces.len(),
+        });
+    }
+    view
+}
+
+/// Newest wins (CASSANDRA.md 7.1 step 7): walking pieces from the newest, each claims the share
+/// of positions no newer piece holds; rows are spread independently over the segment.
+fn reconcile(pieces: &mut [Piece], len: f64, pdel: Option<f64>) {
+    pieces.sort_by(|x, y| {
+        let tx = x.frag.time_at(0.5 * (x.frag.lo + x.frag.hi));
+        let ty = y.frag.time_at(0.5 * (y.frag.lo + y.frag.hi));
+        ty.total_cmp(&tx).then(y.src.cmp(&x.src))
+    });
+    let mut covered: f64 = 0.0;
+    for p in pieces.iter_mut() {
+        let t = p.frag.time_at(0.5 * (p.frag.lo + p.frag.hi));
+        if pdel.is_some_and(|d| t < d) {
+            p.visible = 0.0;
+            if p.frag.kind == Kind::RangeTombstone {
+                p.markers = 0.0;
+            }
+            continue;
+        }
+        match p.frag.kind {
+            Kind::RangeTombstone => {
+                if covered >= 1.0 - 1e-12 {
+                    p.markers = 0.0;
+                }
+                covered = 1.0;
+            }
+            Kind::CellTombstones => p.visible = p.frag.rows * (1.0 - covered),
+            _ => {
+                let density = if len > 0.0 {
+                    (p.frag.rows / len).min(1.0)
+                } else {
+                    1.0
+                };
+                p.visible = p.frag.rows * (1.0 - covered);
+                covered += density * (1.0 - covered);
+            }
+        }
+    }
+}
+
+/// What one piece contributes to a read: live rows, tombstones counted against the thresholds
+/// (CASSANDRA.md 6.4) and cells scanned.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Tally {
+    pub live: f64,
+    pub counted: f64,
+    pub scanned: f64,
+}
+
+impl Piece {
+    pub fn tally(&self, sizes: &TableSizes) -> Tally {
+        let shape = &sizes.shapes[self.frag.shape as usize];
+        let mut t = Tally {
+            scanned: self.frag.cells(sizes),
+            ..Tally::default()
+        };
+        let counts = !self.purgeable;
+        match (self.frag.kind, self.state) {
+            (Kind::Rows, State::Live) => {
+                let alive = shape.liveness || shape.cells > 0.0;
+                if alive {
+                    t.live = self.visible;
+                }
+                // Bound nulls are cell tombstones dated from the row's write.
+                t.counted = self.visible * shape.null_cells;
+            }
+            (_, State::Expired) if counts => t.counted = self.visible * shape.cells.max(1.0),
+            (Kind::RowTombstones, _) if counts => t.counted = self.visible,
+            (Kind::RangeTombstone, _) if counts => t.counted = self.markers,
+            (Kind::CellTombstones, _) if counts => t.counted = self.visible * shape.null_cells,
+            _ => {}
+        }
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::frag::Shape;
+
+    fn sizes() -> TableSizes {
+        TableSizes {
+            shapes: vec![Shape {
+                cells: 1.0,
+                null_cells: 0.0,
+                complex_deletions: 0.0,
+                liveness: true,
+                bytes: 50.0,
+                expired_bytes: 20.0,
+            }],
+            row_tombstone: 10.0,
+            range_tombstone: 30.0,
+            cell_tombstone: 5.0,
+            partition_tombstone: 12.0,
+            partition_overhead: 20.0,
+        }
+    }
+
+    fn frag(kind: Kind, lo: f64, hi: f64, t0: f64, t1: f64) -> Frag {
+        Frag {
+            lo,
+            hi,
+            rows: hi - lo,
+            t0,
+            t1,
+            ordered: true,
+            kind,
+            ttl: 0.0,
+            shape: 0,
+        }
+    }
+
+    fn totals(view: &View) -> Tally {
+        let s = sizes();
+        view.pieces.iter().fold(Tally::default(), |acc, p| {
+            let t = p.tally(&s);
+            Tally {
+                live: acc.live + t.live,
+                counted: acc.counted + t.counted,
+                scanned: acc.scanned + t.scanned,
+            }
+        })
+    }
+
+    #[test]
+    fn a_queue_head_is_row_tombstones_then_live_rows() {
+        let mut inserts = Part::new(0);
+        inserts.push(frag(Kind::Rows, 0.0, 100.0, 0.0, 100.0));
+        let mut deletes = Part::new(0);
+        deletes.push(frag(Kind::RowTombstones, 0.0, 70.0, 30.0, 100.0));
+        let view = build(&[&inserts, &deletes], 100.0, 100.0 - 1000.0);
+        let t = totals(&view);
+        assert!((t.live - 30.0).abs() < 1e-9);
+        assert!((t.counted - 70.0).abs() < 1e-9);
+        assert!((t.scanned - 170.0).abs() < 1e-9);
+        // Past gc_grace the read drops them before counting, but still passes over them.
+        let view = build(&[&inserts, &deletes], 2000.0, 2000.0 - 1000.0);
+        let t = totals(&view);
+        assert_eq!(t.counted, 0.0);
+        assert!((t.scanned - 170.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn expired_ttl_cells_count_until_gc_grace_then_not() {
+        let mut p = Part::new(0);
+        let mut f = frag(Kind::Rows, 0.0, 100.0, 0.0, 100.0);
+        f.ttl = 50.0;
+        p.push(f);
+        // At t=100 rows written before t=50 have expired.
+        let t = totals(&build(&[&p], 100.0, 100.0 - 1000.0));
+        assert!((t.counted - 50.0).abs() < 1e-9);
+        assert!((t.live - 50.0).abs() < 1e-9);
+        // With gc_grace 20: expired before t=80 are purgeable, so only writes in [30, 50) count.
+        let t = totals(&build(&[&p], 100.0, 80.0));
+        assert!((t.counted - 20.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_partition_deletion_shadows_older_data_and_is_not_counted() {
+        let mut old = Part::new(0);
+        old.push(frag(Kind::Rows, 0.0, 10.0, 0.0, 10.0));
+        let mut del = Part::new(0);
+        del.pdel = Some(20.0);
+        let t = totals(&build(&[&old, &del], 30.0, -1000.0));
+        assert_eq!(t.live, 0.0);
+        assert_eq!(t.counted, 0.0);
+    }
+
+    #[test]
+    fn a_range_tombstone_counts_two_markers() {
+        let mut old = Part::new(0);
+        old.push(frag(Kind::Rows, 0.0, 10.0, 0.0, 10.0));
+        let mut del = Part::new(0);
+        del.push(Frag {
+            rows: 0.0,
+            ordered: false,
+            ..frag(Kind::RangeTombstone, 0.0, 5.0, 20.0, 20.0)
+        });
+        let t = totals(&build(&[&old, &del], 30.0, -1000.0));
+        assert_eq!(t.counted, 2.0);
+        assert!((t.live - 5.0).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,231 @@
+//! What a run measures: one row per sample, node and table (the `timeseries.csv` columns), and
+//! percentile helpers. The engine fills them; `report` formats them.
+
+use crate::engine::sstable::Tombstones;
+
+/// p50, p99 and max, as the per-table keys of `summary.json` (DESIGN.md 4).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+impl Percentiles {
+    /// Unweighted percentiles (nearest rank) of `values`.
+    pub fn of(values: &[f64]) -> Percentiles {
+        let weighted: Vec<(f64, f64)> = values.iter().map(|v| (*v, 1.0)).collect();
+        Percentiles::weighted(&weighted)
+    }
+
+    /// Percentiles of `(value, weight)` pairs: the smallest value whose cumulative weight reaches
+    /// the quantile.
+    pub fn weighted(pairs: &[(f64, f64)]) -> Percentiles {
+        if pairs.is_empty() {
+            return Percentiles::default();
+        }
+        let mut v: Vec<(f64, f64)> = pairs.to_vec();
+        v.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let total: f64 = v.iter().map(|p| p.1).sum();
+        let at = |q: f64| {
+            let goal = q * total;
+            let mut acc = 0.0;
+            for (x, w) in &v {
+                acc += w;
+                if acc >= goal - 1e-9 {
+                    return *x;
+                }
+            }
+            v.last().map(|p| p.0).unwrap_or(0.0)
+        };
+        Percentiles {
+            p50: at(0.5),
+            p99: at(0.99),
+            max: v.last().map(|p| p.0).unwrap_or(0.0),
+        }
+    }
+
+    /// The larger of each percentile: the worst sample's values.
+    pub fn worst(&self, o: &Percentiles) -> Percentiles {
+        Percentiles {
+            p50: self.p50.max(o.p50),
+            p99: self.p99.max(o.p99),
+            max: self.max.max(o.max),
+        }
+    }
+}
+
+/// One table on one node at one sample.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TableSample {
+    pub t_s: f64,
+    pub node: String,
+    pub table: String,
+    /// Partitions holding data (live or not), weighted to the node's real partitions.
+    pub partitions: f64,
+    pub partition_bytes: Percentiles,
+    pub partition_rows: Percentiles,
+    pub live_rows: f64,
+    pub tombstones: Tombstones,
+    /// Sstables (each of a record's copies counts).
+    pub sstables: f64,
+    /// Bytes on disk (compressed).
+    pub disk_bytes: f64,
+    /// Serialized bytes in the memtable, and the heap the pool accounts for it.
+    pub memtable_bytes: f64,
+    pub memtable_heap_bytes: f64,
+    /// Since the previous sample.
+    pub flushes: f64,
+    pub compactions: f64,
+    pub bytes_compacted: f64,
+    pub expired_sstables_dropped: f64,
+    pub compactions_running: f64,
+    pub sstables_per_read: Percentiles,
+    pub tombstones_per_read: Percentiles,
+    pub cells_scanned_per_read: Percentiles,
+    pub live_rows_per_read: Percentiles,
+    pub bloom_false_positives_per_read: f64,
+    /// Client requests in the sample period whose replica reads warned or failed (scaled from the
+    /// simulated reads).
+    pub warned_reads: f64,
+    pub failed_reads: f64,
+    pub simulated_reads: f64,
+}
+
+/// The `timeseries.csv` columns, in order.
+pub const TIMESERIES_COLUMNS: &[&str] = &[
+    "t_s",
+    "node",
+    "table",
+    "partitions",
+    "max_partition_bytes",
+    "partition_bytes_p50",
+    "partition_bytes_p99",
+    "partition_rows_p50",
+    "partition_rows_p99",
+    "partition_rows_max",
+    "live_rows",
+    "tombstones",
+    "tombstones_cell",
+    "tombstones_row",
+    "tombstones_range",
+    "tombstones_partition",
+    "tombstones_expired",
+    "sstables",
+    "disk_bytes",
+    "memtable_bytes",
+    "memtable_heap_bytes",
+    "flushes",
+    "compactions",
+    "bytes_compacted",
+    "expired_sstables_dropped",
+    "sstables_per_read_p50",
+    "sstables_per_read_p99",
+    "sstables_per_read_max",
+    "tombstones_per_read_p50",
+    "tombstones_per_read_p99",
+    "tombstones_per_read_max",
+    "cells_scanned_per_read_p50",
+    "cells_scanned_per_read_p99",
+    "cells_scanned_per_read_max",
+    "bloom_false_positives_per_read",
+    "warned_reads",
+    "failed_reads",
+];
+
+impl TableSample {
+    /// The row's values in `TIMESERIES_COLUMNS` order.
+    pub fn csv_values(&self) -> Vec<String> {
+        let n = |x: f64| format_number(x);
+        vec![
+            n(self.t_s),
+            self.node.clone(),
+            self.table.clone(),
+            n(self.partitions),
+            n(self.partition_bytes.max),
+            n(self.partition_bytes.p50),
+            n(self.partition_bytes.p99),
+            n(self.partition_rows.p50),
+            n(self.partition_rows.p99),
+            n(self.partition_rows.max),
+            n(self.live_rows),
+            n(self.tombstones.total()),
+            n(self.tombstones.cell),
+            n(self.tombstones.row),
+            n(self.tombstones.range),
+            n(self.tombstones.partition),
+            n(self.tombstones.expired),
+            n(self.sstables),
+            n(self.disk_bytes),
+            n(self.memtable_bytes),
+            n(self.memtable_heap_bytes),
+            n(self.flushes),
+            n(self.compactions),
+            n(self.bytes_compacted),
+            n(self.expired_sstables_dropped),
+            n(self.sstables_per_read.p50),
+            n(self.sstables_per_read.p99),
+            n(self.sstables_per_read.max),
+            n(self.tombstones_per_read.p50),
+            n(self.tombstones_per_read.p99),
+            n(self.tombstones_per_read.max),
+            n(self.cells_scanned_per_read.p50),
+            n(self.cells_scanned_per_read.p99),
+            n(self.cells_scanned_per_read.max),
+            format!("{:.4}", self.bloom_false_positives_per_read),
+            n(self.warned_reads),
+            n(self.failed_reads),
+        ]
+    }
+}
+
+/// Numbers as the outputs print them: whole numbers without a fraction, others to 4 significant
+/// decimals, so outputs are stable and readable.
+pub fn format_number(x: f64) -> String {
+    if !x.is_finite() {
+        return String::new();
+    }
+    let r = x.round();
+    if (x - r).abs() < 1e-6 || x.abs() >= 1e6 {
+        format!("{}", r as i64)
+    } else {
+        format!("{x:.3}")
+    }
+}
+
+/// Rounds for JSON output: whole numbers above 1000, three decimals below.
+pub fn round_json(x: f64) -> f64 {
+    if !x.is_finite() {
+        0.0
+    } else if x.abs() >= 1000.0 {
+        x.round()
+    } else {
+        (x * 1000.0).round() / 1000.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_by_nearest_rank() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        let p = Percentiles::of(&v);
+        assert_eq!((p.p50, p.p99, p.max), (50.0, 99.0, 100.0));
+    }
+
+    #[test]
+    fn weighted_percentiles_follow_weights() {
+        let p = Percentiles::weighted(&[(1.0, 99.0), (1000.0, 1.0)]);
+        assert_eq!(p.p50, 1.0);
+        assert_eq!(p.max, 1000.0);
+    }
+
+    #[test]
+    fn numbers_print_stably() {
+        assert_eq!(format_number(3.0), "3");
+        assert_eq!(format_number(0.12345), "0.123");
+        assert_eq!(format_number(2.5e9), "2500000000");
+    }
+}

@@ -1,0 +1,126 @@
+//! The outputs of `cassim run` (DESIGN.md 4): `summary.json`, `timeseries.csv` and the short
+//! terminal summary with a `nodetool tablehistograms`-style table per table.
+
+use crate::metrics::{format_number, TIMESERIES_COLUMNS};
+use crate::sim::{RunResult, Summary};
+use crate::units::{format_bytes, format_count, format_duration};
+
+/// `summary.json`.
+pub fn summary_json(summary: &Summary) -> String {
+    serde_json::to_string_pretty(summary).unwrap_or_default() + "\n"
+}
+
+/// `timeseries.csv`: one row per sample, simulated node and table.
+pub fn timeseries_csv(run: &RunResult) -> String {
+    let mut out = TIMESERIES_COLUMNS.join(",");
+    out.push('\n');
+    for node in &run.nodes {
+        for s in &node.samples {
+            let row: Vec<String> = s.csv_values().into_iter().map(csv_field).collect();
+            out.push_str(&row.join(","));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn csv_field(s: String) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+/// The terminal summary: findings first, then per table what `nodetool tablehistograms` and
+/// `tablestats` would show at the end, and where the outputs went.
+pub fn render_run(summary: &Summary, written: &[String]) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "cassim run: {} (seed {}, Cassandra {}, {} simulated)\n\n",
+        summary.scenario,
+        summary.seed,
+        summary.cassandra_version,
+        format_duration(summary.duration_s)
+    ));
+    if summary.findings.is_empty() {
+        out.push_str("Findings: none\n\n");
+    } else {
+        out.push_str("Findings:\n");
+        for f in &summary.findings {
+            let table = f
+                .table
+                .as_deref()
+                .map(|t| format!(" {t}:"))
+                .unwrap_or_default();
+            out.push_str(
+                &format!("  [{:?}] {}{} {}\n", f.severity, f.code, table, f.message)
+                    .to_lowercase_first(),
+            );
+        }
+        out.push('\n');
+    }
+    for (name, t) in &summary.tables {
+        out.push_str(&format!("{name}  (per node at the end)\n"));
+        out.push_str(&format!(
+            "  partitions {}  live rows {}  sstables {}  disk {}  tombstones {} (cell {}, row {}, range {}, partition {}, expired {})\n",
+            format_count(t.partitions),
+            format_count(t.live_rows),
+            format_count(t.sstables),
+            format_bytes(t.disk_bytes),
+            format_count(t.tombstones.total()),
+            format_count(t.tombstones.cell),
+            format_count(t.tombstones.row),
+            format_count(t.tombstones.range),
+            format_count(t.tombstones.partition),
+            format_count(t.tombstones.expired),
+        ));
+        out.push_str(
+            "  Percentile  SSTables  Tombstones/read  Cells scanned  Partition Size  Cell Count\n",
+        );
+        for (label, pick) in [("50%", 0), ("99%", 1), ("Max", 2)] {
+            let p = |x: &crate::metrics::Percentiles| [x.p50, x.p99, x.max][pick];
+            out.push_str(&format!(
+                "  {:<10}  {:>8}  {:>15}  {:>13}  {:>14}  {:>10}\n",
+                label,
+                format_number(p(&t.sstables_per_read)),
+                format_number(p(&t.tombstones_per_read)),
+                format_number(p(&t.cells_scanned_per_read)),
+                format_bytes(p(&t.partition_bytes)),
+                format_number(p(&t.partition_rows)),
+            ));
+        }
+        out.push_str(&format!(
+            "  flushes {}  compactions {}  compacted {}  warned reads {}  failed reads {}\n\n",
+            format_count(t.flushes),
+            format_count(t.compactions),
+            format_bytes(t.bytes_compacted),
+            format_count(t.warned_reads),
+            format_count(t.failed_reads),
+        ));
+    }
+    for note in &summary.notes {
+        out.push_str(&format!("note: {note}\n"));
+    }
+    if !written.is_empty() {
+        out.push_str("\nWritten:\n");
+        for w in written {
+            out.push_str(&format!("  {w}\n"));
+        }
+    }
+    out
+}
+
+trait LowerFirst {
+    fn to_lowercase_first(self) -> String;
+}
+
+impl LowerFirst for String {
+    /// Severity tags print in lower case (`[warn]`), the rest as written.
+    fn to_lowercase_first(self) -> String {
+        match self.find(']') {
+            Some(i) => self[..i].to_lowercase() + &self[i..],
+            None => self,
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! The run: the clock and the nodes (DESIGN.md 3, "Clock" and "Nodes"). Simulated time advances in
+//! engine steps aligned to the sample period; each simulated node (a representative per
+//! datacenter, or all nodes) runs on its own seeded generator, in parallel with rayon, so results
+//! do not depend on scheduling. The result is data; `report` formats it.
+
+mod findings;
+mod summary;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rayon::prelude::*;
+
+use crate::cluster::{self, NodeShare};
+use crate::engine::{self, node::NodeSim, read::ReadWork};
+use crate::metrics::TableSample;
+use crate::scenario::Scenario;
+
+pub use summary::{QuerySummary, Summary, TableSummary};
+
+/// One simulated node's run.
+pub struct NodeRun {
+    pub share: NodeShare,
+    pub samples: Vec<TableSample>,
+    /// `(t_s, workload index, reads)` per sample.
+    pub query_reads: Vec<(f64, usize, Vec<ReadWork>)>,
+    pub tables: Vec<TableTotals>,
+    pub flush_threshold_bytes: f64,
+}
+
+/// Run totals of one table on one node.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TableTotals {
+    pub table: String,
+    pub flushes: f64,
+    pub compactions: f64,
+    pub bytes_compacted: f64,
+    pub expired_sstables_dropped: f64,
+    pub max_sstable_partition_bytes: f64,
+    pub first_large_partition_s: Option<f64>,
+    pub tracked_partitions: usize,
+    pub partitions_per_generation: f64,
+    pub sampled: bool,
+}
+
+/// Everything a run produced.
+pub struct RunResult {
+    pub seed: u64,
+    pub nodes: Vec<NodeRun>,
+}
+
+/// Reports progress as (steps done, steps in all).
+pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
+
+/// Engine steps a node takes over the scenario.
+fn steps(scenario: &Scenario) -> u64 {
+    let step = scenario
+        .calibration
+        .get("engine_step")
+        .max(1.0)
+        .min(scenario.sample_every_s);
+    (scenario.duration_s / step).ceil() as u64
+        + (scenario.duration_s / scenario.sample_every_s).ceil() as u64
+}
+
+/// Simulates the scenario with `seed`; `parallel` runs the nodes on rayon's pool.
+pub fn simulate(scenario: &Scenario, seed: u64, parallel: bool, progress: Progress) -> RunResult {
+    let shares = cluster::nodes(scenario);
+    let total = steps(scenario) * shares.len() as u64;
+    let done = AtomicU64::new(0);
+    let run = |(k, share): (usize, &NodeShare)| {
+        let node = engine::build_node(scenario, share, seed, k);
+        run_node(scenario, node, share.clone(), &|n| {
+            let d = done.fetch_add(n, Ordering::Relaxed) + n;
+            progress(d, total);
+        })
+    };
+    let nodes: Vec<NodeRun> = if parallel {
+        shares.par_iter().enumerate().map(run).collect()
+    } else {
+        shares.iter().enumerate().map(run).collect()
+    };
+    RunResult { seed, nodes }
+}
+
+fn run_node(
+    scenario: &Scenario,
+    mut node: NodeSim,
+    share: NodeShare,
+    tick: &dyn Fn(u64),
+) -> NodeRun {
+    let sample_every = scenario.sample_every_s;
+    let step = node.config.step_s.min(sample_every);
+    let duration = scenario.duration_s;
+    let mut t = 0.0;
+    let mut next_sample = sample_every;
+    let mut pending = 0;
+    while t < duration - 1e-9 {
+        let t1 = (t + step).min(duration).min(next_sample);
+        node.step(t, t1);
+        pending += 1;
+        if t1 >= next_sample - 1e-9 || t1 >= duration - 1e-9 {
+            node.sample(t1);
+            next_sample += sample_every;
+            pending += 1;
+            tick(pending);
+            pending = 0;
+        }
+        t = t1;
+    }
+    tick(pending);
+    let tables = node
+        .tables
+        .iter()
+        .map(|t| TableTotals {
+            table: t.name.clone(),
+            flushes: t.total.flushes,
+            compactions: t.total.compactions,
+            bytes_compacted: t.total.bytes_compacted,
+            expired_sstables_dropped: t.total.expired_dropped,
+            max_sstable_partition_bytes: t.max_sstable_partition,
+            first_large_partition_s: t.first_large_partition_s,
+            tracked_partitions: t.parts.tracked.len(),
+            partitions_per_generation: t.parts.layout.entities,
+            sampled: t.parts.weights.iter().any(|w| *w > 1.0),
+        })
+        .collect();
+    NodeRun {
+        share,
+        flush_threshold_bytes: node.config.flush_threshold,
+        samples: std::mem::take(&mut node.samples),
+        query_reads: std::mem::take(&mut node.query_reads),
+        tables,
+    }
+}
+
+/// Simulates and summarises.
+pub fn run(
+    scenario: &Scenario,
+    seed: u64,
+    parallel: bool,
+    progress: Progress,
+) -> (RunResult, Summary) {
+    let result = simulate(scenario, seed, parallel, progress);
+    let summary = summary::summarize(scenario, &result);
+    (result, summary)
+}

@@ -1,0 +1,328 @@
+//! The run summarised with the stable keys of `summary.json` (DESIGN.md 4): per table the worst
+//! sample's per-read percentiles over every simulated node, sizes at the end, counts over the run;
+//! per query what its reads did; per node its flush and compaction totals; the findings.
+
+use std::collections::BTreeMap;
+
+use super::{findings, RunResult};
+use crate::check::Finding;
+use crate::engine::read::ReadWork;
+use crate::engine::sstable::Tombstones;
+use crate::metrics::{round_json, Percentiles};
+use crate::scenario::Scenario;
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Summary {
+    pub scenario: String,
+    pub seed: u64,
+    pub cassim_version: String,
+    pub cassandra_version: String,
+    pub duration_s: f64,
+    pub sample_every_s: f64,
+    pub tables: BTreeMap<String, TableSummary>,
+    pub queries: Vec<QuerySummary>,
+    pub nodes: Vec<NodeSummary>,
+    pub findings: Vec<Finding>,
+    /// How the run was simulated: sampling, representative nodes.
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct TableSummary {
+    /// Per node, at the end (the simulated node with the most data).
+    pub partitions: f64,
+    pub partition_bytes: Percentiles,
+    pub partition_rows: Percentiles,
+    pub live_rows: f64,
+    pub sstables: f64,
+    pub disk_bytes: f64,
+    pub tombstones: Tombstones,
+    /// Worst sample over the run.
+    pub sstables_per_read: Percentiles,
+    pub tombstones_per_read: Percentiles,
+    pub cells_scanned_per_read: Percentiles,
+    /// Client requests over the run.
+    pub warned_reads: f64,
+    pub failed_reads: f64,
+    pub first_warning_s: Option<f64>,
+    pub first_failure_s: Option<f64>,
+    /// Largest partition written into one sstable (the large-partition warning's measure).
+    pub max_sstable_partition_bytes: f64,
+    pub flushes: f64,
+    pub compactions: f64,
+    pub bytes_compacted: f64,
+    pub expired_sstables_dropped: f64,
+    /// Partitions tracked per node and whether they are a weighted sample.
+    pub tracked_partitions: usize,
+    pub sampled: bool,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct QuerySummary {
+    pub name: String,
+    pub cql: String,
+    pub table: String,
+    pub kind: String,
+    /// Over every simulated read of the run, on every simulated node.
+    pub sstables_per_read: Percentiles,
+    pub tombstones_per_read: Percentiles,
+    pub cells_scanned_per_read: Percentiles,
+    pub live_rows_per_read: Percentiles,
+    pub warned_share: f64,
+    pub failed_share: f64,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NodeSummary {
+    pub name: String,
+    pub datacenters: Vec<String>,
+    pub load_factor: f64,
+    /// The hottest node's token ownership relative to the mean.
+    pub hottest_node_factor: f64,
+    pub flush_threshold_bytes: f64,
+    pub flushes_per_hour: f64,
+    pub compactions: f64,
+    pub bytes_compacted: f64,
+    pub disk_bytes: f64,
+}
+
+pub fn summarize(scenario: &Scenario, run: &RunResult) -> Summary {
+    let mut tables: BTreeMap<String, TableSummary> = BTreeMap::new();
+    for node in &run.nodes {
+        let last_t = node.samples.last().map(|s| s.t_s).unwrap_or(0.0);
+        for s in &node.samples {
+            let t = tables.entry(s.table.clone()).or_default();
+            t.sstables_per_read = t.sstables_per_read.worst(&s.sstables_per_read);
+            t.tombstones_per_read = t.tombstones_per_read.worst(&s.tombstones_per_read);
+            t.cells_scanned_per_read = t.cells_scanned_per_read.worst(&s.cells_scanned_per_read);
+            if s.t_s == last_t && s.disk_bytes >= t.disk_bytes {
+                t.partitions = s.partitions;
+                t.partition_bytes = s.partition_bytes;
+                t.partition_rows = s.partition_rows;
+                t.live_rows = s.live_rows;
+                t.sstables = s.sstables;
+                t.disk_bytes = s.disk_bytes;
+                t.tombstones = s.tombstones;
+            }
+        }
+        for totals in &node.tables {
+            let t = tables.entry(totals.table.clone()).or_default();
+            t.max_sstable_partition_bytes = t
+                .max_sstable_partition_bytes
+                .max(totals.max_sstable_partition_bytes);
+            t.flushes = t.flushes.max(totals.flushes);
+            t.compactions = t.compactions.max(totals.compactions);
+            t.bytes_compacted = t.bytes_compacted.max(totals.bytes_compacted);
+            t.expired_sstables_dropped = t
+                .expired_sstables_dropped
+                .max(totals.expired_sstables_dropped);
+            t.tracked_partitions = t.tracked_partitions.max(totals.tracked_partitions);
+            t.sampled |= totals.sampled;
+        }
+        // Warned and failed client requests: the worst node's view, summed over samples.
+        let mut per_table: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+        for s in &node.samples {
+            let e = per_table.entry(&s.table).or_default();
+            e.0 += s.warned_reads;
+            e.1 += s.failed_reads;
+            let t = tables.get_mut(&s.table).expect("entry");
+            if s.warned_reads > 0.0 {
+                t.first_warning_s = Some(t.first_warning_s.map_or(s.t_s, |x| x.min(s.t_s)));
+            }
+            if s.failed_reads > 0.0 {
+                t.first_failure_s = Some(t.first_failure_s.map_or(s.t_s, |x| x.min(s.t_s)));
+            }
+        }
+        for (name, (w, f)) in per_table {
+            let t = tables.get_mut(name).expect("entry");
+            t.warned_reads = t.warned_reads.max(w);
+            t.failed_reads = t.failed_reads.max(f);
+        }
+    }
+    for t in tables.values_mut() {
+        round_table(t);
+    }
+    let queries = queries(scenario, run);
+    let nodes = run
+        .nodes
+        .iter()
+        .map(|n| {
+            let last_t = n.samples.last().map(|s| s.t_s).unwrap_or(0.0);
+            NodeSummary {
+                name: n.share.name.clone(),
+                datacenters: n
+                    .share
+                    .stands_for
+                    .iter()
+                    .map(|&d| scenario.cluster.datacenters[d].name.clone())
+                    .collect(),
+                load_factor: round_json(n.share.load_factor),
+                hottest_node_factor: round_json(n.share.hottest_factor),
+                flush_threshold_bytes: round_json(n.flush_threshold_bytes),
+                flushes_per_hour: round_json(
+                    n.tables.iter().map(|t| t.flushes).sum::<f64>() / scenario.duration_s * 3600.0,
+                ),
+                compactions: n.tables.iter().map(|t| t.compactions).sum(),
+                bytes_compacted: round_json(n.tables.iter().map(|t| t.bytes_compacted).sum()),
+                disk_bytes: round_json(
+                    n.samples
+                        .iter()
+                        .filter(|s| s.t_s == last_t)
+                        .map(|s| s.disk_bytes)
+                        .sum(),
+                ),
+            }
+        })
+        .collect();
+    let findings = findings::findings(scenario, run, &tables);
+    let notes = notes(scenario, run, &tables);
+    Summary {
+        scenario: scenario.name.clone(),
+        seed: run.seed,
+        cassim_version: env!("CARGO_PKG_VERSION").to_string(),
+        cassandra_version: scenario.cluster.cassandra_version.to_string(),
+        duration_s: scenario.duration_s,
+        sample_every_s: scenario.sample_every_s,
+        tables,
+        queries,
+        nodes,
+        findings,
+        notes,
+    }
+}
+
+fn round_p(p: &mut Percentiles) {
+    p.p50 = round_json(p.p50);
+    p.p99 = round_json(p.p99);
+    p.max = round_json(p.max);
+}
+
+fn round_table(t: &mut TableSummary) {
+    for p in [
+        &mut t.partition_bytes,
+        &mut t.partition_rows,
+        &mut t.sstables_per_read,
+        &mut t.tombstones_per_read,
+        &mut t.cells_scanned_per_read,
+    ] {
+        round_p(p);
+    }
+    for x in [
+        &mut t.partitions,
+        &mut t.live_rows,
+        &mut t.sstables,
+        &mut t.disk_bytes,
+        &mut t.warned_reads,
+        &mut t.failed_reads,
+        &mut t.max_sstable_partition_bytes,
+        &mut t.flushes,
+        &mut t.compactions,
+        &mut t.bytes_compacted,
+        &mut t.expired_sstables_dropped,
+        &mut t.tombstones.cell,
+        &mut t.tombstones.row,
+        &mut t.tombstones.range,
+        &mut t.tombstones.partition,
+        &mut t.tombstones.expired,
+    ] {
+        *x = round_json(*x);
+    }
+}
+
+fn queries(scenario: &Scenario, run: &RunResult) -> Vec<QuerySummary> {
+    let mut out = Vec::new();
+    for (k, op) in scenario.workload.iter().enumerate() {
+        let Some(read) = &op.read else {
+            continue;
+        };
+        let reads: Vec<&ReadWork> = run
+            .nodes
+            .iter()
+            .flat_map(|n| n.query_reads.iter())
+            .filter(|(_, op, _)| *op == k)
+            .flat_map(|(_, _, w)| w.iter())
+            .collect();
+        let values = |f: fn(&ReadWork) -> f64| -> Vec<f64> { reads.iter().map(|w| f(w)).collect() };
+        let share = |f: fn(&ReadWork) -> bool| {
+            if reads.is_empty() {
+                0.0
+            } else {
+                round_json(reads.iter().filter(|w| f(w)).count() as f64 / reads.len() as f64)
+            }
+        };
+        let mut q = QuerySummary {
+            name: op.name.clone(),
+            cql: op.cql.clone(),
+            table: read.table.clone(),
+            kind: "read".into(),
+            sstables_per_read: Percentiles::of(&values(|w| w.sstables)),
+            tombstones_per_read: Percentiles::of(&values(|w| w.tombstones.round())),
+            cells_scanned_per_read: Percentiles::of(&values(|w| w.cells_scanned.round())),
+            live_rows_per_read: Percentiles::of(&values(|w| w.live_rows.round())),
+            warned_share: share(|w| w.warned),
+            failed_share: share(|w| w.failed),
+        };
+        for p in [
+            &mut q.sstables_per_read,
+            &mut q.tombstones_per_read,
+            &mut q.cells_scanned_per_read,
+            &mut q.live_rows_per_read,
+        ] {
+            round_p(p);
+        }
+        out.push(q);
+    }
+    out
+}
+
+fn notes(
+    scenario: &Scenario,
+    run: &RunResult,
+    tables: &BTreeMap<String, TableSummary>,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    for node in &run.nodes {
+        if node.share.stands_for.len() > 1 {
+            let names: Vec<&str> = node
+                .share
+                .stands_for
+                .iter()
+                .map(|&d| scenario.cluster.datacenters[d].name.as_str())
+                .collect();
+            notes.push(format!(
+                "datacenters {} have the same nodes, RF and read share: one representative node stands for them",
+                names.join(", ")
+            ));
+        }
+    }
+    for (name, t) in tables {
+        if t.sampled {
+            let per_node = run
+                .nodes
+                .iter()
+                .flat_map(|n| n.tables.iter())
+                .find(|x| &x.table == name)
+                .map(|x| x.partitions_per_generation)
+                .unwrap_or(0.0);
+            notes.push(format!(
+                "{name}: {} partitions tracked per node as a weighted sample of {} per node{}",
+                t.tracked_partitions,
+                crate::units::format_count(per_node),
+                if scenario
+                    .model(name)
+                    .and_then(|m| m.partitions.as_ref())
+                    .and_then(|p| p.bucket_s)
+                    .is_some()
+                {
+                    " and time bucket"
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
+    notes.push(
+        "per-read counts come from reads simulated on each replica through the sstable layout; warned and failed reads are client requests scaled from them".into(),
+    );
+    notes
+}
