@@ -114,11 +114,13 @@ pub fn write_factor(scenario: &Scenario, dc: usize) -> f64 {
     f64::from(d.rf) / f64::from(d.nodes)
 }
 
-/// The hottest node's ownership relative to the mean: each node's share of the ring is the sum of
-/// `num_tokens` random arcs, about normal with a relative sd of 1/sqrt(num_tokens); the largest of
-/// N nodes sits about z_N sd above the mean (z_N: the normal quantile 1 - 1/(N+1)).
-pub fn hottest_factor(nodes: u32, num_tokens: u32, z_override: f64) -> f64 {
-    if nodes <= 1 {
+/// The hottest node's ownership relative to the mean: each node's primary share of the ring is
+/// the sum of `num_tokens` random arcs, about normal with a relative sd of 1/sqrt(num_tokens); a
+/// node holds replicas of about RF such shares, which divides the sd by sqrt(RF); the largest of
+/// N nodes sits about z_N sd above the mean (z_N: the normal quantile 1 - 1/(N+1)). With RF equal
+/// to the nodes every node holds everything.
+pub fn hottest_factor(nodes: u32, rf: u32, num_tokens: u32, z_override: f64) -> f64 {
+    if nodes <= 1 || rf >= nodes {
         return 1.0;
     }
     let z = if z_override > 0.0 {
@@ -127,7 +129,7 @@ pub fn hottest_factor(nodes: u32, num_tokens: u32, z_override: f64) -> f64 {
         let n = Normal::new(0.0, 1.0).expect("standard normal");
         n.inverse_cdf(1.0 - 1.0 / (f64::from(nodes) + 1.0))
     };
-    1.0 + z / f64::from(num_tokens.max(1)).sqrt()
+    1.0 + z / (f64::from(num_tokens.max(1)) * f64::from(rf.max(1))).sqrt()
 }
 
 /// The nodes to simulate.
@@ -136,7 +138,7 @@ pub fn nodes(scenario: &Scenario) -> Vec<NodeShare> {
     let dcs = &scenario.cluster.datacenters;
     let mut out: Vec<NodeShare> = Vec::new();
     for (i, dc) in dcs.iter().enumerate() {
-        let hottest = hottest_factor(dc.nodes, scenario.cluster.num_tokens, z);
+        let hottest = hottest_factor(dc.nodes, dc.rf, scenario.cluster.num_tokens, z);
         match scenario.cluster.simulate_nodes {
             SimulateNodes::Representative => {
                 // A datacenter shaped like an earlier one (same nodes, RF and read share) is the
@@ -166,6 +168,7 @@ pub fn nodes(scenario: &Scenario) -> Vec<NodeShare> {
                             i,
                             k,
                             dc.nodes,
+                            dc.rf,
                             scenario.cluster.num_tokens,
                         ),
                         hottest_factor: hottest,
@@ -186,9 +189,13 @@ fn same_reads(scenario: &Scenario, a: usize, b: usize) -> bool {
     })
 }
 
-/// Node k's token ownership relative to the mean, from its random tokens: a deterministic draw
-/// from the seed, normalised so the datacenter's nodes average 1.
-fn ownership(seed: u64, dc: usize, k: u32, nodes: u32, num_tokens: u32) -> f64 {
+/// Node k's replicated ownership relative to the mean, from its random tokens: a deterministic
+/// draw from the seed, normalised so the datacenter's nodes average 1, its spread divided by
+/// sqrt(RF) as in [`hottest_factor`].
+fn ownership(seed: u64, dc: usize, k: u32, nodes: u32, rf: u32, num_tokens: u32) -> f64 {
+    if rf >= nodes {
+        return 1.0;
+    }
     use rand::{RngExt, SeedableRng};
     let mut rng =
         rand_pcg::Pcg64Mcg::seed_from_u64(seed ^ 0x9E37_79B9_7F4A_7C15 ^ (dc as u64) << 32);
@@ -200,7 +207,7 @@ fn ownership(seed: u64, dc: usize, k: u32, nodes: u32, num_tokens: u32) -> f64 {
         })
         .collect();
     let mean = arcs.iter().sum::<f64>() / f64::from(nodes);
-    arcs[k as usize] / mean
+    1.0 + (arcs[k as usize] / mean - 1.0) / f64::from(rf.max(1)).sqrt()
 }
 
 #[cfg(test)]
@@ -231,8 +238,9 @@ mod tests {
 
     #[test]
     fn fewer_tokens_mean_a_hotter_hottest_node() {
-        assert!(hottest_factor(12, 16, 0.0) > hottest_factor(12, 256, 0.0));
-        assert!(hottest_factor(12, 256, 0.0) > 1.0);
-        assert_eq!(hottest_factor(1, 16, 0.0), 1.0);
+        assert!(hottest_factor(12, 3, 16, 0.0) > hottest_factor(12, 3, 256, 0.0));
+        assert!(hottest_factor(12, 3, 256, 0.0) > 1.0);
+        assert_eq!(hottest_factor(1, 1, 16, 0.0), 1.0);
+        assert_eq!(hottest_factor(3, 3, 16, 0.0), 1.0);
     }
 }

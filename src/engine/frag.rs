@@ -3,6 +3,10 @@
 //! A time-series append, a queue's head deletes or the TTL expiry of the oldest rows cost one frag
 //! each, whatever the rate. `Part` is one partition's frags in one memtable or sstable.
 
+/// Cassandra's write timestamp resolution (microseconds): two writes on either side of a flush or
+/// a step boundary are at least this far apart.
+pub const TIMESTAMP_RESOLUTION_S: f64 = 1e-6;
+
 /// What a frag holds (CASSANDRA.md 6.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -286,6 +290,12 @@ impl Part {
             pdel: self.pdel.filter(|d| *d >= cut),
             writes: self.writes * (1.0 - share),
         };
+        // Timestamps are distinct in Cassandra (microseconds): the older side ends one before.
+        let before = |f: Frag| Frag {
+            t0: f.t0.min(cut - TIMESTAMP_RESOLUTION_S),
+            t1: f.t1.min(cut - TIMESTAMP_RESOLUTION_S),
+            ..f
+        };
         for f in &self.frags {
             if f.t_max() < cut {
                 older.push(*f);
@@ -293,15 +303,15 @@ impl Part {
                 newer.push(*f);
             } else if f.ordered {
                 let x = f.position_at(cut).unwrap_or(f.lo);
-                older.push(f.slice(f.lo, x));
+                older.push(before(f.slice(f.lo, x)));
                 newer.push(f.slice(x, f.hi));
             } else {
                 let s = (cut - f.t0) / (f.t1 - f.t0).max(1e-9);
-                older.push(Frag {
+                older.push(before(Frag {
                     rows: f.rows * s,
                     t1: cut,
                     ..*f
-                });
+                }));
                 newer.push(Frag {
                     rows: f.rows * (1.0 - s),
                     t0: cut,
@@ -371,8 +381,10 @@ mod tests {
         p.push(rows(0.0, 100.0, 0.0, 100.0));
         let (old, new) = p.split_at(25.0);
         assert_eq!(old.frags[0].hi, 25.0);
-        assert_eq!(old.frags[0].t1, 25.0);
+        // The older side ends one timestamp before the cut: the newer side is strictly newer.
+        assert_eq!(old.frags[0].t1, 25.0 - TIMESTAMP_RESOLUTION_S);
         assert_eq!(new.frags[0].lo, 25.0);
+        assert_eq!(new.frags[0].t0, 25.0);
         assert_eq!(new.frags[0].rows, 75.0);
     }
 

@@ -131,9 +131,16 @@ fn build_tables(scenario: &Scenario, share: &NodeShare) -> Vec<TableSim> {
                 .entry(name)
                 .or_insert_with(|| new_table(scenario, schema_table, share));
             let zipf_norm = t.parts.zipf_norm(op.keys);
+            // Positions grow with write time; a DESC clustering order reads them newest first.
+            let descending = schema_table
+                .clustering
+                .first()
+                .is_some_and(|c| c.1 == crate::schema::ClusteringOrder::Desc);
+            let mut shape = read.clone();
+            shape.reversed ^= descending;
             t.readers.push(Reader {
                 op: op_idx,
-                shape: read.clone(),
+                shape,
                 keys: op.keys,
                 zipf_norm,
                 rate: op.rate_per_s
@@ -144,6 +151,17 @@ fn build_tables(scenario: &Scenario, share: &NodeShare) -> Vec<TableSim> {
         }
     }
     for t in tables.values_mut() {
+        let appends: f64 = t
+            .writers
+            .iter()
+            .filter(|w| !w.targets_existing_rows() && w.pattern == ClusteringPattern::Increasing)
+            .map(|w| w.rate)
+            .sum();
+        for w in t.writers.iter_mut() {
+            w.keeps_up = w.targets_existing_rows()
+                && w.target == crate::workload::Target::Oldest
+                && w.rate >= appends * 0.999;
+        }
         t.parts.layout.zipf = t
             .writers
             .iter()
@@ -351,6 +369,8 @@ fn new_table(scenario: &Scenario, table: &Table, share: &NodeShare) -> TableSim 
         total: Counters::default(),
         max_sstable_partition: 0.0,
         first_large_partition_s: None,
+        pversion: Vec::new(),
+        stats_cache: std::collections::HashMap::new(),
     }
 }
 
@@ -462,5 +482,6 @@ fn writer(
         static_only: w.static_only,
         heap_per_row,
         commitlog_per_row: serialized + cal.get("commitlog_mutation_overhead"),
+        keeps_up: false,
     }
 }

@@ -12,6 +12,7 @@ use super::frag::Part;
 use super::read::{self, ReadLimits, ReadWork, ViewCache};
 use super::sstable::{SSTable, Tombstones};
 use super::table::{Memtable, TableSim};
+use super::view;
 use crate::metrics::{Percentiles, TableSample};
 use crate::schema::options::Strategy;
 
@@ -347,6 +348,15 @@ impl NodeSim {
 
     fn finish(&mut self, job: Job, now: f64) {
         let t = &mut self.tables[job.table];
+        let touched: Vec<u32> = t
+            .sstables
+            .iter()
+            .filter(|s| job.inputs.contains(&s.id))
+            .flat_map(|s| s.parts.iter().map(|p| p.pidx))
+            .collect();
+        for pidx in touched {
+            t.touch(pidx);
+        }
         t.sstables.retain(|s| !job.inputs.contains(&s.id));
         for mut out in job.outputs {
             out.created_s = now;
@@ -397,6 +407,15 @@ impl NodeSim {
                 .filter(|s| dropped.contains(&s.id))
                 .map(|s| s.copies)
                 .sum();
+            let touched: Vec<u32> = t
+                .sstables
+                .iter()
+                .filter(|s| dropped.contains(&s.id))
+                .flat_map(|s| s.parts.iter().map(|p| p.pidx))
+                .collect();
+            for pidx in touched {
+                t.touch(pidx);
+            }
             t.sstables.retain(|s| !dropped.contains(&s.id));
             t.since_sample.expired_dropped += copies;
             t.total.expired_dropped += copies;
@@ -419,9 +438,11 @@ impl NodeSim {
         let mut works: Vec<ReadWork> = Vec::new();
         let (mut warned, mut failed) = (0.0, 0.0);
         let t = &self.tables[i];
+        let order = read::read_order(t);
         for reader in &t.readers {
             let w = read::simulate(
                 t,
+                &order,
                 reader,
                 now,
                 config.reads_per_sample,
@@ -438,8 +459,10 @@ impl NodeSim {
             works.extend(w.iter().copied());
             self.query_reads.push((now, reader.op, w));
         }
+        let (mut s, updates) = partition_stats(t, now, config.stats_partitions);
+        drop(cache);
         let t = &mut self.tables[i];
-        let mut s = partition_stats(t, now, config.stats_partitions, &mut cache);
+        t.stats_cache.extend(updates);
         let values = |f: fn(&ReadWork) -> f64| -> Vec<f64> { works.iter().map(f).collect() };
         s.t_s = now;
         s.node = config.name.clone();
@@ -652,9 +675,50 @@ fn coalesce_levels(t: &mut TableSim) {
     }
 }
 
+/// A partition's live rows and bytes at `now`, from the cache while its content and TTL states
+/// have not changed since.
+fn part_stats(t: &TableSim, pidx: u32, now: f64) -> super::table::PartStats {
+    let version = t.pversion[pidx as usize];
+    if let Some(c) = t.stats_cache.get(&pidx) {
+        if c.version == version && now < c.valid_until {
+            return *c;
+        }
+    }
+    let mut sources: Vec<&Part> = t.memtable.parts.get(&pidx).into_iter().collect();
+    sources.extend(t.sstables.iter().filter_map(|s| s.part(pidx)));
+    let bytes: f64 = sources.iter().map(|p| p.bytes(&t.sizes)).sum();
+    let live: f64 = view::build(&sources, now, now - t.gc_grace, None)
+        .pieces
+        .iter()
+        .map(|p| p.tally(&t.sizes).live)
+        .sum();
+    // Live rows change when a TTL expires: the cache holds until the next expiry begins.
+    let mut valid_until = f64::INFINITY;
+    for f in sources.iter().flat_map(|p| p.frags.iter()) {
+        if f.kind == super::frag::Kind::Rows && f.ttl > 0.0 {
+            let (a, b) = (f.t_min() + f.ttl, f.t_max() + f.ttl);
+            if now >= a && now < b {
+                valid_until = now;
+            } else if a > now {
+                valid_until = valid_until.min(a);
+            }
+        }
+    }
+    super::table::PartStats {
+        version,
+        valid_until,
+        live,
+        bytes,
+    }
+}
+
 /// Partition sizes and live rows from the merged views of up to `limit` tracked partitions, and
 /// table totals.
-fn partition_stats(t: &TableSim, now: f64, limit: usize, cache: &mut ViewCache) -> TableSample {
+fn partition_stats(
+    t: &TableSim,
+    now: f64,
+    limit: usize,
+) -> (TableSample, Vec<(u32, super::table::PartStats)>) {
     let weights = &t.parts.weights;
     let mut has_data = vec![false; weights.len()];
     for p in t.memtable.parts.keys() {
@@ -672,20 +736,17 @@ fn partition_stats(t: &TableSim, now: f64, limit: usize, cache: &mut ViewCache) 
     let stride = present.len().div_ceil(limit.max(1)).max(1);
     let chosen: Vec<u32> = present.iter().copied().step_by(stride).collect();
     let chosen_weight: f64 = chosen.iter().map(|&p| weights[p as usize]).sum();
-    let order = read::read_order(t);
     let mut bytes = Vec::with_capacity(chosen.len());
     let mut rows = Vec::with_capacity(chosen.len());
     let mut live_total = 0.0;
+    let mut updates = Vec::with_capacity(chosen.len());
     for &pidx in &chosen {
-        let mut sources: Vec<&Part> = t.memtable.parts.get(&pidx).into_iter().collect();
-        sources.extend(t.sstables.iter().filter_map(|s| s.part(pidx)));
-        let b: f64 = sources.iter().map(|p| p.bytes(&t.sizes)).sum();
-        let view = &read::cached(t, &order, pidx, now, cache).view;
-        let live: f64 = view.pieces.iter().map(|p| p.tally(&t.sizes).live).sum();
+        let st = part_stats(t, pidx, now);
+        updates.push((pidx, st));
         let w = weights[pidx as usize];
-        bytes.push((b, w));
-        rows.push((live.round(), w));
-        live_total += w * live;
+        bytes.push((st.bytes, w));
+        rows.push((st.live.round(), w));
+        live_total += w * st.live;
     }
     let scale = if chosen_weight > 0.0 {
         total_weight / chosen_weight
@@ -703,7 +764,7 @@ fn partition_stats(t: &TableSim, now: f64, limit: usize, cache: &mut ViewCache) 
     let memtable_parts: Vec<Part> = t.memtable.parts.values().cloned().collect();
     let mem = super::sstable::Stats::compute(&memtable_parts, 1.0, false, weights, &t.sizes);
     tombstones.add(&mem.tombstones_at(now));
-    TableSample {
+    let sample = TableSample {
         partitions: total_weight,
         partition_bytes: Percentiles::weighted(&bytes),
         partition_rows: Percentiles::weighted(&rows),
@@ -714,7 +775,8 @@ fn partition_stats(t: &TableSim, now: f64, limit: usize, cache: &mut ViewCache) 
         memtable_bytes: mem.bytes,
         memtable_heap_bytes: t.memtable.heap,
         ..TableSample::default()
-    }
+    };
+    (sample, updates)
 }
 
 #[cfg(test)]

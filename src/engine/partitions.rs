@@ -26,7 +26,7 @@ pub struct Tracked {
     /// Oldest row not yet deleted by head deletes (a queue consumer).
     pub head: f64,
     /// Head deletes requested but not yet possible (their rows were not written a delay ago):
-    /// a consumer deletes rows as they become due, so the shortfall waits for the next step.
+    /// a consumer deletes rows as they become due, so the shortfall waits for later steps.
     pub debt: f64,
     /// `(time, cursor)` at recent step ends: which rows existed a delay ago.
     history: VecDeque<(f64, f64)>,

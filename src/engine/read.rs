@@ -36,13 +36,29 @@ pub struct ReadLimits {
     pub page_size: f64,
 }
 
-/// What reads of one partition share within a sample: its merged view and the sstables holding it.
-pub struct Cached {
-    pub view: View,
+/// What reads of one partition share within a sample: its sources, the sstables holding it and,
+/// once a read needs all of it, its merged view.
+pub struct Cached<'a> {
+    pub sources: Vec<&'a Part>,
+    view: Option<View>,
+    /// Walks from an end of the partition, by (reversed, limit): every such read sees the same.
+    head_walks: Vec<(bool, f64, Tally)>,
     /// Sstables holding the partition, newest max timestamp first.
     touches: Vec<Touch>,
     /// Bloom-filter false positives expected from the sstables that do not hold it.
     bloom: f64,
+    /// Clustering extent of its content.
+    lo: f64,
+    hi: f64,
+}
+
+impl<'a> Cached<'a> {
+    /// The merged view of the whole partition, built once.
+    pub fn view(&mut self, table: &TableSim, now: f64) -> &View {
+        let sources = &self.sources;
+        self.view
+            .get_or_insert_with(|| view::build(sources, now, now - table.gc_grace, None))
+    }
 }
 
 /// An sstable record holding the partition, as the read path sees it.
@@ -55,24 +71,24 @@ struct Touch {
 }
 
 /// Per-sample cache by partition.
-pub type ViewCache = HashMap<u32, Cached>;
+pub type ViewCache<'a> = HashMap<u32, Cached<'a>>;
 
-/// The merged view of partition `pidx` at `now`, built once per sample.
-pub fn cached<'c>(
-    table: &TableSim,
-    order: &[&SSTable],
+/// What reads of partition `pidx` share in this sample.
+pub fn cached<'c, 'a>(
+    table: &'a TableSim,
+    order: &[&'a SSTable],
     pidx: u32,
-    now: f64,
-    cache: &'c mut ViewCache,
-) -> &'c Cached {
+    cache: &'c mut ViewCache<'a>,
+) -> &'c mut Cached<'a> {
     cache.entry(pidx).or_insert_with(|| {
-        let view = view::build(&sources(table, pidx), now, now - table.gc_grace);
+        let mut sources: Vec<&Part> = table.memtable.parts.get(&pidx).into_iter().collect();
         let mut touches = Vec::new();
         let mut bloom = 0.0;
         for s in order {
             let presence = s.presence(pidx);
             bloom += (s.copies - presence).max(0.0) * table.bloom_fp;
             if let Some(part) = s.part(pidx) {
+                sources.push(part);
                 touches.push(Touch {
                     presence,
                     lo: part
@@ -90,10 +106,18 @@ pub fn cached<'c>(
                 });
             }
         }
+        let frags = sources.iter().flat_map(|p| p.frags.iter());
+        let (lo, hi) = frags.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), f| {
+            (a.min(f.lo), b.max(f.hi))
+        });
         Cached {
-            view,
+            sources,
+            view: None,
+            head_walks: Vec::new(),
             touches,
             bloom,
+            lo: if lo.is_finite() { lo } else { 0.0 },
+            hi: if hi.is_finite() { hi } else { 0.0 },
         }
     })
 }
@@ -111,21 +135,21 @@ pub fn read_order(table: &TableSim) -> Vec<&SSTable> {
 }
 
 /// Simulates `n` reads of `reader` at `now`.
-pub fn simulate(
-    table: &TableSim,
+pub fn simulate<'a>(
+    table: &'a TableSim,
+    order: &[&'a SSTable],
     reader: &Reader,
     now: f64,
     n: usize,
     limits: ReadLimits,
     rng: &mut Pcg64Mcg,
-    cache: &mut ViewCache,
+    cache: &mut ViewCache<'a>,
 ) -> Vec<ReadWork> {
     let candidates = candidates(table, reader, now);
     if candidates.is_empty() {
         return Vec::new();
     }
     let total = candidates.last().map(|c| c.1).unwrap_or(0.0);
-    let order = read_order(table);
     (0..n)
         .map(|_| {
             let u = rng.random::<f64>() * total;
@@ -168,26 +192,19 @@ fn candidates(table: &TableSim, reader: &Reader, now: f64) -> Vec<(u32, f64)> {
     out
 }
 
-fn sources<'a>(table: &'a TableSim, pidx: u32) -> Vec<&'a Part> {
-    let mut out: Vec<&Part> = table.memtable.parts.get(&pidx).into_iter().collect();
-    out.extend(table.sstables.iter().filter_map(|s| s.part(pidx)));
-    out
-}
-
 #[allow(clippy::too_many_arguments)]
-fn read_one(
-    table: &TableSim,
-    order: &[&SSTable],
+fn read_one<'a>(
+    table: &'a TableSim,
+    order: &[&'a SSTable],
     reader: &Reader,
     pidx: u32,
     now: f64,
     limits: ReadLimits,
     rng: &mut Pcg64Mcg,
-    cache: &mut ViewCache,
+    cache: &mut ViewCache<'a>,
 ) -> ReadWork {
-    let entry = cached(table, order, pidx, now, cache);
-    let view = &entry.view;
-    let (lo, hi) = extent(view);
+    let entry = cached(table, order, pidx, cache);
+    let (lo, hi) = (entry.lo, entry.hi);
     let shape = &reader.shape;
     let start = if shape.slice || shape.point {
         Some(lo + rng.random::<f64>() * (hi - lo))
@@ -202,7 +219,26 @@ fn read_one(
     if shape.point {
         limit = 1.0;
     }
-    let tally = walk(view, table, start, shape.reversed, limit, shape.point);
+    let known = entry
+        .head_walks
+        .iter()
+        .find(|w| start.is_none() && w.0 == shape.reversed && w.1 == limit)
+        .map(|w| w.2);
+    let tally = match known {
+        Some(t) => t,
+        None if entry.view.is_some() || !limit.is_finite() => walk(
+            entry.view(table, now),
+            table,
+            start,
+            shape.reversed,
+            limit,
+            shape.point,
+        ),
+        None => walk_windows(entry, table, now, start, shape.reversed, limit, shape.point),
+    };
+    if start.is_none() && known.is_none() {
+        entry.head_walks.push((shape.reversed, limit, tally));
+    }
     let memtable_pdel = table.memtable.parts.get(&pidx).and_then(|p| p.pdel);
     let sstables = sstables_read(&entry.touches, memtable_pdel, start, shape.reversed, rng);
     let bloom = entry.bloom;
@@ -225,10 +261,38 @@ fn read_one(
     work
 }
 
-fn extent(view: &View) -> (f64, f64) {
-    match (view.segs.first(), view.segs.last()) {
-        (Some(a), Some(b)) => (a.a, b.b),
-        _ => (0.0, 0.0),
+/// A limited read looks at the clustering range it needs: the view of a window from its start,
+/// widened until it holds `limit` live rows or the whole partition. Same result as walking the
+/// whole view, at the cost of the rows read.
+#[allow(clippy::too_many_arguments)]
+fn walk_windows(
+    entry: &Cached,
+    table: &TableSim,
+    now: f64,
+    start: Option<f64>,
+    reversed: bool,
+    limit: f64,
+    point: bool,
+) -> Tally {
+    let from = start.unwrap_or(if reversed { entry.hi } else { entry.lo });
+    let mut len = (2.0 * limit).max(16.0);
+    loop {
+        let (a, b) = if reversed {
+            (from - len, from)
+        } else {
+            (from, from + len)
+        };
+        let v = view::build(&entry.sources, now, now - table.gc_grace, Some((a, b)));
+        let t = walk(&v, table, start, reversed, limit, point);
+        let whole = if reversed {
+            a <= entry.lo
+        } else {
+            b >= entry.hi
+        };
+        if t.live >= limit - 1e-9 || whole || point {
+            return t;
+        }
+        len *= 4.0;
     }
 }
 

@@ -40,6 +40,9 @@ pub struct Writer {
     /// Memtable heap per row (CASSANDRA.md 8.4) and commit log bytes per row.
     pub heap_per_row: f64,
     pub commitlog_per_row: f64,
+    /// A delete of the oldest rows whose rate keeps up with the table's appends (a queue
+    /// consumer as fast as its producers).
+    pub keeps_up: bool,
 }
 
 impl Writer {
@@ -136,6 +139,21 @@ pub struct TableSim {
     /// Largest partition written into one sstable so far (the large-partition warning).
     pub max_sstable_partition: f64,
     pub first_large_partition_s: Option<f64>,
+    /// Per tracked partition, a counter bumped whenever its merged content may change (a write,
+    /// a compaction, a dropped sstable); flushes move content without changing it.
+    pub pversion: Vec<u32>,
+    /// Partition statistics of earlier samples, reused while the version holds and no TTL expires.
+    pub stats_cache: std::collections::HashMap<u32, PartStats>,
+}
+
+/// A tracked partition's merged statistics, as of `version`.
+#[derive(Debug, Clone, Copy)]
+pub struct PartStats {
+    pub version: u32,
+    /// The first time a TTL in it expires after the sample that computed it.
+    pub valid_until: f64,
+    pub live: f64,
+    pub bytes: f64,
 }
 
 fn poisson(rng: &mut Pcg64Mcg, lambda: f64) -> f64 {
@@ -167,6 +185,13 @@ impl TableSim {
             Some(d) => sample_distribution(&d, rng).round().max(1.0),
             None => 1.0,
         });
+        self.pversion.resize(self.parts.tracked.len(), 0);
+    }
+
+    /// Marks a partition's merged content as changed.
+    pub fn touch(&mut self, pidx: u32) {
+        let v = &mut self.pversion[pidx as usize];
+        *v = v.wrapping_add(1);
     }
 
     /// The writes of `[t0, t1)`: Poisson counts per tracked partition, turned into frags. Writes
@@ -265,6 +290,7 @@ impl TableSim {
                 part.push(f);
             }
         }
+        self.touch(pidx);
         let weight = self.parts.weights[i];
         let heap =
             weight * (n * w.heap_per_row + if is_new { self.heap_per_partition } else { 0.0 });
@@ -304,10 +330,13 @@ fn target_rows(
         }
         (Target::Oldest, _) => {
             let lo = p.head;
-            // At most one step's deletes wait for their rows (`Tracked::debt`).
+            // A consumer at least as fast as its producers deletes every row once it is due: the
+            // queue stays a delay long. A slower one deletes what it can; deletes whose rows are
+            // not due yet wait for them (`Tracked::debt`), up to ten steps' worth.
+            let n = if w.keeps_up { n.max(ready - lo) } else { n };
             let wanted = n + p.debt;
             let take = wanted.min((ready - lo).max(0.0));
-            p.debt = (wanted - take).min(n);
+            p.debt = (wanted - take).min(10.0 * n);
             p.head = lo + take;
             after_delay(p, w, frag(lo, lo + take, take, true, kind))
         }

@@ -78,11 +78,18 @@ fn state_cuts(f: &Frag, now: f64, gc_before: f64) -> [f64; 2] {
 }
 
 fn push_units(units: &mut Vec<Unit>, src: u32, f: &Frag, now: f64, gc_before: f64) {
-    let mut cuts: Vec<f64> = state_cuts(f, now, gc_before)
-        .into_iter()
-        .filter(|t| t.is_finite() && *t > f.t_min() && *t < f.t_max())
-        .collect();
-    cuts.sort_by(f64::total_cmp);
+    let mut buf = [0.0; 2];
+    let mut n = 0;
+    for c in state_cuts(f, now, gc_before) {
+        if c.is_finite() && c > f.t_min() && c < f.t_max() {
+            buf[n] = c;
+            n += 1;
+        }
+    }
+    if n == 2 && buf[0] > buf[1] {
+        buf.swap(0, 1);
+    }
+    let cuts = &buf[..n];
     let unit = |frag: Frag| {
         let (state, purgeable) = state_at(
             frag.kind,
@@ -104,7 +111,7 @@ fn push_units(units: &mut Vec<Unit>, src: u32, f: &Frag, now: f64, gc_before: f6
         units.push(unit(*f));
     } else if f.ordered {
         let mut a = f.lo;
-        for t in cuts {
+        for &t in cuts {
             let x = f.position_at(t).unwrap_or(a);
             if x > a {
                 units.push(unit(f.slice(a, x)));
@@ -118,7 +125,7 @@ fn push_units(units: &mut Vec<Unit>, src: u32, f: &Frag, now: f64, gc_before: f6
         // Unordered rows are spread over the interval: split them by time share.
         let span = (f.t1 - f.t0).max(1e-9);
         let mut t = f.t0;
-        for c in cuts.into_iter().chain([f.t1]) {
+        for &c in cuts.iter().chain([f.t1].iter()) {
             if c > t {
                 let share = (c - t) / span;
                 units.push(unit(Frag {
@@ -133,9 +140,56 @@ fn push_units(units: &mut Vec<Unit>, src: u32, f: &Frag, now: f64, gc_before: f6
     }
 }
 
-/// Builds the merged view of a partition's sources at `now`, with `gc_before = now - gc_grace`.
-pub fn build(sources: &[&Part], now: f64, gc_before: f64) -> View {
-    let mut units = Vec::new();
+/// Narrows units to `[a, b)`, keeping the original bounds for range-tombstone markers.
+fn clip(units: &mut [Unit], a: f64, b: f64) {
+    for u in units {
+        if u.frag.hi > a && u.frag.lo < b {
+            u.frag = u.frag.slice(u.frag.lo.max(a), u.frag.hi.min(b));
+        } else {
+            u.frag.rows = 0.0;
+            u.frag.hi = u.frag.lo;
+        }
+    }
+}
+
+/// Builds the merged view of a partition's sources at `now`, with `gc_before = now - gc_grace`;
+/// with a `window`, only over that clustering range.
+pub fn build(sources: &[&Part], now: f64, gc_before: f64, window: Option<(f64, f64)>) -> View {
+    SCRATCH.with(|scratch| {
+        let mut scratch = scratch.borrow_mut();
+        let Scratch {
+            units,
+            bounds,
+            active,
+        } = &mut *scratch;
+        units.clear();
+        bounds.clear();
+        active.clear();
+        build_with(sources, now, gc_before, window, units, bounds, active)
+    })
+}
+
+/// Buffers `build` reuses between calls: it runs for every partition of every compaction.
+#[derive(Default)]
+struct Scratch {
+    units: Vec<Unit>,
+    bounds: Vec<f64>,
+    active: Vec<Unit>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+fn build_with(
+    sources: &[&Part],
+    now: f64,
+    gc_before: f64,
+    window: Option<(f64, f64)>,
+    units: &mut Vec<Unit>,
+    bounds: &mut Vec<f64>,
+    active: &mut Vec<Unit>,
+) -> View {
     let mut pdel: Option<(f64, u32)> = None;
     for (i, part) in sources.iter().enumerate() {
         if let Some(t) = part.pdel {
@@ -144,10 +198,18 @@ pub fn build(sources: &[&Part], now: f64, gc_before: f64) -> View {
             }
         }
         for f in &part.frags {
-            push_units(&mut units, i as u32, f, now, gc_before);
+            match window {
+                Some((a, b)) if f.hi <= a || f.lo >= b => {}
+                Some((a, b)) if f.lo < a || f.hi > b => {
+                    let before = units.len();
+                    push_units(units, i as u32, f, now, gc_before);
+                    clip(&mut units[before..], a, b);
+                }
+                _ => push_units(units, i as u32, f, now, gc_before),
+            }
         }
     }
-    let mut bounds: Vec<f64> = units.iter().flat_map(|u| [u.frag.lo, u.frag.hi]).collect();
+    bounds.extend(units.iter().flat_map(|u| [u.frag.lo, u.frag.hi]));
     bounds.sort_by(f64::total_cmp);
     bounds.dedup();
     units.sort_by(|a, b| a.frag.lo.total_cmp(&b.frag.lo));
@@ -155,7 +217,6 @@ pub fn build(sources: &[&Part], now: f64, gc_before: f64) -> View {
         pdel,
         ..View::default()
     };
-    let mut active: Vec<Unit> = Vec::new();
     let mut next = 0;
     for w in bounds.windows(2) {
         let (a, b) = (w[0], w[1]);
@@ -170,7 +231,7 @@ pub fn build(sources: &[&Part], now: f64, gc_before: f64) -> View {
             continue;
         }
         let start = view.pieces.len();
-        for u in &active {
+        for u in active.iter() {
             let frag = u.frag.slice(a, b);
             let markers = if u.frag.kind == Kind::RangeTombstone {
                 f64::from(u8::from(a <= u.lo)) + f64::from(u8::from(b >= u.hi))
@@ -327,13 +388,13 @@ mod tests {
         inserts.push(frag(Kind::Rows, 0.0, 100.0, 0.0, 100.0));
         let mut deletes = Part::new(0);
         deletes.push(frag(Kind::RowTombstones, 0.0, 70.0, 30.0, 100.0));
-        let view = build(&[&inserts, &deletes], 100.0, 100.0 - 1000.0);
+        let view = build(&[&inserts, &deletes], 100.0, 100.0 - 1000.0, None);
         let t = totals(&view);
         assert!((t.live - 30.0).abs() < 1e-9);
         assert!((t.counted - 70.0).abs() < 1e-9);
         assert!((t.scanned - 170.0).abs() < 1e-9);
         // Past gc_grace the read drops them before counting, but still passes over them.
-        let view = build(&[&inserts, &deletes], 2000.0, 2000.0 - 1000.0);
+        let view = build(&[&inserts, &deletes], 2000.0, 2000.0 - 1000.0, None);
         let t = totals(&view);
         assert_eq!(t.counted, 0.0);
         assert!((t.scanned - 170.0).abs() < 1e-9);
@@ -346,11 +407,11 @@ mod tests {
         f.ttl = 50.0;
         p.push(f);
         // At t=100 rows written before t=50 have expired.
-        let t = totals(&build(&[&p], 100.0, 100.0 - 1000.0));
+        let t = totals(&build(&[&p], 100.0, 100.0 - 1000.0, None));
         assert!((t.counted - 50.0).abs() < 1e-9);
         assert!((t.live - 50.0).abs() < 1e-9);
         // With gc_grace 20: expired before t=80 are purgeable, so only writes in [30, 50) count.
-        let t = totals(&build(&[&p], 100.0, 80.0));
+        let t = totals(&build(&[&p], 100.0, 80.0, None));
         assert!((t.counted - 20.0).abs() < 1e-9);
     }
 
@@ -360,7 +421,7 @@ mod tests {
         old.push(frag(Kind::Rows, 0.0, 10.0, 0.0, 10.0));
         let mut del = Part::new(0);
         del.pdel = Some(20.0);
-        let t = totals(&build(&[&old, &del], 30.0, -1000.0));
+        let t = totals(&build(&[&old, &del], 30.0, -1000.0, None));
         assert_eq!(t.live, 0.0);
         assert_eq!(t.counted, 0.0);
     }
@@ -375,7 +436,7 @@ mod tests {
             ordered: false,
             ..frag(Kind::RangeTombstone, 0.0, 5.0, 20.0, 20.0)
         });
-        let t = totals(&build(&[&old, &del], 30.0, -1000.0));
+        let t = totals(&build(&[&old, &del], 30.0, -1000.0, None));
         assert_eq!(t.counted, 2.0);
         assert!((t.live - 5.0).abs() < 1e-9);
     }

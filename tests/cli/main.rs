@@ -4,6 +4,7 @@ mod corpus;
 mod errors;
 mod findings;
 mod parser_props;
+mod run;
 mod scenarios;
 mod tidy;
 mod util;

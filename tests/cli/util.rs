@@ -64,3 +64,77 @@ rate = "100/s"
 "#
     )
 }
+
+/// The outputs of one `cassim run`.
+pub struct RunOutput {
+    pub summary: serde_json::Value,
+    pub summary_text: String,
+    pub timeseries_text: String,
+    pub stdout: String,
+}
+
+impl RunOutput {
+    /// `timeseries.csv` rows of `table`, as column name to value.
+    pub fn series(&self, table: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+        let mut lines = self.timeseries_text.lines();
+        let header: Vec<String> = lines
+            .next()
+            .unwrap()
+            .split(',')
+            .map(str::to_string)
+            .collect();
+        lines
+            .map(|l| {
+                header
+                    .iter()
+                    .cloned()
+                    .zip(l.split(',').map(str::to_string))
+                    .collect()
+            })
+            .filter(|r: &std::collections::BTreeMap<String, String>| r["table"] == table)
+            .collect()
+    }
+
+    /// A numeric column of `table` over time: `(t_s, value)`.
+    pub fn column(&self, table: &str, column: &str) -> Vec<(f64, f64)> {
+        self.series(table)
+            .iter()
+            .map(|r| (r["t_s"].parse().unwrap(), r[column].parse().unwrap()))
+            .collect()
+    }
+
+    /// A per-table number from `summary.json`, by JSON pointer below the table.
+    pub fn table(&self, table: &str, pointer: &str) -> f64 {
+        self.summary["tables"][table]
+            .pointer(pointer)
+            .and_then(|v| v.as_f64())
+            .unwrap_or_else(|| panic!("{table}{pointer} missing in {}", self.summary_text))
+    }
+}
+
+/// Runs `cassim run` on `scenario` with `--set` overrides into a temporary directory.
+pub fn run_scenario(scenario: &str, sets: &[&str]) -> RunOutput {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let mut args = vec!["run", scenario, "--out", path_str(&out)];
+    for s in sets {
+        args.push("--set");
+        args.push(s);
+    }
+    let run = cassim(&args);
+    assert!(
+        run.code == 0 || run.code == 1,
+        "{scenario}: exit {}: {}{}",
+        run.code,
+        run.stderr,
+        run.stdout
+    );
+    let summary_text = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    let timeseries_text = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
+    RunOutput {
+        summary: serde_json::from_str(&summary_text).unwrap(),
+        summary_text,
+        timeseries_text,
+        stdout: run.stdout,
+    }
+}

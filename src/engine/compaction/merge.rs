@@ -42,7 +42,7 @@ pub fn merge(inputs: &[&SSTable], cx: &MergeContext) -> Vec<Part> {
 }
 
 fn merge_partition(pidx: u32, sources: &[&Part], cx: &MergeContext) -> Part {
-    let view = view::build(sources, cx.now, cx.gc_before);
+    let view = view::build(sources, cx.now, cx.gc_before, None);
     let max_purgeable = (cx.max_purgeable)(pidx);
     let purge = |t_max: f64| t_max < max_purgeable;
     let mut part = Part {
