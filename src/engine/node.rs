@@ -274,6 +274,9 @@ impl NodeSim {
         }
         if let Some(promotion) = &plan.promote {
             ids = split_for_promotion(t, &ids, &promotion.pidxs, &weights);
+            if let Some(c) = t.lcs_cursor.get_mut(promotion.from as usize) {
+                *c = promotion.cursor;
+            }
         }
         for s in t.sstables.iter_mut().filter(|s| ids.contains(&s.id)) {
             s.compacting = true;

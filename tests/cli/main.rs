@@ -1,5 +1,6 @@
 //! Integration tests: the real `cassim` binary on shipped scenarios, the corpus and bad input.
 
+mod behaviour;
 mod corpus;
 mod errors;
 mod findings;

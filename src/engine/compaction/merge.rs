@@ -208,7 +208,8 @@ mod tests {
     }
 
     #[test]
-    fn tombstones_past_gc_grace_purge_unless_older_data_is_outside() {
+    fn a_tombstone_past_gc_grace_stays_while_older_data_for_its_partition_is_outside_the_compaction(
+    ) {
         let s = sizes();
         let a = table(1, &[rows(Kind::Rows, 0.0, 100.0, 0.0, 100.0, 0.0)]);
         let b = table(2, &[rows(Kind::RowTombstones, 0.0, 60.0, 50.0, 110.0, 0.0)]);

@@ -162,6 +162,8 @@ pub fn strategies_input<'a>(t: &'a TableSim, now: f64, busy: &'a [u32]) -> Input
         weights: &t.parts.weights,
         lcs_cursor: &t.lcs_cursor,
         busy_levels: busy,
+        sizes: &t.sizes,
+        compression_ratio: t.compression_ratio,
     }
 }
 
@@ -205,6 +207,8 @@ pub enum Why {
 pub struct Promotion {
     pub from: u32,
     pub pidxs: Vec<u32>,
+    /// The last partition moved, in token order: where the next promotion of the level starts.
+    pub cursor: u32,
 }
 
 #[cfg(test)]

@@ -19,6 +19,8 @@ pub struct Input<'a> {
     pub lcs_cursor: &'a [u32],
     /// Levels (LCS) that have a compaction running: neither source nor target of another.
     pub busy_levels: &'a [u32],
+    pub sizes: &'a crate::engine::frag::TableSizes,
+    pub compression_ratio: f64,
 }
 
 pub fn plan(input: &Input) -> Option<Plan> {
@@ -147,12 +149,13 @@ fn twcs(input: &Input) -> Option<Plan> {
 /// L0; otherwise L0 goes into L1.
 fn lcs(input: &Input) -> Option<Plan> {
     let p = input.params;
+    // Level sizes are on-disk (compressed) bytes, as sstable_size_in_mb measures them.
     let level_bytes = |l: u32| -> f64 {
         input
             .sstables
             .iter()
             .filter(|s| s.level == l)
-            .map(|s| s.stats.bytes)
+            .map(|s| s.stats.bytes * input.compression_ratio)
             .sum()
     };
     let l0: Vec<&SSTable> = input
@@ -207,7 +210,9 @@ fn lcs(input: &Input) -> Option<Plan> {
     None
 }
 
-/// Moves `share` of a level's partitions (by weight, from the round-robin cursor) into the next.
+/// Moves `share` of a level's bytes into the next: whole partitions (a partition is in one sstable
+/// per level), taken in token order from where the last promotion of this level stopped
+/// (`lastCompactedKeys`).
 fn promote(input: &Input, level: u32, share: f64) -> Option<Plan> {
     let from: Vec<&SSTable> = input
         .sstables
@@ -226,17 +231,25 @@ fn promote(input: &Input, level: u32, share: f64) -> Option<Plan> {
     }
     let cursor = input.lcs_cursor.get(level as usize).copied().unwrap_or(0);
     let start = pidxs.partition_point(|&x| x <= cursor) % pidxs.len();
-    let total: f64 = pidxs.iter().map(|&i| input.weights[i as usize]).sum();
+    let mut bytes = vec![0.0; input.weights.len()];
+    for s in &from {
+        for part in &s.parts {
+            bytes[part.pidx as usize] +=
+                input.weights[part.pidx as usize] * part.bytes(input.sizes);
+        }
+    }
+    let total: f64 = pidxs.iter().map(|&i| bytes[i as usize]).sum();
     let mut moved = Vec::new();
-    let mut w = 0.0;
+    let mut b = 0.0;
     for k in 0..pidxs.len() {
         let i = pidxs[(start + k) % pidxs.len()];
         moved.push(i);
-        w += input.weights[i as usize];
-        if w >= share * total {
+        b += bytes[i as usize];
+        if b >= share * total {
             break;
         }
     }
+    let cursor = *moved.last().expect("one partition at least");
     moved.sort_unstable();
     let mut inputs: Vec<(u64, f64)> = from.iter().map(|s| (s.id, s.copies)).collect();
     inputs.extend(
@@ -254,6 +267,7 @@ fn promote(input: &Input, level: u32, share: f64) -> Option<Plan> {
         promote: Some(Promotion {
             from: level,
             pidxs: moved,
+            cursor,
         }),
     })
 }
@@ -407,6 +421,8 @@ mod tests {
         SSTable::new(id, vec![p], copies, false, t, &[1.0], &sizes())
     }
 
+    static SIZES: std::sync::LazyLock<TableSizes> = std::sync::LazyLock::new(sizes);
+
     fn input<'a>(params: &'a Params, list: &'a [SSTable], now: f64) -> Input<'a> {
         Input {
             params,
@@ -417,6 +433,8 @@ mod tests {
             weights: &[1.0],
             lcs_cursor: &[],
             busy_levels: &[],
+            sizes: &SIZES,
+            compression_ratio: 1.0,
         }
     }
 

@@ -1,0 +1,301 @@
+//! Behaviour tests: the simulator reproduces known Cassandra behaviour (issue 3, item 8), each test
+//! named after the behaviour it shows, on the shipped queue scenario and small scenarios in
+//! `tests/data/scenarios/`.
+
+use super::util::{run_scenario, RunOutput};
+
+const QUEUE: &str = "scenarios/queue.toml";
+const TTL: &str = "tests/data/scenarios/ttl-series.toml";
+const UPSERTS: &str = "tests/data/scenarios/upserts.toml";
+const QUEUE_TABLE: &str = "m2m.commands";
+
+/// The value of `column` at the sample nearest `t_s`.
+fn at(out: &RunOutput, table: &str, column: &str, t_s: f64) -> f64 {
+    out.column(table, column)
+        .into_iter()
+        .min_by(|a, b| (a.0 - t_s).abs().total_cmp(&(b.0 - t_s).abs()))
+        .map(|p| p.1)
+        .unwrap()
+}
+
+fn last(out: &RunOutput, table: &str, column: &str) -> f64 {
+    out.column(table, column).last().unwrap().1
+}
+
+#[test]
+fn queue_head_reads_count_tombstones_until_gc_grace_then_compaction_purges_them() {
+    // 2 rows/s per partition consumed 30 s later; gc_grace_seconds 6 h; LCS compacts every flush
+    // with the rest of the data, so nothing outside a compaction holds older data.
+    let out = run_scenario(
+        QUEUE,
+        &[
+            "duration=2d",
+            "tables.\"m2m.commands\".gc_grace_seconds=21600",
+            "tables.\"m2m.commands\".compaction={class=\"LeveledCompactionStrategy\"}",
+            "settings.tombstone_failure_threshold=100000000",
+        ],
+    );
+    let counted = |t: f64| at(&out, QUEUE_TABLE, "tombstones_per_read_p50", t);
+    let scanned = |t: f64| at(&out, QUEUE_TABLE, "cells_scanned_per_read_p50", t);
+    // Growing while younger than gc_grace: about 2 per second of age.
+    assert!(counted(2.0 * 3600.0) < counted(5.0 * 3600.0));
+    assert!((counted(5.0 * 3600.0) / (2.0 * 5.0 * 3600.0) - 1.0).abs() < 0.1);
+    // Past gc_grace the read drops the older ones before counting: the count holds at 6 h of
+    // deletes, far below the 2 days written.
+    let plateau = 2.0 * 21_600.0;
+    for t in [12.0, 24.0, 47.0] {
+        let c = counted(t * 3600.0);
+        assert!((c / plateau - 1.0).abs() < 0.1, "at {t} h: {c}");
+    }
+    // Compaction purges what gc_grace allows: the head scan stays near the counted tombstones.
+    assert!(
+        scanned(47.0 * 3600.0) < 1.3 * plateau,
+        "{}",
+        scanned(47.0 * 3600.0)
+    );
+    assert!(last(&out, QUEUE_TABLE, "tombstones_row") < 1.5 * plateau * 1000.0);
+}
+
+#[test]
+fn stcs_keeps_queue_tombstones_while_older_data_sits_in_other_sstables() {
+    // The same queue under STCS: tombstones past gc_grace stay on disk because sstables outside
+    // each compaction hold older data for the same partitions (CASSANDRA.md 6.3, 9.2).
+    let out = run_scenario(
+        QUEUE,
+        &[
+            "duration=2d",
+            "tables.\"m2m.commands\".gc_grace_seconds=21600",
+            "settings.tombstone_failure_threshold=100000000",
+        ],
+    );
+    let scanned_end = last(&out, QUEUE_TABLE, "cells_scanned_per_read_p50");
+    let counted_end = last(&out, QUEUE_TABLE, "tombstones_per_read_p50");
+    assert!(
+        scanned_end > 2.0 * counted_end,
+        "scanned {scanned_end} counted {counted_end}"
+    );
+}
+
+#[test]
+fn gc_grace_seconds_zero_against_ten_days() {
+    let zero = run_scenario(
+        QUEUE,
+        &["duration=1d", "tables.\"m2m.commands\".gc_grace_seconds=0"],
+    );
+    let ten_days = run_scenario(QUEUE, &["duration=1d"]);
+    let t = |o: &RunOutput, k: &str| o.table(QUEUE_TABLE, k);
+    // With 0 every tombstone is purgeable at once: reads count none and nothing warns.
+    assert!(t(&zero, "/tombstones_per_read/max") < 10.0);
+    assert_eq!(t(&zero, "/warned_reads"), 0.0);
+    // With 10 days a day of deletes is counted: over tombstone_failure_threshold (100 000) within
+    // the day (2 per second per partition: 100 000 in under 14 h).
+    assert_eq!(t(&ten_days, "/tombstones_per_read/max"), 100_001.0);
+    let first = ten_days.summary["tables"][QUEUE_TABLE]["first_failure_s"]
+        .as_f64()
+        .unwrap();
+    assert!(first > 12.0 * 3600.0 && first <= 15.0 * 3600.0, "{first}");
+    assert!(t(&ten_days, "/failed_reads") > 0.0);
+}
+
+#[test]
+fn deleting_and_creating_many_columns_at_once_hurts_reads() {
+    // FIELD-REPORT.md item 5 on queue.toml as shipped: the findings say so in Cassandra's words.
+    let out = run_scenario(QUEUE, &["duration=1d"]);
+    let codes: Vec<&str> = out.summary["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"tombstone_warn_threshold"), "{codes:?}");
+    assert!(codes.contains(&"tombstone_failure_threshold"), "{codes:?}");
+    let warn_at = out.table(QUEUE_TABLE, "/first_warning_s");
+    assert!(
+        warn_at <= 3600.0,
+        "the warning comes within the first hour: {warn_at}"
+    );
+    assert!(
+        out.stdout.contains("TombstoneOverwhelmingException"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn twcs_with_ttl_keeps_disk_flat_and_drops_whole_expired_sstables_while_stcs_keeps_more() {
+    let twcs = run_scenario(TTL, &[]);
+    let stcs = run_scenario(
+        TTL,
+        &["tables.\"ks.events\".compaction={class=\"SizeTieredCompactionStrategy\"}"],
+    );
+    let disk = |o: &RunOutput, t: f64| at(o, "ks.events", "disk_bytes", t);
+    // Data lives TTL (2 h) + gc_grace (1 h) + a window: disk flat from then on.
+    let (day1, day2) = (disk(&twcs, 24.0 * 3600.0), disk(&twcs, 47.0 * 3600.0));
+    assert!((day2 / day1 - 1.0).abs() < 0.2, "TWCS {day1} then {day2}");
+    let dropped: f64 = twcs
+        .column("ks.events", "expired_sstables_dropped")
+        .iter()
+        .map(|p| p.1)
+        .sum();
+    assert!(
+        dropped >= 24.0,
+        "about one window an hour dropped whole: {dropped}"
+    );
+    assert!(
+        disk(&stcs, 47.0 * 3600.0) > 1.5 * day2,
+        "STCS {} TWCS {day2}",
+        disk(&stcs, 47.0 * 3600.0)
+    );
+    assert!(
+        stcs.table("ks.events", "/tombstones/expired")
+            > 3.0 * twcs.table("ks.events", "/tombstones/expired")
+    );
+}
+
+#[test]
+fn an_expired_twcs_sstable_blocked_by_an_overlapping_older_one_stays() {
+    // One write a second without TTL among 500 with: every window holds data that never expires,
+    // so each newer expired window overlaps an older sstable and cannot be dropped
+    // (CASSANDRA.md 5.4 condition 2).
+    let blocked = run_scenario(TTL, &["workload[2].rate=1/s"]);
+    let clean = run_scenario(TTL, &[]);
+    let dropped: f64 = blocked
+        .column("ks.events", "expired_sstables_dropped")
+        .iter()
+        .map(|p| p.1)
+        .sum();
+    assert_eq!(dropped, 0.0);
+    let (b, c) = (
+        last(&blocked, "ks.events", "disk_bytes"),
+        last(&clean, "ks.events", "disk_bytes"),
+    );
+    assert!(b > 5.0 * c, "blocked {b} clean {c}");
+    let mid = at(&blocked, "ks.events", "disk_bytes", 24.0 * 3600.0);
+    assert!(
+        b > 1.6 * mid,
+        "disk keeps growing when drops are blocked: {mid} then {b}"
+    );
+}
+
+#[test]
+fn lcs_bounds_sstables_per_read_by_its_level_count() {
+    // 24 GiB a day per node: L1 (1.6 GB), L2 (16 GB) and L3 fill; a partition is in at most one
+    // sstable per level from L1 up, plus the L0 sstables not yet compacted.
+    let sets = |strategy: &str| {
+        vec![
+            "duration=1d".to_string(),
+            "workload[0].rate=5000/s".to_string(),
+            "tables.\"ks.events\".partitions.entities=20000".to_string(),
+            "tables.\"ks.events\".default_time_to_live=0".to_string(),
+            format!("tables.\"ks.events\".compaction={{class=\"{strategy}\"}}"),
+        ]
+    };
+    let run = |strategy: &str| {
+        let s = sets(strategy);
+        let refs: Vec<&str> = s.iter().map(String::as_str).collect();
+        run_scenario(TTL, &refs)
+    };
+    let lcs = run("LeveledCompactionStrategy");
+    let stcs = run("SizeTieredCompactionStrategy");
+    let worst = |o: &RunOutput| {
+        o.column("ks.events", "sstables_per_read_max")
+            .iter()
+            .map(|p| p.1)
+            .fold(0.0, f64::max)
+    };
+    // Sstables in the thousands of 160 MB pieces, yet a read touches a level each.
+    assert!(last(&lcs, "ks.events", "sstables") > 100.0);
+    assert!(worst(&lcs) <= 4.0, "LCS {}", worst(&lcs));
+    assert!(
+        worst(&stcs) > worst(&lcs),
+        "STCS {} LCS {}",
+        worst(&stcs),
+        worst(&lcs)
+    );
+}
+
+#[test]
+fn stcs_sstable_count_grows_about_logarithmically_with_data() {
+    let out = run_scenario(
+        TTL,
+        &[
+            "duration=4d",
+            "tables.\"ks.events\".compaction={class=\"SizeTieredCompactionStrategy\"}",
+            "tables.\"ks.events\".default_time_to_live=0",
+        ],
+    );
+    let sstables = |t: f64| at(&out, "ks.events", "sstables", t);
+    let disk = |t: f64| at(&out, "ks.events", "disk_bytes", t);
+    // Data grows 8× from 12 h to 4 days; tiers of 4 add about log4(8) = 1.5 levels of sstables,
+    // each level holding fewer than min_threshold.
+    let (s0, s1) = (sstables(12.0 * 3600.0), sstables(95.0 * 3600.0));
+    assert!(disk(95.0 * 3600.0) > 6.0 * disk(12.0 * 3600.0));
+    assert!(s1 <= s0 + 8.0, "{s0} then {s1} sstables");
+}
+
+#[test]
+fn null_inserts_and_collection_overwrites_create_tombstones() {
+    let out = run_scenario(UPSERTS, &["duration=6h"]);
+    // Half the inserts bind a null name: a cell tombstone each. Every tags overwrite deletes the
+    // old list first: a range (complex) deletion each.
+    assert!(out.table("ks.profiles", "/tombstones/cell") > 0.0);
+    assert!(out.table("ks.profiles", "/tombstones/range") > 0.0);
+    let none = run_scenario(
+        UPSERTS,
+        &[
+            "duration=6h",
+            "workload[0].nulls={}",
+            "workload[1].rate=0/s",
+        ],
+    );
+    assert_eq!(none.table("ks.profiles", "/tombstones/cell"), 0.0);
+    assert_eq!(none.table("ks.profiles", "/tombstones/range"), 0.0);
+}
+
+#[test]
+fn expired_cells_count_on_reads_until_purgeable() {
+    // Reads from the oldest row pass the expired ones: rows written 2 h (TTL) to 3 h (TTL +
+    // gc_grace) ago are counted, older ones are purgeable and dropped before counting.
+    let out = run_scenario(TTL, &["duration=12h"]);
+    let per_partition_per_s = 500.0 / 200.0;
+    let expected = per_partition_per_s * 3600.0;
+    let c = last(&out, "ks.events", "tombstones_per_read_p50");
+    assert!((c / expected - 1.0).abs() < 0.15, "{c} vs {expected}");
+    // Before the TTL nothing has expired.
+    assert_eq!(
+        at(&out, "ks.events", "tombstones_per_read_max", 3600.0),
+        0.0
+    );
+    // With gc_grace_seconds 0 an expired cell is purgeable as soon as it expires: none counted.
+    let zero = run_scenario(
+        TTL,
+        &["duration=12h", "tables.\"ks.events\".gc_grace_seconds=0"],
+    );
+    assert!(last(&zero, "ks.events", "tombstones_per_read_max") < 10.0);
+}
+
+#[test]
+fn ucs_tiers_flushes_into_sharded_sstables_with_5_0_defaults() {
+    let out = run_scenario(
+        TTL,
+        &[
+            "duration=1d",
+            "cluster.cassandra_version=\"5.0\"",
+            "workload[0].rate=5000/s",
+            "tables.\"ks.events\".partitions.entities=20000",
+            "tables.\"ks.events\".default_time_to_live=0",
+            "tables.\"ks.events\".compaction={class=\"UnifiedCompactionStrategy\"}",
+        ],
+    );
+    // T4: a level compacts once it holds 4 overlapping sstables; outputs are split into shards
+    // (base_shard_count 4, target 1 GiB), so there are more sstables than a read touches.
+    let worst = out
+        .column("ks.events", "sstables_per_read_max")
+        .iter()
+        .map(|p| p.1)
+        .fold(0.0, f64::max);
+    let sstables = last(&out, "ks.events", "sstables");
+    assert!(worst <= 12.0, "{worst}");
+    assert!(sstables > worst, "{sstables} sstables, {worst} per read");
+    assert!(out.table("ks.events", "/compactions") > 0.0);
+}
