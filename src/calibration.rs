@@ -38,9 +38,9 @@ pub const COEFFICIENTS: &[Coefficient] = &[
     ),
     c(
         "sample_partitions",
-        2048.0,
+        1024.0,
         "partitions",
-        "DESIGN.md 3 ('a few thousand'): partitions tracked per table and node; more are a weighted sample",
+        "DESIGN.md 3 ('keep the sample small (thousands)'): partitions tracked per table and node, more are a weighted sample; 1024 keeps R1 under a second (BENCHMARKS in the issue notes)",
     ),
     c(
         "min_partitions_per_bucket",

@@ -123,9 +123,22 @@ fn build_tables(scenario: &Scenario, share: &NodeShare) -> Vec<TableSim> {
             }
         }
         if let Some(read) = &op.read {
-            let Some(schema_table) = scenario.schema.table(&read.table) else {
+            let Some(base) = scenario.schema.table(&read.table) else {
                 continue;
             };
+            // A read through a legacy secondary index reads the index table's partition for the
+            // value (the base rows it names are point reads, not modelled here).
+            let index = read
+                .uses_index
+                .then(|| {
+                    scenario
+                        .schema
+                        .indexes_on(&base.qualified_name())
+                        .find(|i| i.kind == "secondary")
+                        .and_then(|i| index_table(base, &i.name, &i.column))
+                })
+                .flatten();
+            let schema_table = index.as_ref().unwrap_or(base);
             let name = schema_table.qualified_name();
             let t = tables
                 .entry(name)
@@ -219,8 +232,7 @@ fn landings(scenario: &Scenario, w: &WriteEffect) -> Vec<Landing> {
         let Some(table) = index_table(base, &index.name, &index.column) else {
             continue;
         };
-        let writes_indexed =
-            w.kind == WriteKind::Delete || w.columns.iter().any(|c| *c == index.column);
+        let writes_indexed = w.kind == WriteKind::Delete || w.columns.contains(&index.column);
         if !writes_indexed {
             continue;
         }
@@ -280,14 +292,22 @@ fn new_table(scenario: &Scenario, table: &Table, share: &NodeShare) -> TableSim 
     let model = scenario.model(&name);
     let dc = &scenario.cluster.datacenters[share.dc];
     let replica_share = f64::from(dc.rf) / f64::from(dc.nodes) * share.load_factor;
-    let base_entities = table
-        .view_of
-        .as_deref()
-        .and_then(|b| scenario.model(b))
+    let is_index = scenario.schema.table(&name).is_none();
+    // A view's or an index's base table: its key population and rows.
+    let index_base = format!(
+        "{}.{}",
+        table.keyspace,
+        table.name.split('.').next().unwrap_or("")
+    );
+    let base_model = match &table.view_of {
+        Some(b) => scenario.model(b),
+        None if is_index => scenario.model(&index_base),
+        None => model,
+    };
+    let base_entities = base_model
         .or(model)
         .and_then(|m| m.partitions.as_ref())
         .map(|p| p.entities);
-    let is_index = scenario.schema.table(&name).is_none();
     let entities = match model.and_then(|m| m.partitions.as_ref()) {
         Some(p) => p.entities,
         None if is_index => base_entities.unwrap_or(DEFAULT_ENTITIES) / INDEX_ROWS_PER_VALUE,
@@ -331,7 +351,16 @@ fn new_table(scenario: &Scenario, table: &Table, share: &NodeShare) -> TableSim 
     };
     let bloom_fp = table.options.effective_bloom_filter_fp_chance();
     let has_clustering = !table.clustering.is_empty();
-    let population = if has_clustering {
+    let population = if is_index {
+        // An indexed value's entries: the base rows holding it.
+        let base_rows = base_model
+            .and_then(|m| m.rows_per_partition)
+            .map(|d| d.mean())
+            .unwrap_or(1.0);
+        Some(crate::distribution::Distribution::Fixed {
+            value: (INDEX_ROWS_PER_VALUE * base_rows).round(),
+        })
+    } else if has_clustering {
         model.and_then(|m| m.rows_per_partition)
     } else {
         Some(crate::distribution::Distribution::Fixed { value: 1.0 })

@@ -441,15 +441,17 @@ impl NodeSim {
         let mut works: Vec<ReadWork> = Vec::new();
         let (mut warned, mut failed) = (0.0, 0.0);
         let t = &self.tables[i];
-        let order = read::read_order(t);
+        let cx = read::ReadContext {
+            table: t,
+            order: read::read_order(t),
+            now,
+            limits: config.limits,
+        };
         for reader in &t.readers {
             let w = read::simulate(
-                t,
-                &order,
+                &cx,
                 reader,
-                now,
                 config.reads_per_sample,
-                config.limits,
                 &mut self.rng,
                 &mut cache,
             );

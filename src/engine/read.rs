@@ -134,18 +134,23 @@ pub fn read_order(table: &TableSim) -> Vec<&SSTable> {
     order
 }
 
-/// Simulates `n` reads of `reader` at `now`.
+/// What the reads of one sample share: the table, its sstables in read order, the time and limits.
+pub struct ReadContext<'a> {
+    pub table: &'a TableSim,
+    pub order: Vec<&'a SSTable>,
+    pub now: f64,
+    pub limits: ReadLimits,
+}
+
+/// Simulates `n` reads of `reader`.
 pub fn simulate<'a>(
-    table: &'a TableSim,
-    order: &[&'a SSTable],
+    cx: &ReadContext<'a>,
     reader: &Reader,
-    now: f64,
     n: usize,
-    limits: ReadLimits,
     rng: &mut Pcg64Mcg,
     cache: &mut ViewCache<'a>,
 ) -> Vec<ReadWork> {
-    let candidates = candidates(table, reader, now);
+    let candidates = candidates(cx.table, reader, cx.now);
     if candidates.is_empty() {
         return Vec::new();
     }
@@ -156,16 +161,7 @@ pub fn simulate<'a>(
             let k = candidates
                 .partition_point(|c| c.1 < u)
                 .min(candidates.len() - 1);
-            read_one(
-                table,
-                &order,
-                reader,
-                candidates[k].0,
-                now,
-                limits,
-                rng,
-                cache,
-            )
+            read_one(cx, reader, candidates[k].0, rng, cache)
         })
         .collect()
 }
@@ -192,18 +188,15 @@ fn candidates(table: &TableSim, reader: &Reader, now: f64) -> Vec<(u32, f64)> {
     out
 }
 
-#[allow(clippy::too_many_arguments)]
 fn read_one<'a>(
-    table: &'a TableSim,
-    order: &[&'a SSTable],
+    cx: &ReadContext<'a>,
     reader: &Reader,
     pidx: u32,
-    now: f64,
-    limits: ReadLimits,
     rng: &mut Pcg64Mcg,
     cache: &mut ViewCache<'a>,
 ) -> ReadWork {
-    let entry = cached(table, order, pidx, cache);
+    let (table, now, limits) = (cx.table, cx.now, cx.limits);
+    let entry = cached(table, &cx.order, pidx, cache);
     let (lo, hi) = (entry.lo, entry.hi);
     let shape = &reader.shape;
     let start = if shape.slice || shape.point {

@@ -232,8 +232,10 @@ mod tests {
 
     #[test]
     fn ucs_shards_grow_with_density() {
-        let mut c = Compaction::default();
-        c.strategy = Strategy::Ucs;
+        let c = Compaction {
+            strategy: Strategy::Ucs,
+            ..Compaction::default()
+        };
         let p = Params::from(&c);
         assert_eq!(p.ucs_shards(50.0 * MIB), 1.0);
         assert_eq!(p.ucs_shards(250.0 * MIB), 2.0);

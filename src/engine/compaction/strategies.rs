@@ -467,8 +467,10 @@ mod tests {
 
     #[test]
     fn twcs_compacts_an_old_window_whole() {
-        let mut c = Compaction::default();
-        c.strategy = Strategy::Twcs;
+        let c = Compaction {
+            strategy: Strategy::Twcs,
+            ..Compaction::default()
+        };
         let params = Params::from(&c);
         let list = [
             sstable(1, 1e6, 1.0, 100.0),

@@ -1,0 +1,63 @@
+//! Benchmarks of the simulation core (`cargo bench --bench simulate`): R1, the reference scenario
+//! `scenarios/m2m-readings.toml` for its 60 simulated days on one thread; R1 at ten times its write
+//! rate against R1 with the same (unthrottled) compaction, so both runs keep up and the ratio shows
+//! what the write rate itself costs; and every shipped scenario once. Prints the best of a few runs.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+use cassim::scenario::Scenario;
+
+fn load(name: &str, sets: &[(&str, &str)]) -> Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.toml"));
+    let sets: Vec<(String, String)> = sets
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    Scenario::load(&path, &BTreeMap::new(), &sets).expect("scenario loads")
+}
+
+/// The best wall time of `runs` single-threaded runs, in seconds.
+fn time(scenario: &Scenario, runs: usize) -> f64 {
+    (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            let out = cassim::sim::run(scenario, scenario.seed, false, &|_, _| {});
+            std::hint::black_box(out);
+            start.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+fn main() {
+    let r1 = load("m2m-readings", &[]);
+    let t = time(&r1, 3);
+    println!("R1 m2m-readings 60 d, one thread:            {t:>7.3} s (target < 1 s)");
+
+    let unthrottled = [("settings.compaction_throughput", "0MiB/s")];
+    let base = load("m2m-readings", &unthrottled);
+    let ten = load(
+        "m2m-readings",
+        &[
+            ("settings.compaction_throughput", "0MiB/s"),
+            ("workload[0].rate", "250000/s"),
+            ("workload[1].rate", "250000/s"),
+        ],
+    );
+    let (t1, t10) = (time(&base, 3), time(&ten, 3));
+    println!("R1 unthrottled compaction, 1x writes:        {t1:>7.3} s");
+    println!(
+        "R1 unthrottled compaction, 10x writes:       {t10:>7.3} s ({:.2}x; target <= 1.2x)",
+        t10 / t1
+    );
+
+    for name in ["queue", "sessions", "registry", "wide-rows"] {
+        let s = load(name, &[]);
+        println!(
+            "{name:<14} {:>5} d, one thread:            {:>7.3} s",
+            s.duration_s / 86_400.0,
+            time(&s, 1)
+        );
+    }
+}
