@@ -1,7 +1,8 @@
 //! The ring as one node sees it (DESIGN.md 3, "Nodes"): which nodes are simulated (one
-//! representative per datacenter, or every node of a small cluster), each one's share of the
-//! cluster's writes (requests × RF / nodes) and of its reads (by consistency level), the hottest
-//! node's extra share from vnode token imbalance, and the heap by cassandra-env.sh's rule.
+//! representative per datacenter, carrying the hottest node's share, or every node of a small
+//! cluster with its own token share), each one's share of the cluster's writes (requests × RF /
+//! nodes) and of its reads (by consistency level), the extra share vnode token imbalance gives the
+//! hottest node, and the heap by cassandra-env.sh's rule.
 
 use statrs::distribution::{ContinuousCDF, Normal};
 
@@ -149,10 +150,12 @@ pub fn nodes(scenario: &Scenario) -> Vec<NodeShare> {
                 });
                 match twin {
                     Some(n) => n.stands_for.push(i),
+                    // The representative carries the hottest node's share: the node that fills
+                    // first is the one to size for (DESIGN.md 3, "Nodes").
                     None => out.push(NodeShare {
                         name: dc.name.clone(),
                         dc: i,
-                        load_factor: 1.0,
+                        load_factor: hottest,
                         hottest_factor: hottest,
                         stands_for: vec![i],
                     }),
