@@ -134,6 +134,13 @@ impl Frag {
     /// Whether `next` continues this frag without a gap and with the same state, so both can be
     /// one run.
     pub fn joins(&self, next: &Frag) -> bool {
+        if self.kind == Kind::RangeTombstone {
+            // One range tombstone cut by a merge's segments: the pieces are one again.
+            return next.kind == Kind::RangeTombstone
+                && (self.hi - next.lo).abs() < 1e-9
+                && self.t0 == next.t0
+                && self.t1 == next.t1;
+        }
         self.kind == next.kind
             && self.shape == next.shape
             && self.ttl == next.ttl
@@ -239,7 +246,12 @@ impl Part {
 
     /// Adds a frag, joining it to the last one when it continues it.
     pub fn push(&mut self, frag: Frag) {
-        if frag.rows <= 0.0 && frag.kind != Kind::RangeTombstone {
+        let empty = if frag.kind == Kind::RangeTombstone {
+            frag.hi <= frag.lo
+        } else {
+            frag.rows <= 0.0
+        };
+        if empty {
             return;
         }
         if let Some(last) = self.frags.last_mut() {

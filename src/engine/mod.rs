@@ -206,7 +206,10 @@ fn landings(scenario: &Scenario, w: &WriteEffect) -> Vec<Landing> {
             table: view.clone(),
             effect: w.clone(),
         });
-        let rekeys = w.kind != WriteKind::Delete
+        // A write that changes a view key column of an existing row moves the view row: the old
+        // one gets a row tombstone. New rows (appends) have no old view row.
+        let changes_existing = w.kind == WriteKind::Update;
+        let rekeys = changes_existing
             && w.columns.iter().any(|c| {
                 view.column(c).is_some_and(|vc| {
                     matches!(vc.kind, ColumnKind::PartitionKey | ColumnKind::Clustering)

@@ -341,15 +341,14 @@ fn target_rows(
             after_delay(p, w, frag(lo, lo + take, take, true, kind))
         }
         (Target::Newest, _) => {
-            let take = n.min(ready);
+            let take = n.min(ready - p.head.min(ready));
             after_delay(p, w, frag(ready - take, ready, take, true, kind))
         }
         (Target::Random, _) => {
-            let take = n.min(ready);
-            Frag {
-                ordered: false,
-                ..frag(0.0, ready.max(1.0), take, false, kind)
-            }
+            // Random rows among those still there: not yet deleted from the head.
+            let lo = p.head.min(ready);
+            let take = n.min(ready - lo);
+            frag(lo, ready.max(lo + 1.0), take, false, kind)
         }
     }
 }
