@@ -7,6 +7,10 @@
 /// a step boundary are at least this far apart.
 pub const TIMESTAMP_RESOLUTION_S: f64 = 1e-6;
 
+/// Two runs join into one only when the second starts within this of the first's end (steps
+/// leave a millisecond between them), so a run's positions keep mapping linearly to write times.
+const JOIN_TIME_GAP_S: f64 = 1.0;
+
 /// What a frag holds (CASSANDRA.md 6.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -65,6 +69,10 @@ pub struct Frag {
     pub ttl: f64,
     /// Index into the table's shapes.
     pub shape: u16,
+    /// Written by a compaction: its rows are disjoint from every other frag of the same part
+    /// (the merge kept only what newer data did not shadow), so reading them again must not
+    /// discount them a second time.
+    pub merged: bool,
 }
 
 impl Frag {
@@ -134,14 +142,8 @@ impl Frag {
     /// Whether `next` continues this frag without a gap and with the same state, so both can be
     /// one run.
     pub fn joins(&self, next: &Frag) -> bool {
-        if self.kind == Kind::RangeTombstone {
-            // One range tombstone cut by a merge's segments: the pieces are one again.
-            return next.kind == Kind::RangeTombstone
-                && (self.hi - next.lo).abs() < 1e-9
-                && self.t0 == next.t0
-                && self.t1 == next.t1;
-        }
         self.kind == next.kind
+            && self.merged == next.merged
             && self.shape == next.shape
             && self.ttl == next.ttl
             && self.ordered
@@ -150,6 +152,8 @@ impl Frag {
             && (self.rows - self.len()).abs() < 1e-6
             && (next.rows - next.len()).abs() < 1e-6
             && next.t0 >= self.t1 - 1e-9
+            // Time runs on: joining across a gap would bend the position-to-time line.
+            && next.t0 - self.t1 <= JOIN_TIME_GAP_S
     }
 
     /// Serialized bytes (CASSANDRA.md 3), given the table's shapes and tombstone sizes.
@@ -254,6 +258,21 @@ impl Part {
         if empty {
             return;
         }
+        if frag.kind == Kind::RangeTombstone {
+            // A merge cuts a range tombstone where rows or newer range tombstones sit inside it;
+            // its pieces are one tombstone again, spanning what newer data covers.
+            let same = self.frags.iter_mut().rev().find(|f| {
+                f.kind == Kind::RangeTombstone
+                    && f.t0 == frag.t0
+                    && f.t1 == frag.t1
+                    && f.hi <= frag.lo + 1e-9
+            });
+            match same {
+                Some(last) => last.hi = last.hi.max(frag.hi),
+                None => self.frags.push(frag),
+            }
+            return;
+        }
         if let Some(last) = self.frags.last_mut() {
             if last.joins(&frag) {
                 last.hi = frag.hi;
@@ -340,6 +359,7 @@ impl Part {
 fn union_unordered(a: &Frag, b: &Frag) -> Option<Frag> {
     let same = !a.ordered
         && !b.ordered
+        && a.merged == b.merged
         && a.kind == b.kind
         && a.shape == b.shape
         && a.ttl == b.ttl
@@ -350,7 +370,12 @@ fn union_unordered(a: &Frag, b: &Frag) -> Option<Frag> {
         return None;
     }
     let len = a.len().max(1e-9);
-    let rows = len * (1.0 - (1.0 - a.rows / len) * (1.0 - b.rows / len));
+    let rows = if a.merged && b.merged {
+        // A compaction's rows are disjoint: they add.
+        a.rows + b.rows
+    } else {
+        len * (1.0 - (1.0 - a.rows / len) * (1.0 - b.rows / len))
+    };
     Some(Frag {
         rows: rows.min(len),
         t0: a.t0.min(b.t0),
@@ -374,6 +399,7 @@ mod tests {
             kind: Kind::Rows,
             ttl: 0.0,
             shape: 0,
+            merged: false,
         }
     }
 

@@ -15,6 +15,9 @@ pub mod sstable;
 pub mod table;
 pub mod view;
 
+#[cfg(test)]
+mod invariants;
+
 use std::collections::BTreeMap;
 
 use rand::SeedableRng;

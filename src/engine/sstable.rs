@@ -334,6 +334,7 @@ mod tests {
             kind: Kind::Rows,
             ttl: 1000.0,
             shape: 0,
+            merged: false,
         });
         let s = SSTable::new(1, vec![p], 1.0, false, 0.0, &[3.0], &sizes());
         assert_eq!(s.stats.bytes, 3.0 * 100.0 * 100.0);
@@ -356,6 +357,7 @@ mod tests {
             kind: Kind::Rows,
             ttl: 0.0,
             shape: 0,
+            merged: false,
         });
         let mut s = SSTable::new(1, vec![p], 4.0, false, 0.0, &[1.0], &sizes());
         assert!(s.presence(0) > 3.9);

@@ -243,6 +243,7 @@ impl TableSim {
             kind,
             ttl: if kind == Kind::Rows { w.ttl } else { 0.0 },
             shape: w.shape,
+            merged: false,
         };
         let upsert = |population: f64, n: f64, kind: Kind| {
             let rows = population * (1.0 - (-n / population).exp());

@@ -20,7 +20,8 @@ pub enum State {
 pub struct Piece {
     pub src: u32,
     pub frag: Frag,
-    /// Rows not shadowed by newer rows, tombstones or a partition deletion.
+    /// Rows not shadowed by newer rows, tombstones or a partition deletion; for a range
+    /// tombstone, 1 when no newer one covers it here.
     pub visible: f64,
     pub state: State,
     /// Local deletion time older than gc_before: dropped by the read before counting (CASSANDRA.md
@@ -258,40 +259,62 @@ fn build_with(
     view
 }
 
-/// Newest wins (CASSANDRA.md 7.1 step 7): walking pieces from the newest, each claims the share
-/// of positions no newer piece holds; rows are spread independently over the segment.
+/// Newest wins (CASSANDRA.md 7.1 step 7): walking pieces from the newest, each keeps the share of
+/// its rows at positions no newer piece holds; rows of different sources are spread independently
+/// over the segment. Rows a compaction wrote (`merged`) are already disjoint from the other rows
+/// of their source, so only other sources' newer rows shadow them.
 fn reconcile(pieces: &mut [Piece], len: f64, pdel: Option<f64>) {
+    // Newest first; on equal timestamps a deletion wins over data, as in Cassandra's reconcile.
+    let deletes = |p: &Piece| p.frag.kind != Kind::Rows || p.state != State::Live;
     pieces.sort_by(|x, y| {
         let tx = x.frag.time_at(0.5 * (x.frag.lo + x.frag.hi));
         let ty = y.frag.time_at(0.5 * (y.frag.lo + y.frag.hi));
-        ty.total_cmp(&tx).then(y.src.cmp(&x.src))
+        ty.total_cmp(&tx)
+            .then(deletes(y).cmp(&deletes(x)))
+            .then(y.src.cmp(&x.src))
     });
-    let mut covered: f64 = 0.0;
+    // Per source: the share of positions its newer pieces leave free.
+    let mut free: Vec<(u32, f64)> = Vec::new();
+    let mut ranged = false;
     for p in pieces.iter_mut() {
         let t = p.frag.time_at(0.5 * (p.frag.lo + p.frag.hi));
-        if pdel.is_some_and(|d| t < d) {
+        if pdel.is_some_and(|d| t < d) || ranged {
             p.visible = 0.0;
             if p.frag.kind == Kind::RangeTombstone {
                 p.markers = 0.0;
             }
             continue;
         }
+        let open: f64 = free
+            .iter()
+            .filter(|(s, _)| !(p.frag.merged && *s == p.src))
+            .map(|(_, f)| f)
+            .product();
         match p.frag.kind {
             Kind::RangeTombstone => {
-                if covered >= 1.0 - 1e-12 {
-                    p.markers = 0.0;
-                }
-                covered = 1.0;
+                // Present (not shadowed): the one range tombstone that counts here.
+                p.visible = 1.0;
+                ranged = true;
             }
-            Kind::CellTombstones => p.visible = p.frag.rows * (1.0 - covered),
+            Kind::CellTombstones => p.visible = p.frag.rows * open,
             _ => {
                 let density = if len > 0.0 {
                     (p.frag.rows / len).min(1.0)
                 } else {
                     1.0
                 };
-                p.visible = p.frag.rows * (1.0 - covered);
-                covered += density * (1.0 - covered);
+                p.visible = p.frag.rows * open;
+                let taken = if p.frag.merged {
+                    density
+                } else {
+                    density * open
+                };
+                match free.iter_mut().find(|(s, _)| *s == p.src) {
+                    // Merged rows fill positions their source left free; others fall at random.
+                    Some((_, f)) if p.frag.merged => *f = (*f - taken).max(0.0),
+                    Some((_, f)) => *f *= 1.0 - density,
+                    None => free.push((p.src, 1.0 - if p.frag.merged { taken } else { density })),
+                }
             }
         }
     }
@@ -367,6 +390,7 @@ mod tests {
             kind,
             ttl: 0.0,
             shape: 0,
+            merged: false,
         }
     }
 

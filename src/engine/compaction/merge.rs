@@ -65,7 +65,7 @@ fn merge_partition(pidx: u32, sources: &[&Part], cx: &MergeContext) -> Part {
                 continue;
             }
             let keep_range = f.kind == Kind::RangeTombstone;
-            if piece.visible <= 1e-12 && !keep_range {
+            if piece.visible <= 1e-12 {
                 continue;
             }
             if piece.purgeable && purge(f.t_max()) {
@@ -73,6 +73,7 @@ fn merge_partition(pidx: u32, sources: &[&Part], cx: &MergeContext) -> Part {
             }
             let mut kept = Frag {
                 rows: if keep_range { 0.0 } else { piece.visible },
+                merged: true,
                 ..f
             };
             if f.kind == Kind::Rows && piece.state == State::Expired {
@@ -82,32 +83,12 @@ fn merge_partition(pidx: u32, sources: &[&Part], cx: &MergeContext) -> Part {
                     continue;
                 }
             }
-            push_disjoint(&mut part, kept);
+            part.frags.push(kept);
         }
     }
+    // Back in clustering order, pieces of one run joined again.
+    part.normalize();
     part
-}
-
-/// Adds a merge result: pieces over the same interval from different sources hold different rows,
-/// so their counts add.
-fn push_disjoint(part: &mut Part, frag: Frag) {
-    if let Some(last) = part.frags.last_mut() {
-        let same_population = !frag.ordered
-            && !last.ordered
-            && last.kind == frag.kind
-            && last.shape == frag.shape
-            && last.ttl == frag.ttl
-            && last.lo == frag.lo
-            && last.hi == frag.hi
-            && frag.kind != Kind::RangeTombstone;
-        if same_population {
-            last.rows = (last.rows + frag.rows).min(last.len().max(last.rows));
-            last.t0 = last.t0.min(frag.t0);
-            last.t1 = last.t1.max(frag.t1);
-            return;
-        }
-    }
-    part.push(frag);
 }
 
 /// Sstables a compaction drops whole (CASSANDRA.md 5.4, `getFullyExpiredSSTables`): every cell
@@ -170,6 +151,7 @@ mod tests {
             kind,
             ttl,
             shape: 0,
+            merged: false,
         }
     }
 

@@ -417,6 +417,7 @@ mod tests {
             kind: Kind::Rows,
             ttl: 0.0,
             shape: 0,
+            merged: false,
         });
         SSTable::new(id, vec![p], copies, false, t, &[1.0], &sizes())
     }

@@ -1,0 +1,133 @@
+//! Property tests of the engine's invariants over random partition contents: a merge keeps what a
+//! read sees when nothing is purgeable, never grows the bytes, and never brings data back; splits
+//! by time lose no rows.
+
+use proptest::prelude::*;
+
+use super::compaction::merge::{merge, MergeContext};
+use super::frag::{Frag, Kind, Part, Shape, TableSizes};
+use super::sstable::SSTable;
+use super::view;
+
+fn sizes() -> TableSizes {
+    TableSizes {
+        shapes: vec![Shape {
+            cells: 2.0,
+            null_cells: 0.0,
+            complex_deletions: 0.0,
+            liveness: true,
+            bytes: 60.0,
+            expired_bytes: 20.0,
+        }],
+        row_tombstone: 12.0,
+        range_tombstone: 40.0,
+        cell_tombstone: 6.0,
+        partition_tombstone: 14.0,
+        partition_overhead: 20.0,
+    }
+}
+
+fn frag() -> impl Strategy<Value = Frag> {
+    (
+        0u32..90,
+        1u32..40,
+        0u32..1000,
+        0u32..200,
+        any::<bool>(),
+        0u8..3,
+        prop_oneof![Just(0.0), Just(300.0)],
+        0.1f64..1.0,
+    )
+        .prop_map(|(lo, len, t0, dt, ordered, kind, ttl, density)| {
+            let kind = match kind {
+                0 => Kind::Rows,
+                1 => Kind::RowTombstones,
+                _ => Kind::RangeTombstone,
+            };
+            let (lo, hi) = (f64::from(lo), f64::from(lo + len));
+            let ordered = ordered && kind != Kind::RangeTombstone;
+            Frag {
+                lo,
+                hi,
+                rows: match kind {
+                    Kind::RangeTombstone => 0.0,
+                    _ if ordered => hi - lo,
+                    _ => (hi - lo) * density,
+                },
+                t0: f64::from(t0),
+                t1: f64::from(t0 + dt),
+                ordered,
+                kind,
+                ttl: if kind == Kind::Rows { ttl } else { 0.0 },
+                shape: 0,
+                merged: false,
+            }
+        })
+}
+
+fn part() -> impl Strategy<Value = Part> {
+    prop::collection::vec(frag(), 1..5).prop_map(|frags| {
+        let mut p = Part::new(0);
+        p.writes = 10.0;
+        p.frags = frags;
+        p.normalize();
+        p
+    })
+}
+
+fn live(parts: &[&Part], now: f64, gc_before: f64) -> f64 {
+    let s = sizes();
+    view::build(parts, now, gc_before, None)
+        .pieces
+        .iter()
+        .map(|p| p.tally(&s).live)
+        .sum()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    #[test]
+    fn a_merge_keeps_what_reads_see_and_never_grows(parts in prop::collection::vec(part(), 1..4), now in 0u32..2000) {
+        let s = sizes();
+        let now = f64::from(now);
+        let tables: Vec<SSTable> = parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| SSTable::new(i as u64, vec![p.clone()], 1.0, false, 0.0, &[1.0], &s))
+            .collect();
+        let inputs: Vec<&SSTable> = tables.iter().collect();
+        // gc_grace so long that nothing is purgeable: what a read sees must not change.
+        let keep = |_| f64::NEG_INFINITY;
+        let cx = MergeContext { now, gc_before: -1e12, max_purgeable: &keep, repurge_expired: true, sizes: &s };
+        let out = merge(&inputs, &cx);
+        let before: Vec<&Part> = parts.iter().collect();
+        let after: Vec<&Part> = out.iter().collect();
+        let (lb, la) = (live(&before, now, -1e12), live(&after, now, -1e12));
+        prop_assert!((lb - la).abs() < 1e-6 * (1.0 + lb), "live {lb} then {la}");
+        let bytes_in: f64 = parts.iter().map(|p| p.bytes(&s)).sum();
+        let bytes_out: f64 = out.iter().map(|p| p.bytes(&s)).sum();
+        prop_assert!(bytes_out <= bytes_in + 1e-6, "{bytes_in} then {bytes_out}");
+        // With everything purgeable, a merge brings nothing back to life.
+        let all = |_| f64::INFINITY;
+        let cx = MergeContext { now, gc_before: now, max_purgeable: &all, repurge_expired: true, sizes: &s };
+        let purged = merge(&inputs, &cx);
+        let after: Vec<&Part> = purged.iter().collect();
+        prop_assert!(live(&after, now, now) <= live(&before, now, now) + 1e-6);
+    }
+
+    #[test]
+    fn splitting_by_time_loses_no_rows(p in part(), cut in 0u32..1300) {
+        let (old, new) = p.split_at(f64::from(cut));
+        let rows = |p: &Part| p.frags.iter().map(|f| f.rows).sum::<f64>();
+        prop_assert!((rows(&old) + rows(&new) - rows(&p)).abs() < 1e-6 * (1.0 + rows(&p)));
+        prop_assert!(old.frags.iter().all(|f| f.t_max() < f64::from(cut) + 1e-9));
+    }
+
+    #[test]
+    fn live_rows_never_exceed_the_rows_written(parts in prop::collection::vec(part(), 1..4), now in 0u32..2000) {
+        let refs: Vec<&Part> = parts.iter().collect();
+        let written: f64 = parts.iter().flat_map(|p| p.frags.iter()).filter(|f| f.kind == Kind::Rows).map(|f| f.rows).sum();
+        prop_assert!(live(&refs, f64::from(now), -1e12) <= written + 1e-6);
+    }
+}
