@@ -211,12 +211,8 @@ impl TableSim {
                 if w.targets_existing_rows() != targeted {
                     continue;
                 }
-                for &i in &active {
-                    let lambda = w.rate * dt * self.parts.share(i, w.keys, w.zipf_norm);
-                    let n = poisson(rng, lambda);
-                    if n > 0.0 {
-                        self.apply(&w, i, n, t0, t1);
-                    }
+                for (i, n) in self.arrivals(&w, &active, dt, rng) {
+                    self.apply(&w, i, n, t0, t1);
                 }
             }
             if !targeted {
@@ -225,6 +221,52 @@ impl TableSim {
                 }
             }
         }
+    }
+
+    /// Rows of writer `w` per active partition in a step of `dt`: a Poisson count each; when few
+    /// partitions get any, the same counts drawn as a Poisson number of hits spread by share (a
+    /// thinned Poisson process), at the cost of the hits rather than of the partitions.
+    fn arrivals(&self, w: &Writer, active: &[usize], dt: f64, rng: &mut Pcg64Mcg) -> Vec<(usize, f64)> {
+        let lambdas: Vec<f64> = active
+            .iter()
+            .map(|&i| w.rate * dt * self.parts.share(i, w.keys, w.zipf_norm))
+            .collect();
+        let total: f64 = lambdas.iter().sum();
+        if total >= 0.25 * active.len() as f64 {
+            return active
+                .iter()
+                .zip(&lambdas)
+                .map(|(&i, &l)| (i, poisson(rng, l)))
+                .filter(|(_, n)| *n > 0.0)
+                .collect();
+        }
+        let hits = poisson(rng, total) as usize;
+        if hits == 0 {
+            return Vec::new();
+        }
+        let mut acc = 0.0;
+        let cumulative: Vec<f64> = lambdas
+            .iter()
+            .map(|l| {
+                acc += l;
+                acc
+            })
+            .collect();
+        let mut picks: Vec<usize> = (0..hits)
+            .map(|_| {
+                let u = rng.random::<f64>() * total;
+                cumulative.partition_point(|c| *c < u).min(active.len() - 1)
+            })
+            .collect();
+        picks.sort_unstable();
+        let mut out: Vec<(usize, f64)> = Vec::new();
+        for k in picks {
+            match out.last_mut() {
+                Some((i, n)) if *i == active[k] => *n += 1.0,
+                _ => out.push((active[k], 1.0)),
+            }
+        }
+        out
     }
 
     /// `n` rows of writer `w` on tracked partition `i` during `[t0, t1)`.
