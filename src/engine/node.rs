@@ -127,10 +127,14 @@ impl NodeSim {
             else {
                 break;
             };
-            if rate * (t1 - oldest) <= self.config.commitlog_total_space {
+            let held = rate * (t1 - oldest);
+            if held <= self.config.commitlog_total_space {
                 break;
             }
-            self.flush_table(i, f64::INFINITY, 1.0, t1, 0.0);
+            // The commit log filled this many times since the oldest dirty write: as many
+            // flushes of the table holding it, within the step.
+            let copies = (held / self.config.commitlog_total_space).floor().max(1.0);
+            self.flush_table(i, f64::INFINITY, copies, t1, 0.0);
         }
         for t in &mut self.tables {
             t.memtable.step_heap = 0.0;

@@ -226,7 +226,13 @@ impl TableSim {
     /// Rows of writer `w` per active partition in a step of `dt`: a Poisson count each; when few
     /// partitions get any, the same counts drawn as a Poisson number of hits spread by share (a
     /// thinned Poisson process), at the cost of the hits rather than of the partitions.
-    fn arrivals(&self, w: &Writer, active: &[usize], dt: f64, rng: &mut Pcg64Mcg) -> Vec<(usize, f64)> {
+    fn arrivals(
+        &self,
+        w: &Writer,
+        active: &[usize],
+        dt: f64,
+        rng: &mut Pcg64Mcg,
+    ) -> Vec<(usize, f64)> {
         let lambdas: Vec<f64> = active
             .iter()
             .map(|&i| w.rate * dt * self.parts.share(i, w.keys, w.zipf_norm))

@@ -621,7 +621,7 @@ fn read_schema(
     Ok(schema)
 }
 
-const TABLE_KEYS: [&str; 9] = [
+const TABLE_KEYS: [&str; 10] = [
     "partitions",
     "rows_per_partition",
     "compression_ratio",
@@ -631,6 +631,7 @@ const TABLE_KEYS: [&str; 9] = [
     "compaction",
     "bloom_filter_fp_chance",
     "compression",
+    "memtable_flush_period_in_ms",
 ];
 
 fn read_tables(top: &Obj, schema: &mut Schema) -> Result<BTreeMap<String, TableModel>> {
@@ -766,6 +767,7 @@ fn apply_table_option_overrides(o: &Obj, schema: &mut Schema, key: &str) -> Resu
         "bloom_filter_fp_chance",
         "compaction",
         "compression",
+        "memtable_flush_period_in_ms",
     ] {
         let Some(v) = o.get(name) else { continue };
         let value = toml_to_option(v).ok_or_else(|| {

@@ -299,3 +299,69 @@ fn ucs_tiers_flushes_into_sharded_sstables_with_5_0_defaults() {
     assert!(sstables > worst, "{sstables} sstables, {worst} per read");
     assert!(out.table("ks.events", "/compactions") > 0.0);
 }
+
+/// Two tables, one busy and one quiet, for the flush triggers.
+const TWO_TABLES: &str = r#"
+name = "flush-triggers"
+duration = "1d"
+sample_every = "1h"
+[cluster]
+cassandra_version = "4.1"
+datacenters = [{ name = "dc1", nodes = 3, rf = 3 }]
+[node]
+ram = "32GiB"
+heap = "8GiB"
+disk = { kind = "ssd", size = "1TiB" }
+[schema]
+cql = """
+CREATE TABLE ks.busy (id int, ts timestamp, v text, PRIMARY KEY (id, ts));
+CREATE TABLE ks.quiet (id int, ts timestamp, v text, PRIMARY KEY (id, ts));
+"""
+[tables."ks.busy"]
+partitions = { entities = 1000 }
+[tables."ks.busy".columns]
+v = "fixed(200B)"
+[tables."ks.quiet"]
+partitions = { entities = 10 }
+[[workload]]
+cql = "INSERT INTO ks.busy (id, ts, v) VALUES (?, ?, ?)"
+rate = "5000/s"
+[[workload]]
+cql = "INSERT INTO ks.quiet (id, ts, v) VALUES (?, ?, ?)"
+rate = "1/s"
+"#;
+
+fn flushes(out: &RunOutput, table: &str) -> f64 {
+    out.table(table, "/flushes")
+}
+
+#[test]
+fn memtables_flush_the_largest_at_the_cleanup_threshold_and_quiet_ones_when_the_commit_log_fills() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = super::util::temp_file(&dir, "two.toml", TWO_TABLES);
+    let path = path.to_str().unwrap();
+    // The quiet table's few rows never reach the cleanup threshold (memtable_heap_space × 1/3 =
+    // 683 MiB); the busy one flushes every few minutes.
+    let roomy = run_scenario(path, &["settings.commitlog_total_space=8GiB"]);
+    assert!(
+        flushes(&roomy, "ks.busy") > 50.0,
+        "{}",
+        flushes(&roomy, "ks.busy")
+    );
+    // But the commit log holds everything written since the quiet table's oldest unflushed row:
+    // at about 1.3 MB/s of mutations, 8 GiB fill in about 2 h, and the quiet table is flushed
+    // to free the segments (CASSANDRA.md 8.2 item 3): about 12 small flushes a day.
+    let quiet = flushes(&roomy, "ks.quiet");
+    assert!((8.0..=16.0).contains(&quiet), "{quiet}");
+    // A 32 times smaller commit log flushes it about 32 times as often.
+    let tight = run_scenario(path, &["settings.commitlog_total_space=256MiB"]);
+    let ratio = flushes(&tight, "ks.quiet") / quiet;
+    assert!((20.0..=40.0).contains(&ratio), "{ratio}");
+    // memtable_flush_period_in_ms flushes on a clock: every 10 minutes here.
+    let periodic = run_scenario(
+        path,
+        &["tables.\"ks.quiet\".memtable_flush_period_in_ms=600000"],
+    );
+    let n = flushes(&periodic, "ks.quiet");
+    assert!((n - 144.0).abs() <= 2.0, "{n}");
+}

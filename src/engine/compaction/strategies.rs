@@ -466,6 +466,55 @@ mod tests {
         assert_eq!(plan.inputs, vec![(1, 96.0)]);
     }
 
+    fn tombstoned(id: u64, pidx: u32, created: f64) -> SSTable {
+        let mut p = Part::new(pidx);
+        p.writes = 10.0;
+        p.push(Frag {
+            lo: 0.0,
+            hi: 100.0,
+            rows: 100.0,
+            t0: 0.0,
+            t1: 10.0,
+            ordered: true,
+            kind: Kind::RowTombstones,
+            ttl: 0.0,
+            shape: 0,
+            merged: false,
+        });
+        SSTable::new(id, vec![p], 1.0, false, created, &[1.0, 1.0], &sizes())
+    }
+
+    #[test]
+    fn a_single_sstable_tombstone_compaction_waits_for_its_interval_and_its_overlaps() {
+        let params = Params::from(&Compaction::default());
+        let day = 86_400.0;
+        let gc_grace = 864_000.0;
+        let at = |list: &[SSTable], now: f64| {
+            let mut i = input(&params, list, now);
+            i.gc_before = now - gc_grace;
+            i.weights = &[1.0, 1.0];
+            plan(&i)
+        };
+        // Every cell is a tombstone past gc_grace: the ratio is 1, above tombstone_threshold.
+        let alone = [tombstoned(1, 0, 0.0)];
+        assert_eq!(at(&alone, gc_grace + 100.0).unwrap().why, Why::Tombstone);
+        // Written less than tombstone_compaction_interval (1 day) ago: not yet.
+        let young = [tombstoned(1, 0, gc_grace + 100.0 - day / 2.0)];
+        assert_eq!(at(&young, gc_grace + 100.0), None);
+        // Another sstable holds the same partition: the overlap estimate says no...
+        let overlapping = [tombstoned(1, 0, 0.0), tombstoned(2, 0, gc_grace)];
+        assert_eq!(at(&overlapping, gc_grace + 100.0), None);
+        // ...unless unchecked_tombstone_compaction is set.
+        let mut c = Compaction::default();
+        c.options
+            .insert("unchecked_tombstone_compaction".into(), "true".into());
+        let unchecked = Params::from(&c);
+        let mut i = input(&unchecked, &overlapping, gc_grace + 100.0);
+        i.gc_before = 100.0;
+        i.weights = &[1.0, 1.0];
+        assert_eq!(plan(&i).unwrap().why, Why::Tombstone);
+    }
+
     #[test]
     fn twcs_compacts_an_old_window_whole() {
         let c = Compaction {
