@@ -117,6 +117,18 @@ proptest! {
     }
 
     #[test]
+    fn an_indexed_window_sees_what_a_full_build_sees(parts in prop::collection::vec(part(), 1..4), a in 0u32..100, len in 1u32..60, now in 0u32..2000) {
+        let s = sizes();
+        let refs: Vec<&Part> = parts.iter().collect();
+        let (a, b, now) = (f64::from(a), f64::from(a + len), f64::from(now));
+        let tally = |v: &view::View| v.pieces.iter().map(|p| p.tally(&s)).fold((0.0, 0.0, 0.0), |acc, t| (acc.0 + t.live, acc.1 + t.counted, acc.2 + t.scanned));
+        let full = view::build(&refs, now, now - 500.0, Some((a, b)));
+        let indexed = view::FragIndex::new(&refs).window(now, now - 500.0, a, b);
+        let (x, y) = (tally(&full), tally(&indexed));
+        prop_assert!((x.0 - y.0).abs() < 1e-9 && (x.1 - y.1).abs() < 1e-9 && (x.2 - y.2).abs() < 1e-9, "{x:?} vs {y:?}");
+    }
+
+    #[test]
     fn splitting_by_time_loses_no_rows(p in part(), cut in 0u32..1300) {
         let (old, new) = p.split_at(f64::from(cut));
         let rows = |p: &Part| p.frags.iter().map(|f| f.rows).sum::<f64>();

@@ -41,6 +41,8 @@ pub struct ReadLimits {
 pub struct Cached<'a> {
     pub sources: Vec<&'a Part>,
     view: Option<View>,
+    /// Its frags by start, for windowed reads.
+    index: Option<view::FragIndex>,
     /// Walks from an end of the partition, by (reversed, limit): every such read sees the same.
     head_walks: Vec<(bool, f64, Tally)>,
     /// Sstables holding the partition, newest max timestamp first.
@@ -113,6 +115,7 @@ pub fn cached<'c, 'a>(
         Cached {
             sources,
             view: None,
+            index: None,
             head_walks: Vec::new(),
             touches,
             bloom,
@@ -259,7 +262,7 @@ fn read_one<'a>(
 /// whole view, at the cost of the rows read.
 #[allow(clippy::too_many_arguments)]
 fn walk_windows(
-    entry: &Cached,
+    entry: &mut Cached,
     table: &TableSim,
     now: f64,
     start: Option<f64>,
@@ -275,7 +278,11 @@ fn walk_windows(
         } else {
             (from, from + len)
         };
-        let v = view::build(&entry.sources, now, now - table.gc_grace, Some((a, b)));
+        let sources = &entry.sources;
+        let index = entry
+            .index
+            .get_or_insert_with(|| view::FragIndex::new(sources));
+        let v = index.window(now, now - table.gc_grace, a, b);
         let t = walk(&v, table, start, reversed, limit, point);
         let whole = if reversed {
             a <= entry.lo

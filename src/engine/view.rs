@@ -156,6 +156,29 @@ fn clip(units: &mut [Unit], a: f64, b: f64) {
 /// Builds the merged view of a partition's sources at `now`, with `gc_before = now - gc_grace`;
 /// with a `window`, only over that clustering range.
 pub fn build(sources: &[&Part], now: f64, gc_before: f64, window: Option<(f64, f64)>) -> View {
+    let pdel = newest_pdel(sources);
+    let frags = sources
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| p.frags.iter().map(move |f| (i as u32, f)));
+    with_scratch(|units, bounds, active| {
+        build_with(frags, pdel, now, gc_before, window, units, bounds, active)
+    })
+}
+
+fn newest_pdel(sources: &[&Part]) -> Option<(f64, u32)> {
+    let mut pdel: Option<(f64, u32)> = None;
+    for (i, part) in sources.iter().enumerate() {
+        if let Some(t) = part.pdel {
+            if pdel.is_none_or(|(p, _)| t > p) {
+                pdel = Some((t, i as u32));
+            }
+        }
+    }
+    pdel
+}
+
+fn with_scratch<R>(f: impl FnOnce(&mut Vec<Unit>, &mut Vec<f64>, &mut Vec<Unit>) -> R) -> R {
     SCRATCH.with(|scratch| {
         let mut scratch = scratch.borrow_mut();
         let Scratch {
@@ -166,8 +189,54 @@ pub fn build(sources: &[&Part], now: f64, gc_before: f64, window: Option<(f64, f
         units.clear();
         bounds.clear();
         active.clear();
-        build_with(sources, now, gc_before, window, units, bounds, active)
+        f(units, bounds, active)
     })
+}
+
+/// A partition's frags from all its sources, sorted by start, for reads that look at a window of
+/// clustering space: only the frags that can reach the window are visited.
+#[derive(Debug, Clone, Default)]
+pub struct FragIndex {
+    frags: Vec<(u32, Frag)>,
+    /// The longest frag: a frag starting further back than this cannot reach the window.
+    max_len: f64,
+    pdel: Option<(f64, u32)>,
+}
+
+impl FragIndex {
+    pub fn new(sources: &[&Part]) -> FragIndex {
+        let mut frags: Vec<(u32, Frag)> = sources
+            .iter()
+            .enumerate()
+            .flat_map(|(i, p)| p.frags.iter().map(move |f| (i as u32, *f)))
+            .collect();
+        frags.sort_by(|a, b| a.1.lo.total_cmp(&b.1.lo));
+        let max_len = frags.iter().map(|(_, f)| f.len()).fold(0.0, f64::max);
+        FragIndex {
+            frags,
+            max_len,
+            pdel: newest_pdel(sources),
+        }
+    }
+
+    /// The merged view over `[a, b)`, as `build` with that window gives it.
+    pub fn window(&self, now: f64, gc_before: f64, a: f64, b: f64) -> View {
+        let from = self.frags.partition_point(|(_, f)| f.lo < a - self.max_len);
+        let to = self.frags.partition_point(|(_, f)| f.lo < b);
+        let frags = self.frags[from..to.max(from)].iter().map(|(s, f)| (*s, f));
+        with_scratch(|units, bounds, active| {
+            build_with(
+                frags,
+                self.pdel,
+                now,
+                gc_before,
+                Some((a, b)),
+                units,
+                bounds,
+                active,
+            )
+        })
+    }
 }
 
 /// Buffers `build` reuses between calls: it runs for every partition of every compaction.
@@ -182,8 +251,10 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
-fn build_with(
-    sources: &[&Part],
+#[allow(clippy::too_many_arguments)]
+fn build_with<'f>(
+    frags: impl Iterator<Item = (u32, &'f Frag)>,
+    pdel: Option<(f64, u32)>,
     now: f64,
     gc_before: f64,
     window: Option<(f64, f64)>,
@@ -191,23 +262,15 @@ fn build_with(
     bounds: &mut Vec<f64>,
     active: &mut Vec<Unit>,
 ) -> View {
-    let mut pdel: Option<(f64, u32)> = None;
-    for (i, part) in sources.iter().enumerate() {
-        if let Some(t) = part.pdel {
-            if pdel.is_none_or(|(p, _)| t > p) {
-                pdel = Some((t, i as u32));
+    for (i, f) in frags {
+        match window {
+            Some((a, b)) if f.hi <= a || f.lo >= b => {}
+            Some((a, b)) if f.lo < a || f.hi > b => {
+                let before = units.len();
+                push_units(units, i, f, now, gc_before);
+                clip(&mut units[before..], a, b);
             }
-        }
-        for f in &part.frags {
-            match window {
-                Some((a, b)) if f.hi <= a || f.lo >= b => {}
-                Some((a, b)) if f.lo < a || f.hi > b => {
-                    let before = units.len();
-                    push_units(units, i as u32, f, now, gc_before);
-                    clip(&mut units[before..], a, b);
-                }
-                _ => push_units(units, i as u32, f, now, gc_before),
-            }
+            _ => push_units(units, i, f, now, gc_before),
         }
     }
     bounds.extend(units.iter().flat_map(|u| [u.frag.lo, u.frag.hi]));
