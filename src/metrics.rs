@@ -55,6 +55,49 @@ impl Percentiles {
     }
 }
 
+/// The rows of `nodetool tablehistograms`: percentile labels and their quantiles (Min and Max as 0
+/// and 1).
+pub const LEVELS: [(&str, f64); 7] = [
+    ("50%", 0.5),
+    ("75%", 0.75),
+    ("95%", 0.95),
+    ("98%", 0.98),
+    ("99%", 0.99),
+    ("Min", 0.0),
+    ("Max", 1.0),
+];
+
+/// Values at [`LEVELS`] of weighted `(value, weight)` pairs (nearest rank).
+pub fn levels(pairs: &[(f64, f64)]) -> [f64; 7] {
+    let mut v: Vec<(f64, f64)> = pairs.to_vec();
+    v.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total: f64 = v.iter().map(|p| p.1).sum();
+    let mut out = [0.0; 7];
+    if v.is_empty() {
+        return out;
+    }
+    for (k, (_, q)) in LEVELS.iter().enumerate() {
+        out[k] = if *q <= 0.0 {
+            v[0].0
+        } else if *q >= 1.0 {
+            v[v.len() - 1].0
+        } else {
+            let goal = q * total;
+            let mut acc = 0.0;
+            let mut x = v[v.len() - 1].0;
+            for (val, w) in &v {
+                acc += w;
+                if acc >= goal - 1e-9 {
+                    x = *val;
+                    break;
+                }
+            }
+            x
+        };
+    }
+    out
+}
+
 /// One table on one node at one sample.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TableSample {
@@ -65,6 +108,9 @@ pub struct TableSample {
     pub partitions: f64,
     pub partition_bytes: Percentiles,
     pub partition_rows: Percentiles,
+    /// Partition size and cell count at the `tablehistograms` levels.
+    pub partition_bytes_levels: [f64; 7],
+    pub partition_cells_levels: [f64; 7],
     pub live_rows: f64,
     pub tombstones: Tombstones,
     /// Sstables (each of a record's copies counts).
@@ -90,6 +136,13 @@ pub struct TableSample {
     pub warned_reads: f64,
     pub failed_reads: f64,
     pub simulated_reads: f64,
+    /// Latency of all reads and writes on the table in the sample (HdrHistogram percentiles, ms).
+    pub read_latency: Option<crate::latency::LatencyMs>,
+    pub write_latency: Option<crate::latency::LatencyMs>,
+    /// Busy read-stage servers over concurrent_reads.
+    pub read_stage_utilisation: f64,
+    /// A stage's queue grows without bound: no latency is a number.
+    pub overloaded: bool,
 }
 
 /// The `timeseries.csv` columns, in order.
@@ -131,13 +184,23 @@ pub const TIMESERIES_COLUMNS: &[&str] = &[
     "bloom_false_positives_per_read",
     "warned_reads",
     "failed_reads",
+    "read_latency_p50_ms",
+    "read_latency_p75_ms",
+    "read_latency_p95_ms",
+    "read_latency_p98_ms",
+    "read_latency_p99_ms",
+    "read_latency_max_ms",
+    "write_latency_p50_ms",
+    "write_latency_p99_ms",
+    "read_stage_utilisation",
+    "overloaded",
 ];
 
 impl TableSample {
     /// The row's values in `TIMESERIES_COLUMNS` order.
     pub fn csv_values(&self) -> Vec<String> {
         let n = |x: f64| format_number(x);
-        vec![
+        let mut values = vec![
             n(self.t_s),
             self.node.clone(),
             self.table.clone(),
@@ -175,7 +238,27 @@ impl TableSample {
             format!("{:.4}", self.bloom_false_positives_per_read),
             n(self.warned_reads),
             n(self.failed_reads),
-        ]
+        ];
+        let ms = |x: Option<f64>| x.map(|v| format!("{v:.3}")).unwrap_or_default();
+        let r = self.read_latency;
+        let w = self.write_latency;
+        values.extend([
+            ms(r.map(|l| l.p50)),
+            ms(r.map(|l| l.p75)),
+            ms(r.map(|l| l.p95)),
+            ms(r.map(|l| l.p98)),
+            ms(r.map(|l| l.p99)),
+            ms(r.map(|l| l.max)),
+            ms(w.map(|l| l.p50)),
+            ms(w.map(|l| l.p99)),
+            format!("{:.4}", self.read_stage_utilisation),
+            if self.overloaded {
+                "1".into()
+            } else {
+                "0".into()
+            },
+        ]);
+        values
     }
 }
 

@@ -97,6 +97,24 @@ pub fn build_node(scenario: &Scenario, share: &NodeShare, seed: u64, index: usiz
             page_size: cal.get("page_size"),
         },
         sample_every_s: scenario.sample_every_s,
+        latency: crate::latency::Model::new(
+            cal,
+            scenario.node.disk.kind,
+            scenario.cluster.inter_dc_rtt_s,
+        ),
+        page_cache_bytes: (scenario.node.ram_bytes - heap - cal.get("offheap_reserve_bytes"))
+            .max(0.0),
+        // key_cache_size: min(5 % of heap, 100 MiB) by default (CASSANDRA.md 1.2).
+        key_cache_bytes: settings
+            .number("key_cache_size")
+            .unwrap_or((heap * 0.05).min(100.0 * 1024.0 * 1024.0)),
+        key_cache_entry_bytes: cal.get("key_cache_entry_bytes").max(1.0),
+        concurrent_reads: settings.number("concurrent_reads").unwrap_or(32.0),
+        concurrent_writes: settings.number("concurrent_writes").unwrap_or(32.0),
+        commitlog_sync_on_write: matches!(
+            settings.text("commitlog_sync"),
+            Some("batch") | Some("group")
+        ),
     };
     let tables = build_tables(scenario, share);
     let rng = Pcg64Mcg::seed_from_u64(node_seed(seed, index));
@@ -121,6 +139,7 @@ fn build_tables(scenario: &Scenario, share: &NodeShare) -> Vec<TableSim> {
                     op,
                     op_idx,
                     write_factor,
+                    share.dc,
                 );
                 t.writers.push(writer);
             }
@@ -156,6 +175,7 @@ fn build_tables(scenario: &Scenario, share: &NodeShare) -> Vec<TableSim> {
             shape.reversed ^= descending;
             t.readers.push(Reader {
                 op: op_idx,
+                fanout: fanout(scenario, &op.consistency, share.dc),
                 shape,
                 keys: op.keys,
                 zipf_norm,
@@ -405,10 +425,28 @@ fn new_table(scenario: &Scenario, table: &Table, share: &NodeShare) -> TableSim 
         max_sstable_partition: 0.0,
         first_large_partition_s: None,
         pversion: Vec::new(),
+        chunk_bytes: table
+            .options
+            .effective_chunk_kib(version)
+            .map(|k| f64::from(k) * 1024.0)
+            .unwrap_or(4096.0),
         stats_cache: std::collections::HashMap::new(),
     }
 }
 
+/// The replicas a request at `consistency` waits for, coordinated in datacenter `dc`.
+fn fanout(scenario: &Scenario, consistency: &str, dc: usize) -> crate::latency::Fanout {
+    let dcs = &scenario.cluster.datacenters;
+    let remote: Vec<u32> = dcs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != dc)
+        .map(|(_, d)| d.rf)
+        .collect();
+    crate::latency::Fanout::of(consistency, dcs[dc].rf, &remote)
+}
+
+#[allow(clippy::too_many_arguments)]
 fn writer(
     scenario: &Scenario,
     t: &mut TableSim,
@@ -417,6 +455,7 @@ fn writer(
     op: &Operation,
     op_idx: usize,
     write_factor: f64,
+    dc: usize,
 ) -> Writer {
     let cal = &scenario.calibration;
     let version = scenario.cluster.cassandra_version;
@@ -518,5 +557,7 @@ fn writer(
         heap_per_row,
         commitlog_per_row: serialized + cal.get("commitlog_mutation_overhead"),
         keeps_up: false,
+        fanout: fanout(scenario, &op.consistency, dc),
+        cells: shape.cells + shape.null_cells,
     }
 }

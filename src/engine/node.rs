@@ -31,6 +31,15 @@ pub struct NodeConfig {
     pub stats_partitions: usize,
     pub limits: ReadLimits,
     pub sample_every_s: f64,
+    pub latency: crate::latency::Model,
+    /// Memory the page cache gets: RAM less heap and off-heap (CASSANDRA.md 8.5).
+    pub page_cache_bytes: f64,
+    pub key_cache_bytes: f64,
+    pub key_cache_entry_bytes: f64,
+    pub concurrent_reads: f64,
+    pub concurrent_writes: f64,
+    /// commitlog_sync batch or group: a write waits for the commit log's fsync.
+    pub commitlog_sync_on_write: bool,
 }
 
 /// A compaction in progress: its output was computed when it started (gc_before is fixed then,
@@ -55,6 +64,8 @@ pub struct NodeSim {
     pub samples: Vec<TableSample>,
     /// Per query (workload index): the reads simulated at each sample.
     pub query_reads: Vec<(f64, usize, Vec<ReadWork>)>,
+    /// Per query and sample: latency percentiles, `None` when the node's stage is overloaded.
+    pub query_latency: Vec<(f64, usize, Option<crate::latency::LatencyMs>)>,
 }
 
 impl NodeSim {
@@ -67,6 +78,7 @@ impl NodeSim {
             round_robin: 0,
             samples: Vec::new(),
             query_reads: Vec::new(),
+            query_latency: Vec::new(),
         }
     }
 
@@ -433,9 +445,191 @@ impl NodeSim {
 
     /// Reads and statistics at `now`.
     pub fn sample(&mut self, now: f64) {
+        let first_sample = self.samples.len();
+        let first_reads = self.query_reads.len();
         for i in 0..self.tables.len() {
             let sample = self.sample_table(i, now);
             self.samples.push(sample);
+        }
+        self.latencies(now, first_sample, first_reads);
+    }
+
+    /// Latency of this sample's reads and of writes (issue 4): the caches the node has, the
+    /// stages' queues, then each query's requests through the coordinator.
+    fn latencies(&mut self, now: f64, first_sample: usize, first_reads: usize) {
+        use crate::latency::{self, TableIo};
+        let config = &self.config;
+        let model = &config.latency;
+        let disk: f64 = self.samples[first_sample..]
+            .iter()
+            .map(|s| s.disk_bytes)
+            .sum();
+        let page_cache_hit = if disk > 0.0 {
+            (config.page_cache_bytes / disk).min(1.0)
+        } else {
+            1.0
+        };
+        // Key cache: entries against the (partition, sstable) pairs reads look up.
+        let demand: f64 = self.samples[first_sample..]
+            .iter()
+            .map(|s| s.partitions * s.sstables.clamp(1.0, 10.0))
+            .sum();
+        let capacity = config.key_cache_bytes / config.key_cache_entry_bytes;
+        let key_cache_hit = if demand > 0.0 {
+            (capacity / demand).min(0.99)
+        } else {
+            0.99
+        };
+        let io = |t: &TableSim| TableIo {
+            chunk_bytes: t.chunk_bytes,
+            compression_ratio: t.compression_ratio,
+            bytes_per_cell: bytes_per_cell(t),
+            key_cache_hit,
+            page_cache_hit,
+            column_index_cache_bytes: crate::defaults::COLUMN_INDEX_CACHE_SIZE_BYTES,
+            column_index_bytes: crate::defaults::COLUMN_INDEX_SIZE_BYTES,
+        };
+        // Service times without jitter, per query, and the read stage's load from all of them.
+        let mut per_query: Vec<QueryServices> = Vec::new();
+        let (mut lambda, mut busy) = (0.0, 0.0);
+        for (_, op, works) in &self.query_reads[first_reads..] {
+            let Some((ti, reader)) = self
+                .tables
+                .iter()
+                .enumerate()
+                .find_map(|(i, t)| t.readers.iter().find(|r| r.op == *op).map(|r| (i, r)))
+            else {
+                continue;
+            };
+            let tio = io(&self.tables[ti]);
+            let services: Vec<(f64, bool)> = works
+                .iter()
+                .map(|w| (latency::replica_read_s(model, &tio, w), w.failed))
+                .collect();
+            if !services.is_empty() {
+                let mean = services.iter().map(|s| s.0).sum::<f64>() / services.len() as f64;
+                lambda += reader.rate;
+                busy += reader.rate * mean;
+            }
+            per_query.push(QueryServices {
+                op: *op,
+                table: ti,
+                services,
+            });
+        }
+        let mean_service = if lambda > 0.0 { busy / lambda } else { 0.0 };
+        let read_wait = latency::mmc_wait_s(lambda, mean_service, config.concurrent_reads);
+        let utilisation = if config.concurrent_reads > 0.0 {
+            busy / config.concurrent_reads
+        } else {
+            0.0
+        };
+        let mut table_reads: Vec<Vec<f64>> = vec![Vec::new(); self.tables.len()];
+        let mut overloaded = vec![false; self.tables.len()];
+        for QueryServices {
+            op,
+            table: ti,
+            services,
+        } in per_query
+        {
+            let fanout = self.tables[ti]
+                .readers
+                .iter()
+                .find(|r| r.op == op)
+                .map(|r| r.fanout)
+                .expect("reader");
+            let Some(wait) = read_wait else {
+                overloaded[ti] = true;
+                self.query_latency.push((now, op, None));
+                continue;
+            };
+            let mut sorted: Vec<f64> = services.iter().map(|s| s.0).collect();
+            sorted.sort_by(f64::total_cmp);
+            let retry_after = sorted
+                .get(
+                    ((sorted.len() as f64 * model.speculative_percentile) as usize)
+                        .min(sorted.len().saturating_sub(1)),
+                )
+                .copied()
+                .unwrap_or(0.0)
+                * (2.33 * model.jitter_sigma).exp()
+                + wait;
+            let pause = 1.0 / (1.0 - model.gc_pause_share).max(0.05);
+            let mut lat = Vec::with_capacity(services.len());
+            for (service, failed) in &services {
+                if *failed {
+                    continue; // A failed read is a failure, not a latency.
+                }
+                let l = latency::coordinate(model, &fanout, retry_after, &mut self.rng, |rng| {
+                    (service * latency::jitter(model, rng) + wait) * pause
+                });
+                lat.push(l);
+            }
+            table_reads[ti].extend(lat.iter().copied());
+            if let Some(p) = latency::percentiles(&lat) {
+                self.query_latency.push((now, op, Some(p)));
+            }
+        }
+        // Writes: each statement's mutations through the write stage and the coordinator.
+        let write_lambda: f64 = self
+            .tables
+            .iter()
+            .flat_map(|t| t.writers.iter())
+            .map(|w| w.rate)
+            .sum();
+        let write_busy: f64 = self
+            .tables
+            .iter()
+            .flat_map(|t| t.writers.iter())
+            .map(|w| {
+                w.rate * latency::replica_write_s(model, w.cells, config.commitlog_sync_on_write)
+            })
+            .sum();
+        let write_service = if write_lambda > 0.0 {
+            write_busy / write_lambda
+        } else {
+            0.0
+        };
+        let write_wait = latency::mmc_wait_s(write_lambda, write_service, config.concurrent_writes);
+        let mut table_writes: Vec<Vec<f64>> = vec![Vec::new(); self.tables.len()];
+        let draws = config.reads_per_sample.min(200);
+        for ti in 0..self.tables.len() {
+            let writers: Vec<(usize, f64, crate::latency::Fanout)> = self.tables[ti]
+                .writers
+                .iter()
+                .filter(|w| w.rate > 0.0)
+                .map(|w| {
+                    (
+                        w.op,
+                        latency::replica_write_s(model, w.cells, config.commitlog_sync_on_write),
+                        w.fanout,
+                    )
+                })
+                .collect();
+            for (op, service, fanout) in writers {
+                let Some(wait) = write_wait else {
+                    overloaded[ti] = true;
+                    self.query_latency.push((now, op, None));
+                    continue;
+                };
+                let lat: Vec<f64> = (0..draws)
+                    .map(|_| {
+                        latency::coordinate(model, &fanout, f64::INFINITY, &mut self.rng, |rng| {
+                            service * latency::jitter(model, rng) + wait
+                        })
+                    })
+                    .collect();
+                table_writes[ti].extend(lat.iter().copied());
+                if let Some(p) = latency::percentiles(&lat) {
+                    self.query_latency.push((now, op, Some(p)));
+                }
+            }
+        }
+        for (k, s) in self.samples[first_sample..].iter_mut().enumerate() {
+            s.read_latency = latency::percentiles(&table_reads[k]);
+            s.write_latency = latency::percentiles(&table_writes[k]);
+            s.read_stage_utilisation = utilisation;
+            s.overloaded = overloaded[k];
         }
     }
 
@@ -500,6 +694,44 @@ impl NodeSim {
             .sum();
         t.since_sample = Default::default();
         s
+    }
+}
+
+/// One query's replica service times in a sample (seconds), and whether each read failed.
+struct QueryServices {
+    op: usize,
+    table: usize,
+    services: Vec<(f64, bool)>,
+}
+
+/// Cells per row written, averaged over the table's row-writing statements by rate (`Cell
+/// Count` of tablehistograms counts cells).
+fn cells_per_row(t: &TableSim) -> f64 {
+    let (mut rows, mut cells) = (0.0, 0.0);
+    for w in t.writers.iter().filter(|w| !w.targets_existing_rows()) {
+        let shape = &t.sizes.shapes[w.shape as usize];
+        rows += w.rate;
+        cells += w.rate * (shape.cells + shape.null_cells).max(1.0);
+    }
+    if rows > 0.0 {
+        cells / rows
+    } else {
+        1.0
+    }
+}
+
+/// Serialized bytes per cell written, averaged over the table's writers by rate.
+fn bytes_per_cell(t: &TableSim) -> f64 {
+    let (mut bytes, mut cells) = (0.0, 0.0);
+    for w in &t.writers {
+        let shape = &t.sizes.shapes[w.shape as usize];
+        bytes += w.rate * shape.bytes;
+        cells += w.rate * (shape.cells + shape.null_cells).max(1.0);
+    }
+    if cells > 0.0 {
+        (bytes / cells).max(1.0)
+    } else {
+        50.0
     }
 }
 
@@ -747,6 +979,7 @@ fn partition_stats(
     let chosen_weight: f64 = chosen.iter().map(|&p| weights[p as usize]).sum();
     let mut bytes = Vec::with_capacity(chosen.len());
     let mut rows = Vec::with_capacity(chosen.len());
+    let cells_per_row = cells_per_row(t);
     let mut live_total = 0.0;
     let mut updates = Vec::with_capacity(chosen.len());
     for &pidx in &chosen {
@@ -773,10 +1006,16 @@ fn partition_stats(
     let memtable_parts: Vec<Part> = t.memtable.parts.values().cloned().collect();
     let mem = super::sstable::Stats::compute(&memtable_parts, 1.0, false, weights, &t.sizes);
     tombstones.add(&mem.tombstones_at(now));
+    let cells: Vec<(f64, f64)> = rows
+        .iter()
+        .map(|(r, w)| ((r * cells_per_row).round(), *w))
+        .collect();
     let sample = TableSample {
         partitions: total_weight,
         partition_bytes: Percentiles::weighted(&bytes),
         partition_rows: Percentiles::weighted(&rows),
+        partition_bytes_levels: crate::metrics::levels(&bytes),
+        partition_cells_levels: crate::metrics::levels(&cells),
         live_rows: live_total * scale,
         tombstones,
         sstables,

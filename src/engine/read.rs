@@ -26,6 +26,11 @@ pub struct ReadWork {
     pub bloom_false_positives: f64,
     pub warned: bool,
     pub failed: bool,
+    /// Serialized bytes of the partition across its sources (the column index decision).
+    pub partition_bytes: f64,
+    /// Cells and tombstones the whole request passes: every page of a read without LIMIT.
+    pub request_cells: f64,
+    pub request_tombstones: f64,
 }
 
 /// Limits a read runs under.
@@ -52,6 +57,8 @@ pub struct Cached<'a> {
     /// Clustering extent of its content.
     lo: f64,
     hi: f64,
+    /// Serialized bytes across its sources.
+    bytes: f64,
 }
 
 impl<'a> Cached<'a> {
@@ -112,7 +119,9 @@ pub fn cached<'c, 'a>(
         let (lo, hi) = frags.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), f| {
             (a.min(f.lo), b.max(f.hi))
         });
+        let bytes = sources.iter().map(|p| p.bytes(&table.sizes)).sum();
         Cached {
+            bytes,
             sources,
             view: None,
             index: None,
@@ -177,10 +186,11 @@ fn candidates(table: &TableSim, reader: &Reader, now: f64) -> Vec<(u32, f64)> {
     let mut acc = 0.0;
     let mut out = Vec::new();
     for (i, p) in parts.tracked.iter().enumerate() {
+        // At a bucket boundary the newest bucket with data is the one that just ended.
         let eligible = if latest {
-            p.active(now)
+            p.active(now - 1e-6)
         } else {
-            p.from_s <= now
+            p.from_s < now
         };
         if !eligible {
             continue;
@@ -235,6 +245,33 @@ fn read_one<'a>(
     if start.is_none() && known.is_none() {
         entry.head_walks.push((shape.reversed, limit, tally));
     }
+    // A read without LIMIT pages through the whole partition: the request pays every page.
+    let unlimited = shape.limit.is_none() && shape.per_partition_limit.is_none() && !shape.point;
+    let request = if unlimited && tally.live >= limit - 1e-9 {
+        let whole = entry
+            .head_walks
+            .iter()
+            .find(|w| w.0 == shape.reversed && w.1.is_infinite())
+            .map(|w| w.2);
+        let whole = whole.unwrap_or_else(|| {
+            let t = walk(
+                entry.view(table, now),
+                table,
+                None,
+                shape.reversed,
+                f64::INFINITY,
+                false,
+            );
+            entry.head_walks.push((shape.reversed, f64::INFINITY, t));
+            t
+        });
+        (
+            whole.scanned.max(tally.scanned),
+            whole.counted.max(tally.counted),
+        )
+    } else {
+        (tally.scanned, tally.counted)
+    };
     let memtable_pdel = table.memtable.parts.get(&pidx).and_then(|p| p.pdel);
     let sstables = sstables_read(&entry.touches, memtable_pdel, start, shape.reversed, rng);
     let bloom = entry.bloom;
@@ -246,6 +283,9 @@ fn read_one<'a>(
         bloom_false_positives: bloom,
         warned: tally.counted > limits.warn,
         failed: tally.counted > limits.fail,
+        partition_bytes: entry.bytes,
+        request_cells: request.0,
+        request_tombstones: request.1,
     };
     if work.failed {
         // TombstoneOverwhelmingException: the replica stops at the threshold (CASSANDRA.md 6.4).

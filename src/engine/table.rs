@@ -43,6 +43,9 @@ pub struct Writer {
     /// A delete of the oldest rows whose rate keeps up with the table's appends (a queue
     /// consumer as fast as its producers).
     pub keeps_up: bool,
+    /// Replicas the coordinator waits for, and cells per row written.
+    pub fanout: crate::latency::Fanout,
+    pub cells: f64,
 }
 
 impl Writer {
@@ -63,6 +66,7 @@ pub struct Reader {
     pub rate: f64,
     /// Coordinator requests per second, cluster-wide.
     pub requests: f64,
+    pub fanout: crate::latency::Fanout,
 }
 
 /// The memtable of one table (CASSANDRA.md 8).
@@ -142,6 +146,8 @@ pub struct TableSim {
     /// Per tracked partition, a counter bumped whenever its merged content may change (a write,
     /// a compaction, a dropped sstable); flushes move content without changing it.
     pub pversion: Vec<u32>,
+    /// Compression chunk (or 4 KiB page when uncompressed) a read decompresses whole.
+    pub chunk_bytes: f64,
     /// Partition statistics of earlier samples, reused while the version holds and no TTL expires.
     pub stats_cache: std::collections::HashMap<u32, PartStats>,
 }

@@ -99,6 +99,9 @@ pub fn render_run(summary: &Summary, written: &[String]) -> String {
             format_count(t.failed_reads),
         ));
     }
+    for q in &summary.queries {
+        render_query(&mut out, q);
+    }
     for note in &summary.notes {
         out.push_str(&format!("note: {note}\n"));
     }
@@ -109,6 +112,32 @@ pub fn render_run(summary: &Summary, written: &[String]) -> String {
         }
     }
     out
+}
+
+/// One query's `nodetool tablehistograms`-style table: latencies in microseconds, sizes in bytes.
+fn render_query(out: &mut String, q: &crate::sim::QuerySummary) {
+    out.push_str(&format!("{} ({} on {})\n", q.name, q.kind, q.table));
+    if q.overloaded_samples > 0 {
+        out.push_str(&format!(
+            "  overloaded in {} samples: the node's stage queue grows without bound, latency is not a number\n",
+            q.overloaded_samples
+        ));
+    }
+    out.push_str("  Percentile  SSTables     Write Latency      Read Latency    Partition Size        Cell Count\n");
+    out.push_str("                              (micros)          (micros)           (bytes)\n");
+    let us = |x: Option<f64>| x.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into());
+    for r in &q.tablehistograms {
+        out.push_str(&format!(
+            "  {:<10}  {:>8}  {:>16}  {:>16}  {:>16}  {:>16}\n",
+            r.percentile,
+            format_number(r.sstables),
+            us(r.write_latency_us),
+            us(r.read_latency_us),
+            format_number(r.partition_size_bytes),
+            format_number(r.cell_count),
+        ));
+    }
+    out.push('\n');
 }
 
 trait LowerFirst {

@@ -23,6 +23,8 @@ pub struct NodeRun {
     pub samples: Vec<TableSample>,
     /// `(t_s, workload index, reads)` per sample.
     pub query_reads: Vec<(f64, usize, Vec<ReadWork>)>,
+    /// `(t_s, workload index, latency)` per sample; `None` when the stage was overloaded.
+    pub query_latency: Vec<(f64, usize, Option<crate::latency::LatencyMs>)>,
     pub tables: Vec<TableTotals>,
     pub flush_threshold_bytes: f64,
 }
@@ -129,6 +131,7 @@ fn run_node(
         flush_threshold_bytes: node.config.flush_threshold,
         samples: std::mem::take(&mut node.samples),
         query_reads: std::mem::take(&mut node.query_reads),
+        query_latency: std::mem::take(&mut node.query_latency),
         tables,
     }
 }

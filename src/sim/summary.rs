@@ -8,6 +8,7 @@ use super::{findings, RunResult};
 use crate::check::Finding;
 use crate::engine::read::ReadWork;
 use crate::engine::sstable::Tombstones;
+use crate::latency::LatencyMs;
 use crate::metrics::{round_json, Percentiles};
 use crate::scenario::Scenario;
 
@@ -70,6 +71,26 @@ pub struct QuerySummary {
     pub live_rows_per_read: Percentiles,
     pub warned_share: f64,
     pub failed_share: f64,
+    /// The worst sample's latency (the one with the highest p99, over every simulated node) and
+    /// the last sample's; `null` when a stage was overloaded (then no latency is a number).
+    /// Service plus coordinator and network times, not client response times.
+    pub latency_ms: Option<LatencyMs>,
+    pub latency_ms_final: Option<LatencyMs>,
+    /// Samples in which the node's stage was overloaded.
+    pub overloaded_samples: usize,
+    /// `nodetool tablehistograms` at the end, on the first simulated node.
+    pub tablehistograms: Vec<HistogramRow>,
+}
+
+/// A row of `nodetool tablehistograms` (latencies in microseconds, sizes in bytes).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HistogramRow {
+    pub percentile: String,
+    pub sstables: f64,
+    pub write_latency_us: Option<f64>,
+    pub read_latency_us: Option<f64>,
+    pub partition_size_bytes: f64,
+    pub cell_count: f64,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -232,8 +253,10 @@ fn round_table(t: &mut TableSummary) {
 fn queries(scenario: &Scenario, run: &RunResult) -> Vec<QuerySummary> {
     let mut out = Vec::new();
     for (k, op) in scenario.workload.iter().enumerate() {
-        let Some(read) = &op.read else {
-            continue;
+        let (table, kind) = match (&op.read, op.writes.first()) {
+            (Some(read), _) => (read.table.clone(), "read"),
+            (None, Some(w)) => (w.table.clone(), "write"),
+            (None, None) => continue,
         };
         let reads: Vec<&ReadWork> = run
             .nodes
@@ -250,17 +273,42 @@ fn queries(scenario: &Scenario, run: &RunResult) -> Vec<QuerySummary> {
                 round_json(reads.iter().filter(|w| f(w)).count() as f64 / reads.len() as f64)
             }
         };
+        let samples: Vec<(f64, Option<LatencyMs>)> = run
+            .nodes
+            .iter()
+            .flat_map(|n| n.query_latency.iter())
+            .filter(|(_, op, _)| *op == k)
+            .map(|(t, _, l)| (*t, *l))
+            .collect();
+        let overloaded_samples = samples.iter().filter(|s| s.1.is_none()).count();
+        let worst = if overloaded_samples > 0 {
+            None
+        } else {
+            samples
+                .iter()
+                .filter_map(|s| s.1)
+                .max_by(|a, b| a.p99.total_cmp(&b.p99))
+        };
+        let last_t = samples
+            .iter()
+            .map(|s| s.0)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let last = samples.iter().filter(|s| s.0 == last_t).find_map(|s| s.1);
         let mut q = QuerySummary {
             name: op.name.clone(),
             cql: op.cql.clone(),
-            table: read.table.clone(),
-            kind: "read".into(),
+            table: table.clone(),
+            kind: kind.into(),
             sstables_per_read: Percentiles::of(&values(|w| w.sstables)),
             tombstones_per_read: Percentiles::of(&values(|w| w.tombstones.round())),
             cells_scanned_per_read: Percentiles::of(&values(|w| w.cells_scanned.round())),
             live_rows_per_read: Percentiles::of(&values(|w| w.live_rows.round())),
             warned_share: share(|w| w.warned),
             failed_share: share(|w| w.failed),
+            latency_ms: worst.map(round_latency),
+            latency_ms_final: last.map(round_latency),
+            overloaded_samples,
+            tablehistograms: tablehistograms(run, k, &table),
         };
         for p in [
             &mut q.sstables_per_read,
@@ -273,6 +321,66 @@ fn queries(scenario: &Scenario, run: &RunResult) -> Vec<QuerySummary> {
         out.push(q);
     }
     out
+}
+
+fn round_latency(l: LatencyMs) -> LatencyMs {
+    let r = |x: f64| (x * 1000.0).round() / 1000.0;
+    LatencyMs {
+        min: r(l.min),
+        p50: r(l.p50),
+        p75: r(l.p75),
+        p95: r(l.p95),
+        p98: r(l.p98),
+        p99: r(l.p99),
+        max: r(l.max),
+    }
+}
+
+/// `nodetool tablehistograms` for query `op` on the first simulated node at the last sample: its
+/// sstables per read and latency, the table's write latency, partition sizes and cell counts.
+fn tablehistograms(run: &RunResult, op: usize, table: &str) -> Vec<HistogramRow> {
+    let Some(node) = run.nodes.first() else {
+        return Vec::new();
+    };
+    let Some(sample) = node.samples.iter().rev().find(|s| s.table == table) else {
+        return Vec::new();
+    };
+    let t = sample.t_s;
+    let reads: Vec<(f64, f64)> = node
+        .query_reads
+        .iter()
+        .filter(|(ts, o, _)| *ts == t && *o == op)
+        .flat_map(|(_, _, w)| w.iter().map(|r| (r.sstables, 1.0)))
+        .collect();
+    let sstables = crate::metrics::levels(&reads);
+    let own = node
+        .query_latency
+        .iter()
+        .find(|(ts, o, _)| *ts == t && *o == op)
+        .and_then(|x| x.2)
+        .map(|l| l.micros_at_levels());
+    let is_read = !reads.is_empty();
+    let write = sample.write_latency.map(|l| l.micros_at_levels());
+    crate::metrics::LEVELS
+        .iter()
+        .enumerate()
+        .map(|(k, (label, _))| HistogramRow {
+            percentile: label.to_string(),
+            sstables: sstables[k],
+            write_latency_us: if is_read {
+                write.map(|w| w[k])
+            } else {
+                own.map(|w| w[k])
+            },
+            read_latency_us: if is_read {
+                own.map(|r| r[k])
+            } else {
+                sample.read_latency.map(|l| l.micros_at_levels()[k])
+            },
+            partition_size_bytes: sample.partition_bytes_levels[k].round(),
+            cell_count: sample.partition_cells_levels[k].round(),
+        })
+        .collect()
 }
 
 fn notes(
@@ -323,6 +431,9 @@ fn notes(
     }
     notes.push(
         "per-read counts come from reads simulated on each replica through the sstable layout; warned and failed reads are client requests scaled from them".into(),
+    );
+    notes.push(
+        "latencies are replica service plus coordinator and network times (HdrHistogram of the simulated requests), not a client's response times: no coordinated omission applies; reads that hit tombstone_failure_threshold are failures, not latencies".into(),
     );
     notes
 }

@@ -76,7 +76,21 @@ fn summary_json_has_the_contract_keys() {
     }
     assert!(t.get("first_warning_s").is_some() && t.get("first_failure_s").is_some());
     assert_eq!(s["seed"], 7);
-    assert_eq!(s["queries"][0]["kind"], "read");
+    let kinds: Vec<&str> = s["queries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["write", "write", "read"]);
+    for q in s["queries"].as_array().unwrap() {
+        assert_eq!(q["tablehistograms"].as_array().unwrap().len(), 7);
+        assert!(q.get("latency_ms").is_some() && q.get("latency_ms_final").is_some());
+    }
+    let write = &s["queries"][0]["latency_ms"];
+    for p in ["p50", "p75", "p95", "p98", "p99", "max"] {
+        assert!(write[p].as_f64().unwrap() > 0.0, "write latency {p}");
+    }
     let header = out.timeseries_text.lines().next().unwrap();
     for col in [
         "t_s",
