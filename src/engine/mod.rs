@@ -176,6 +176,7 @@ fn build_tables(scenario: &Scenario, share: &NodeShare) -> Vec<TableSim> {
             t.readers.push(Reader {
                 op: op_idx,
                 fanout: fanout(scenario, &op.consistency, share.dc),
+                lwt: op.lwt || op.consistency.to_ascii_uppercase().ends_with("SERIAL"),
                 shape,
                 keys: op.keys,
                 zipf_norm,
@@ -557,7 +558,13 @@ fn writer(
         heap_per_row,
         commitlog_per_row: serialized + cal.get("commitlog_mutation_overhead"),
         keeps_up: false,
-        fanout: fanout(scenario, &op.consistency, dc),
+        // An LWT's Paxos rounds wait for a quorum at its serial consistency (SERIAL by default).
+        fanout: if op.lwt {
+            fanout(scenario, "SERIAL", dc)
+        } else {
+            fanout(scenario, &op.consistency, dc)
+        },
         cells: shape.cells + shape.null_cells,
+        lwt: op.lwt,
     }
 }

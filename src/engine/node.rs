@@ -475,6 +475,15 @@ impl NodeSim {
             .map(|s| s.partitions * s.sstables.clamp(1.0, 10.0))
             .sum();
         let capacity = config.key_cache_bytes / config.key_cache_entry_bytes;
+        // Compaction reads and writes the same disk: reads wait for its share of the device
+        // (assumed: a busy fraction of the device's throughput).
+        let compacted: f64 = self.samples[first_sample..]
+            .iter()
+            .map(|s| s.bytes_compacted)
+            .sum();
+        let disk_busy =
+            (2.0 * compacted / config.sample_every_s / model.device.bytes_per_s).min(0.9);
+        let disk_factor = 1.0 / (1.0 - disk_busy);
         let key_cache_hit = if demand > 0.0 {
             (capacity / demand).min(0.99)
         } else {
@@ -504,7 +513,12 @@ impl NodeSim {
             let tio = io(&self.tables[ti]);
             let services: Vec<(f64, bool)> = works
                 .iter()
-                .map(|w| (latency::replica_read_s(model, &tio, w), w.failed))
+                .map(|w| {
+                    (
+                        latency::replica_read_s(model, &tio, w) * disk_factor,
+                        w.failed,
+                    )
+                })
                 .collect();
             if !services.is_empty() {
                 let mean = services.iter().map(|s| s.0).sum::<f64>() / services.len() as f64;
@@ -532,12 +546,14 @@ impl NodeSim {
             services,
         } in per_query
         {
-            let fanout = self.tables[ti]
+            let (fanout, lwt) = self.tables[ti]
                 .readers
                 .iter()
                 .find(|r| r.op == op)
-                .map(|r| r.fanout)
+                .map(|r| (r.fanout, r.lwt))
                 .expect("reader");
+            // A SERIAL read first runs a Paxos prepare round to a quorum.
+            let prepare = latency::replica_write_s(model, 1.0, false);
             let Some(wait) = read_wait else {
                 overloaded[ti] = true;
                 self.query_latency.push((now, op, None));
@@ -560,9 +576,15 @@ impl NodeSim {
                 if *failed {
                     continue; // A failed read is a failure, not a latency.
                 }
-                let l = latency::coordinate(model, &fanout, retry_after, &mut self.rng, |rng| {
-                    (service * latency::jitter(model, rng) + wait) * pause
-                });
+                let mut l =
+                    latency::coordinate(model, &fanout, retry_after, &mut self.rng, |rng| {
+                        (service * latency::jitter(model, rng) + wait) * pause
+                    });
+                if lwt {
+                    l += latency::coordinate(model, &fanout, f64::INFINITY, &mut self.rng, |rng| {
+                        prepare * latency::jitter(model, rng)
+                    });
+                }
                 lat.push(l);
             }
             table_reads[ti].extend(lat.iter().copied());
@@ -594,7 +616,7 @@ impl NodeSim {
         let mut table_writes: Vec<Vec<f64>> = vec![Vec::new(); self.tables.len()];
         let draws = config.reads_per_sample.min(200);
         for ti in 0..self.tables.len() {
-            let writers: Vec<(usize, f64, crate::latency::Fanout)> = self.tables[ti]
+            let writers: Vec<(usize, f64, crate::latency::Fanout, bool)> = self.tables[ti]
                 .writers
                 .iter()
                 .filter(|w| w.rate > 0.0)
@@ -603,10 +625,14 @@ impl NodeSim {
                         w.op,
                         latency::replica_write_s(model, w.cells, config.commitlog_sync_on_write),
                         w.fanout,
+                        w.lwt,
                     )
                 })
                 .collect();
-            for (op, service, fanout) in writers {
+            for (op, service, fanout, lwt) in writers {
+                // A lightweight transaction: Paxos prepare (with its read), propose and commit,
+                // each a round to a quorum, instead of one write round.
+                let rounds = if lwt { 4 } else { 1 };
                 let Some(wait) = write_wait else {
                     overloaded[ti] = true;
                     self.query_latency.push((now, op, None));
@@ -614,9 +640,17 @@ impl NodeSim {
                 };
                 let lat: Vec<f64> = (0..draws)
                     .map(|_| {
-                        latency::coordinate(model, &fanout, f64::INFINITY, &mut self.rng, |rng| {
-                            service * latency::jitter(model, rng) + wait
-                        })
+                        (0..rounds)
+                            .map(|_| {
+                                latency::coordinate(
+                                    model,
+                                    &fanout,
+                                    f64::INFINITY,
+                                    &mut self.rng,
+                                    |rng| service * latency::jitter(model, rng) + wait,
+                                )
+                            })
+                            .sum()
                     })
                     .collect();
                 table_writes[ti].extend(lat.iter().copied());

@@ -46,6 +46,8 @@ pub struct Writer {
     /// Replicas the coordinator waits for, and cells per row written.
     pub fanout: crate::latency::Fanout,
     pub cells: f64,
+    /// A lightweight transaction: Paxos rounds before the write (`fanout` is then SERIAL's).
+    pub lwt: bool,
 }
 
 impl Writer {
@@ -67,6 +69,8 @@ pub struct Reader {
     /// Coordinator requests per second, cluster-wide.
     pub requests: f64,
     pub fanout: crate::latency::Fanout,
+    /// A SERIAL read (LWT): a Paxos prepare round before the read.
+    pub lwt: bool,
 }
 
 /// The memtable of one table (CASSANDRA.md 8).

@@ -4,6 +4,7 @@ mod behaviour;
 mod corpus;
 mod errors;
 mod findings;
+mod latency;
 mod parser_props;
 mod run;
 mod scenarios;
