@@ -210,17 +210,25 @@ pub fn coordinate(
         if needed == 0 {
             return 0.0;
         }
-        let mut times: Vec<f64> = (0..needed).map(|_| draw(rng)).collect();
-        times.sort_by(f64::total_cmp);
-        let mut t = times[needed as usize - 1];
-        if t > retry_after_s && replicas > needed {
-            // speculative_retry: one more replica is asked once the wait passes the threshold.
-            let extra = retry_after_s + draw(rng);
-            times[needed as usize - 1] = extra.min(t);
-            times.sort_by(f64::total_cmp);
-            t = times[needed as usize - 1];
+        // The k-th fastest of k replicas is the slowest of them.
+        let mut slowest = 0.0f64;
+        let mut second = 0.0f64;
+        for _ in 0..needed {
+            let t = draw(rng);
+            if t > slowest {
+                second = slowest;
+                slowest = t;
+            } else if t > second {
+                second = t;
+            }
         }
-        t
+        if slowest > retry_after_s && replicas > needed {
+            // speculative_retry: one more replica is asked once the wait passes the threshold;
+            // the answer needed last is then the better of the slowest and that replica.
+            let extra = retry_after_s + draw(rng);
+            slowest = second.max(extra.min(slowest));
+        }
+        slowest
     };
     let local = kth(fanout.local_needed, fanout.local_replicas, rng) + m.rtt_s;
     let remote = if fanout.remote_needed > 0 {
@@ -276,24 +284,48 @@ impl LatencyMs {
 }
 
 /// Records latencies (seconds) in an HdrHistogram of microseconds and reads its percentiles.
+///
+/// Two significant digits (1 % resolution, as nodetool's decaying histograms roughly give) from
+/// 1 µs to 1000 s; one histogram per thread is reused, as this runs for every query and sample.
 pub fn percentiles(latencies_s: &[f64]) -> Option<LatencyMs> {
     if latencies_s.is_empty() {
         return None;
     }
-    let mut h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).ok()?;
-    for l in latencies_s {
-        let us = (l * 1e6).round().clamp(1.0, 3.6e9) as u64;
-        h.saturating_record(us);
+    thread_local! {
+        static HISTOGRAM: std::cell::RefCell<Option<hdrhistogram::Histogram<u64>>> =
+            const { std::cell::RefCell::new(None) };
     }
-    let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
-    Some(LatencyMs {
-        min: h.min() as f64 / 1000.0,
-        p50: ms(0.5),
-        p75: ms(0.75),
-        p95: ms(0.95),
-        p98: ms(0.98),
-        p99: ms(0.99),
-        max: h.max() as f64 / 1000.0,
+    HISTOGRAM.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        if cell.is_none() {
+            *cell = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 1_000_000_000, 2).ok();
+        }
+        let h = cell.as_mut()?;
+        h.reset();
+        for l in latencies_s {
+            let us = (l * 1e6).round().clamp(1.0, 1e9) as u64;
+            h.saturating_record(us);
+        }
+        let at = h.iter_quantiles(1).fold([0u64; 5], |mut acc, v| {
+            // One pass over the distribution instead of one per percentile.
+            let q = v.quantile_iterated_to();
+            for (k, target) in [0.5, 0.75, 0.95, 0.98, 0.99].iter().enumerate() {
+                if acc[k] == 0 && q >= *target {
+                    acc[k] = h.highest_equivalent(v.value_iterated_to());
+                }
+            }
+            acc
+        });
+        let ms = |us: u64| us as f64 / 1000.0;
+        Some(LatencyMs {
+            min: ms(h.min()),
+            p50: ms(at[0]),
+            p75: ms(at[1]),
+            p95: ms(at[2]),
+            p98: ms(at[3]),
+            p99: ms(at[4]),
+            max: ms(h.max()),
+        })
     })
 }
 

@@ -614,7 +614,7 @@ impl NodeSim {
         };
         let write_wait = latency::mmc_wait_s(write_lambda, write_service, config.concurrent_writes);
         let mut table_writes: Vec<Vec<f64>> = vec![Vec::new(); self.tables.len()];
-        let draws = config.reads_per_sample.min(200);
+        let draws = (config.reads_per_sample / 2).max(1);
         for ti in 0..self.tables.len() {
             let writers: Vec<(usize, f64, crate::latency::Fanout, bool)> = self.tables[ti]
                 .writers

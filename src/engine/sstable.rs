@@ -234,6 +234,12 @@ impl SSTable {
     }
 
     pub fn part(&self, pidx: u32) -> Option<&Part> {
+        // Generations of time-bucketed tables take increasing indices: an old sstable's range
+        // rejects a new partition at once.
+        match (self.parts.first(), self.parts.last()) {
+            (Some(a), Some(b)) if pidx >= a.pidx && pidx <= b.pidx => {}
+            _ => return None,
+        }
         self.parts
             .binary_search_by_key(&pidx, |p| p.pidx)
             .ok()
