@@ -178,7 +178,7 @@ fn load_scenario(
 }
 
 /// `cassim run SCENARIO [--out DIR] [--seed N] [--set path=value]...`: simulates and writes
-/// `summary.json` and `timeseries.csv` into DIR (default `out/<scenario name>`). Every file is
+/// `summary.json`, `timeseries.csv` and `queries.csv` into DIR (default `out/<scenario name>`). Every file is
 /// written beside its final name first and renamed once all are ready, so a failure never leaves
 /// a half-written report.
 pub fn run(options: &RunOptions, progress: crate::sim::Progress) -> Outcome {
@@ -195,6 +195,7 @@ pub fn run(options: &RunOptions, progress: crate::sim::Progress) -> Outcome {
     let files = [
         ("summary.json", report::summary_json(&summary)),
         ("timeseries.csv", report::timeseries_csv(&result)),
+        ("queries.csv", report::queries_csv(&result, &scenario)),
     ];
     match write_all(&dir, &files) {
         Ok(written) => {

@@ -101,6 +101,12 @@ pub struct TableIo {
 
 /// A replica's service time for one read, in seconds, before queueing and jitter.
 pub fn replica_read_s(m: &Model, io: &TableIo, w: &ReadWork) -> f64 {
+    let (cpu, disk) = replica_read_parts(m, io, w);
+    cpu + disk
+}
+
+/// A replica read's CPU time and disk wait, in seconds.
+pub fn replica_read_parts(m: &Model, io: &TableIo, w: &ReadWork) -> (f64, f64) {
     let sstables = w.sstables.max(0.0);
     let disk_read =
         |bytes: f64| (1.0 - io.page_cache_hit) * (m.device.seek_s + bytes / m.device.bytes_per_s);
@@ -121,9 +127,7 @@ pub fn replica_read_s(m: &Model, io: &TableIo, w: &ReadWork) -> f64 {
     };
     // Data: whole compression chunks, at least one per sstable read (CASSANDRA.md 9.9).
     let bytes = w.request_cells * io.bytes_per_cell * io.compression_ratio;
-    let chunks = (bytes / io.chunk_bytes)
-        .ceil()
-        .max(sstables.min(1.0) * sstables);
+    let chunks = (bytes / io.chunk_bytes).ceil().max(sstables);
     let data = chunks * disk_read(io.chunk_bytes);
     // A bloom-filter false positive costs an index read and no data (CASSANDRA.md 7.1).
     let false_positives = w.bloom_false_positives * disk_read(4096.0);
@@ -133,7 +137,7 @@ pub fn replica_read_s(m: &Model, io: &TableIo, w: &ReadWork) -> f64 {
         + w.request_cells * m.cell_s
         + w.request_tombstones * m.tombstone_s
         + chunks * io.chunk_bytes * m.decompress_s_per_byte;
-    cpu + index + column_index + data + false_positives
+    (cpu, index + column_index + data + false_positives)
 }
 
 /// A replica's service time for one write of `cells` cells, in seconds.

@@ -139,8 +139,10 @@ pub struct TableSample {
     /// Latency of all reads and writes on the table in the sample (HdrHistogram percentiles, ms).
     pub read_latency: Option<crate::latency::LatencyMs>,
     pub write_latency: Option<crate::latency::LatencyMs>,
-    /// Busy read-stage servers over concurrent_reads.
+    /// Busy read-stage servers over concurrent_reads, and busy cores over the cores compaction
+    /// leaves.
     pub read_stage_utilisation: f64,
+    pub cpu_utilisation: f64,
     /// A stage's queue grows without bound: no latency is a number.
     pub overloaded: bool,
 }
@@ -193,6 +195,7 @@ pub const TIMESERIES_COLUMNS: &[&str] = &[
     "write_latency_p50_ms",
     "write_latency_p99_ms",
     "read_stage_utilisation",
+    "cpu_utilisation",
     "overloaded",
 ];
 
@@ -252,6 +255,7 @@ impl TableSample {
             ms(w.map(|l| l.p50)),
             ms(w.map(|l| l.p99)),
             format!("{:.4}", self.read_stage_utilisation),
+            format!("{:.4}", self.cpu_utilisation),
             if self.overloaded {
                 "1".into()
             } else {

@@ -111,6 +111,7 @@ pub fn build_node(scenario: &Scenario, share: &NodeShare, seed: u64, index: usiz
         key_cache_entry_bytes: cal.get("key_cache_entry_bytes").max(1.0),
         concurrent_reads: settings.number("concurrent_reads").unwrap_or(32.0),
         concurrent_writes: settings.number("concurrent_writes").unwrap_or(32.0),
+        cores: f64::from(scenario.node.cores.max(1)),
         commitlog_sync_on_write: matches!(
             settings.text("commitlog_sync"),
             Some("batch") | Some("group")

@@ -38,6 +38,7 @@ pub struct NodeConfig {
     pub key_cache_entry_bytes: f64,
     pub concurrent_reads: f64,
     pub concurrent_writes: f64,
+    pub cores: f64,
     /// commitlog_sync batch or group: a write waits for the commit log's fsync.
     pub commitlog_sync_on_write: bool,
 }
@@ -500,7 +501,7 @@ impl NodeSim {
         };
         // Service times without jitter, per query, and the read stage's load from all of them.
         let mut per_query: Vec<QueryServices> = Vec::new();
-        let (mut lambda, mut busy) = (0.0, 0.0);
+        let (mut lambda, mut busy, mut cpu_busy) = (0.0, 0.0, 0.0);
         for (_, op, works) in &self.query_reads[first_reads..] {
             let Some((ti, reader)) = self
                 .tables
@@ -511,19 +512,21 @@ impl NodeSim {
                 continue;
             };
             let tio = io(&self.tables[ti]);
-            let services: Vec<(f64, bool)> = works
+            let parts: Vec<(f64, f64)> = works
                 .iter()
-                .map(|w| {
-                    (
-                        latency::replica_read_s(model, &tio, w) * disk_factor,
-                        w.failed,
-                    )
-                })
+                .map(|w| latency::replica_read_parts(model, &tio, w))
+                .collect();
+            let services: Vec<(f64, bool)> = parts
+                .iter()
+                .zip(works)
+                .map(|((cpu, disk), w)| (cpu + disk * disk_factor, w.failed))
                 .collect();
             if !services.is_empty() {
-                let mean = services.iter().map(|s| s.0).sum::<f64>() / services.len() as f64;
+                let n = services.len() as f64;
+                let mean = services.iter().map(|s| s.0).sum::<f64>() / n;
                 lambda += reader.rate;
                 busy += reader.rate * mean;
+                cpu_busy += reader.rate * parts.iter().map(|p| p.0).sum::<f64>() / n;
             }
             per_query.push(QueryServices {
                 op: *op,
@@ -532,7 +535,40 @@ impl NodeSim {
             });
         }
         let mean_service = if lambda > 0.0 { busy / lambda } else { 0.0 };
-        let read_wait = latency::mmc_wait_s(lambda, mean_service, config.concurrent_reads);
+        // The cores: reads', writes' and running compactions' CPU (a compactor holds a core).
+        let write_cpu: f64 = self
+            .tables
+            .iter()
+            .flat_map(|t| t.writers.iter())
+            .map(|w| w.rate * latency::replica_write_s(model, w.cells, false))
+            .sum();
+        let compactors = self.jobs.len() as f64;
+        let cores = (config.cores - compactors).max(1.0);
+        let cpu_load = (cpu_busy + write_cpu) / cores;
+        let cpu_wait = if cpu_load < 1.0 {
+            let rate = lambda
+                + self
+                    .tables
+                    .iter()
+                    .flat_map(|t| t.writers.iter())
+                    .map(|w| w.rate)
+                    .sum::<f64>();
+            let mean_cpu = if rate > 0.0 {
+                (cpu_busy + write_cpu) / rate
+            } else {
+                0.0
+            };
+            latency::mmc_wait_s(rate, mean_cpu, cores)
+        } else {
+            None
+        };
+        let read_wait = match (
+            latency::mmc_wait_s(lambda, mean_service, config.concurrent_reads),
+            cpu_wait,
+        ) {
+            (Some(a), Some(b)) => Some(a + b),
+            _ => None,
+        };
         let utilisation = if config.concurrent_reads > 0.0 {
             busy / config.concurrent_reads
         } else {
@@ -612,7 +648,13 @@ impl NodeSim {
         } else {
             0.0
         };
-        let write_wait = latency::mmc_wait_s(write_lambda, write_service, config.concurrent_writes);
+        let write_wait = match (
+            latency::mmc_wait_s(write_lambda, write_service, config.concurrent_writes),
+            cpu_wait,
+        ) {
+            (Some(a), Some(b)) => Some(a + b),
+            _ => None,
+        };
         let mut table_writes: Vec<Vec<f64>> = vec![Vec::new(); self.tables.len()];
         let draws = (config.reads_per_sample / 2).max(1);
         for ti in 0..self.tables.len() {
@@ -663,6 +705,7 @@ impl NodeSim {
             s.read_latency = latency::percentiles(&table_reads[k]);
             s.write_latency = latency::percentiles(&table_writes[k]);
             s.read_stage_utilisation = utilisation;
+            s.cpu_utilisation = cpu_load;
             s.overloaded = overloaded[k];
         }
     }

@@ -24,6 +24,49 @@ pub fn timeseries_csv(run: &RunResult) -> String {
     out
 }
 
+/// `queries.csv`: one row per sample, simulated node and workload statement, with its latency
+/// percentiles in milliseconds (empty and `overloaded` = 1 when the node's stage was overloaded).
+pub fn queries_csv(run: &RunResult, scenario: &crate::scenario::Scenario) -> String {
+    let mut out = String::from(
+        "t_s,node,query,kind,table,latency_p50_ms,latency_p75_ms,latency_p95_ms,latency_p98_ms,latency_p99_ms,latency_max_ms,overloaded\n",
+    );
+    for node in &run.nodes {
+        for (t, op, l) in &node.query_latency {
+            let Some(o) = scenario.workload.get(*op) else {
+                continue;
+            };
+            let (kind, table) = match (&o.read, o.writes.first()) {
+                (Some(r), _) => ("read", r.table.as_str()),
+                (None, Some(w)) => ("write", w.table.as_str()),
+                (None, None) => continue,
+            };
+            let ms = |f: fn(&crate::latency::LatencyMs) -> f64| {
+                l.as_ref()
+                    .map(|l| format!("{:.3}", f(l)))
+                    .unwrap_or_default()
+            };
+            let row = [
+                format_number(*t),
+                node.share.name.clone(),
+                o.name.clone(),
+                kind.to_string(),
+                table.to_string(),
+                ms(|l| l.p50),
+                ms(|l| l.p75),
+                ms(|l| l.p95),
+                ms(|l| l.p98),
+                ms(|l| l.p99),
+                ms(|l| l.max),
+                if l.is_none() { "1".into() } else { "0".into() },
+            ];
+            let row: Vec<String> = row.into_iter().map(csv_field).collect();
+            out.push_str(&row.join(","));
+            out.push('\n');
+        }
+    }
+    out
+}
+
 fn csv_field(s: String) -> String {
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
