@@ -65,6 +65,8 @@ pub struct NodeSim {
     pub samples: Vec<TableSample>,
     /// Per query (workload index): the reads simulated at each sample.
     pub query_reads: Vec<(f64, usize, Vec<ReadWork>)>,
+    /// Bytes the current sample's reads keep hot.
+    hot_bytes: f64,
     /// Per query and sample: latency percentiles, `None` when the node's stage is overloaded.
     pub query_latency: Vec<(f64, usize, Option<crate::latency::LatencyMs>)>,
 }
@@ -80,6 +82,7 @@ impl NodeSim {
             samples: Vec::new(),
             query_reads: Vec::new(),
             query_latency: Vec::new(),
+            hot_bytes: 0.0,
         }
     }
 
@@ -446,6 +449,7 @@ impl NodeSim {
 
     /// Reads and statistics at `now`.
     pub fn sample(&mut self, now: f64) {
+        self.hot_bytes = 0.0;
         let first_sample = self.samples.len();
         let first_reads = self.query_reads.len();
         for i in 0..self.tables.len() {
@@ -461,12 +465,14 @@ impl NodeSim {
         use crate::latency::{self, TableIo};
         let config = &self.config;
         let model = &config.latency;
+        // The page cache against the data reads keep hot (`read::hot_bytes`), at most all of it.
         let disk: f64 = self.samples[first_sample..]
             .iter()
             .map(|s| s.disk_bytes)
             .sum();
-        let page_cache_hit = if disk > 0.0 {
-            (config.page_cache_bytes / disk).min(1.0)
+        let hot = self.hot_bytes.min(disk);
+        let page_cache_hit = if hot > 0.0 {
+            (config.page_cache_bytes / hot).min(1.0)
         } else {
             1.0
         };
@@ -736,6 +742,7 @@ impl NodeSim {
                 warned += requests * w.iter().filter(|r| r.warned).count() as f64 / n;
                 failed += requests * w.iter().filter(|r| r.failed).count() as f64 / n;
             }
+            self.hot_bytes += read::hot_bytes(&cx, reader, &w);
             works.extend(w.iter().copied());
             self.query_reads.push((now, reader.op, w));
         }

@@ -178,6 +178,31 @@ pub fn simulate<'a>(
         .collect()
 }
 
+/// The data a query keeps hot, on disk: the real partitions it may read (its time bucket for
+/// `latest` keys, all of them otherwise) times the mean size of those its simulated reads met.
+/// This is what the page cache is held against.
+pub fn hot_bytes(cx: &ReadContext, reader: &Reader, works: &[ReadWork]) -> f64 {
+    if works.is_empty() {
+        return 0.0;
+    }
+    let parts = &cx.table.parts;
+    let latest = reader.keys == KeyPopularity::Latest && parts.layout.bucket_s.is_some();
+    let eligible: f64 = parts
+        .tracked
+        .iter()
+        .filter(|p| {
+            if latest {
+                p.active(cx.now - 1e-6)
+            } else {
+                p.from_s < cx.now
+            }
+        })
+        .map(|p| p.weight)
+        .sum();
+    let mean = works.iter().map(|w| w.partition_bytes).sum::<f64>() / works.len() as f64;
+    eligible * mean * cx.table.compression_ratio
+}
+
 /// Partitions a read may hit, with cumulative probabilities: the current time bucket for
 /// `latest` keys on a bucketed table, every partition created so far otherwise.
 fn candidates(table: &TableSim, reader: &Reader, now: f64) -> Vec<(u32, f64)> {
