@@ -151,6 +151,8 @@ pub fn import_stress(profile: &Path, schema: Option<&Path>) -> Outcome {
 /// Options of `cassim run`.
 pub struct RunOptions<'a> {
     pub scenario: &'a Path,
+    /// The schema of a cassandra-stress profile without `table_definition`.
+    pub schema: Option<&'a Path>,
     pub out: Option<&'a Path>,
     pub seed: Option<u64>,
     pub vars: BTreeMap<String, String>,
@@ -161,6 +163,7 @@ pub struct RunOptions<'a> {
 /// Loads a scenario: TOML, or a cassandra-stress profile imported on the fly.
 fn load_scenario(
     path: &Path,
+    schema: Option<&Path>,
     vars: &BTreeMap<String, String>,
     sets: &[(String, String)],
 ) -> Result<Scenario, InputError> {
@@ -171,7 +174,12 @@ fn load_scenario(
         .to_ascii_lowercase();
     if ext == "yaml" || ext == "yml" {
         let text = read(path)?;
-        let scenario_text = stress::import(&path.display().to_string(), &text, None)?;
+        let schema_text = match schema {
+            Some(p) => Some((p.display().to_string(), read(p)?)),
+            None => None,
+        };
+        let schema_ref = schema_text.as_ref().map(|(p, t)| (p.as_str(), t.as_str()));
+        let scenario_text = stress::import(&path.display().to_string(), &text, schema_ref)?;
         return Scenario::from_str(&scenario_text, path, vars, sets);
     }
     Scenario::load(path, vars, sets)
@@ -182,7 +190,12 @@ fn load_scenario(
 /// written beside its final name first and renamed once all are ready, so a failure never leaves
 /// a half-written report.
 pub fn run(options: &RunOptions, progress: crate::sim::Progress) -> Outcome {
-    let scenario = match load_scenario(options.scenario, &options.vars, &options.sets) {
+    let scenario = match load_scenario(
+        options.scenario,
+        options.schema,
+        &options.vars,
+        &options.sets,
+    ) {
         Ok(s) => s,
         Err(e) => return invalid(e, Format::Text),
     };

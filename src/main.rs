@@ -62,6 +62,9 @@ enum Command {
         /// Simulate nodes one after another instead of in parallel (results are identical).
         #[arg(long)]
         single_thread: bool,
+        /// The schema, for a cassandra-stress profile without table_definition.
+        #[arg(long)]
+        schema: Option<PathBuf>,
     },
     /// Convert a cassandra-stress user profile into a scenario, written to stdout.
     ImportStress {
@@ -129,6 +132,7 @@ fn main() -> ExitCode {
             sets,
             vars,
             single_thread,
+            schema,
         } => {
             let parsed = commands::parse_pairs(&vars, "--var")
                 .and_then(|v| Ok((v, commands::parse_pairs(&sets, "--set")?)));
@@ -141,6 +145,7 @@ fn main() -> ExitCode {
             };
             let options = commands::RunOptions {
                 scenario: &scenario,
+                schema: schema.as_deref(),
                 out: out.as_deref(),
                 seed,
                 vars: vars.into_iter().collect(),

@@ -251,3 +251,45 @@ fn all_nodes_check_the_representative_node() {
         r[0]
     );
 }
+
+#[test]
+fn cassandra_stress_profiles_run_directly() {
+    for (profile, schema) in [
+        ("tests/data/corpus/cassandra/cqlstress-example.yaml", None),
+        (
+            "tests/data/corpus/cassandra/cqlstress-counter-example.yaml",
+            None,
+        ),
+        (
+            "tests/data/corpus/cassandra/cqlstress-lwt-example.yaml",
+            None,
+        ),
+        (
+            "tests/data/corpus/zipkin/span-stress.yaml",
+            Some("tests/data/corpus/zipkin/zipkin2-test-schema.cql"),
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("o");
+        let mut args = vec![
+            "run",
+            profile,
+            "--out",
+            path_str(&out),
+            "--set",
+            "duration=6h",
+        ];
+        if let Some(s) = schema {
+            args.extend(["--schema", s]);
+        }
+        let run = cassim(&args);
+        assert!(run.code <= 1, "{profile}: {}", run.stderr);
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
+                .unwrap();
+        assert!(
+            !summary["tables"].as_object().unwrap().is_empty(),
+            "{profile}"
+        );
+    }
+}
