@@ -8,5 +8,6 @@ mod latency;
 mod parser_props;
 mod run;
 mod scenarios;
+mod sim_props;
 mod tidy;
 mod util;
