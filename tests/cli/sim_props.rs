@@ -8,18 +8,33 @@ use std::path::Path;
 use cassim::scenario::Scenario;
 use proptest::prelude::*;
 
-fn scenario(
-    strategy: &str,
-    version: &str,
+/// What the property varies.
+struct Knobs<'a> {
+    strategy: &'a str,
+    version: &'a str,
     ttl: u32,
     gc_grace: u32,
-    keys: &str,
-    pattern: &str,
-    delete: &str,
-    target: &str,
-    consistency: &str,
+    keys: &'a str,
+    pattern: &'a str,
+    delete: &'a str,
+    target: &'a str,
+    consistency: &'a str,
     rate: u32,
-) -> String {
+}
+
+fn scenario(k: &Knobs) -> String {
+    let Knobs {
+        strategy,
+        version,
+        ttl,
+        gc_grace,
+        keys,
+        pattern,
+        delete,
+        target,
+        consistency,
+        rate,
+    } = *k;
     format!(
         r#"
 name = "prop"
@@ -92,7 +107,7 @@ proptest! {
         if strategy == "UnifiedCompactionStrategy" && version != "5.0" {
             strategy = "SizeTieredCompactionStrategy";
         }
-        let text = scenario(strategy, version, ttl, gc_grace, keys, pattern, delete, target, consistency, rate);
+        let text = scenario(&Knobs { strategy, version, ttl, gc_grace, keys, pattern, delete, target, consistency, rate });
         let s = Scenario::from_str(&text, Path::new("prop.toml"), &BTreeMap::new(), &[]).expect("valid scenario");
         let (run, summary) = cassim::sim::run(&s, 9, true, &|_, _| {});
         let json = serde_json::to_string(&summary).unwrap();
