@@ -7,10 +7,12 @@
 //! The engine does no IO and draws all randomness from the node's seeded generator.
 
 pub mod compaction;
+mod compactor;
 pub mod frag;
 pub mod node;
 pub mod partitions;
 pub mod read;
+mod sampler;
 pub mod sstable;
 pub mod table;
 pub mod view;

@@ -1,0 +1,494 @@
+//! A node's samples: reads of every SELECT through the sstable layout, partition statistics, and the
+//! latency of reads and writes from the node's caches, stage queues and cores (issue 4).
+
+use super::frag::Part;
+use super::node::NodeSim;
+use super::read::{self, ReadWork, ViewCache};
+use super::sstable::Tombstones;
+use super::table::TableSim;
+use super::view;
+use crate::metrics::{Percentiles, TableSample};
+
+impl NodeSim {
+    /// Reads and statistics at `now`.
+    pub fn sample(&mut self, now: f64) {
+        self.hot_bytes = 0.0;
+        let first_sample = self.samples.len();
+        let first_reads = self.query_reads.len();
+        for i in 0..self.tables.len() {
+            let sample = self.sample_table(i, now);
+            self.samples.push(sample);
+        }
+        self.latencies(now, first_sample, first_reads);
+    }
+
+    /// Latency of this sample's reads and of writes (issue 4): the caches the node has, the
+    /// stages' queues, then each query's requests through the coordinator.
+    fn latencies(&mut self, now: f64, first_sample: usize, first_reads: usize) {
+        use crate::latency::{self, TableIo};
+        let config = &self.config;
+        let model = &config.latency;
+        // The page cache against the data reads keep hot (`read::hot_bytes`), at most all of it.
+        let disk: f64 = self.samples[first_sample..]
+            .iter()
+            .map(|s| s.disk_bytes)
+            .sum();
+        let hot = self.hot_bytes.min(disk);
+        let page_cache_hit = if hot > 0.0 {
+            (config.page_cache_bytes / hot).min(1.0)
+        } else {
+            1.0
+        };
+        // Key cache: entries against the (partition, sstable) pairs reads look up.
+        let demand: f64 = self.samples[first_sample..]
+            .iter()
+            .map(|s| s.partitions * s.sstables.clamp(1.0, 10.0))
+            .sum();
+        let capacity = config.key_cache_bytes / config.key_cache_entry_bytes;
+        // Compaction reads and writes the same disk: reads wait for its share of the device
+        // (assumed: a busy fraction of the device's throughput).
+        let compacted: f64 = self.samples[first_sample..]
+            .iter()
+            .map(|s| s.bytes_compacted)
+            .sum();
+        let disk_busy =
+            (2.0 * compacted / config.sample_every_s / model.device.bytes_per_s).min(0.9);
+        let disk_factor = 1.0 / (1.0 - disk_busy);
+        let key_cache_hit = if demand > 0.0 {
+            (capacity / demand).min(0.99)
+        } else {
+            0.99
+        };
+        let io = |t: &TableSim| TableIo {
+            chunk_bytes: t.chunk_bytes,
+            compression_ratio: t.compression_ratio,
+            bytes_per_cell: bytes_per_cell(t),
+            key_cache_hit,
+            page_cache_hit,
+            column_index_cache_bytes: crate::defaults::COLUMN_INDEX_CACHE_SIZE_BYTES,
+            column_index_bytes: crate::defaults::COLUMN_INDEX_SIZE_BYTES,
+        };
+        // Service times without jitter, per query, and the read stage's load from all of them.
+        let mut per_query: Vec<QueryServices> = Vec::new();
+        let (mut lambda, mut busy, mut cpu_busy) = (0.0, 0.0, 0.0);
+        for (_, op, works) in &self.query_reads[first_reads..] {
+            let Some((ti, reader)) = self
+                .tables
+                .iter()
+                .enumerate()
+                .find_map(|(i, t)| t.readers.iter().find(|r| r.op == *op).map(|r| (i, r)))
+            else {
+                continue;
+            };
+            let tio = io(&self.tables[ti]);
+            let parts: Vec<(f64, f64)> = works
+                .iter()
+                .map(|w| latency::replica_read_parts(model, &tio, w))
+                .collect();
+            let services: Vec<(f64, bool)> = parts
+                .iter()
+                .zip(works)
+                .map(|((cpu, disk), w)| (cpu + disk * disk_factor, w.failed))
+                .collect();
+            if !services.is_empty() {
+                let n = services.len() as f64;
+                let mean = services.iter().map(|s| s.0).sum::<f64>() / n;
+                lambda += reader.rate;
+                busy += reader.rate * mean;
+                cpu_busy += reader.rate * parts.iter().map(|p| p.0).sum::<f64>() / n;
+            }
+            per_query.push(QueryServices {
+                op: *op,
+                table: ti,
+                services,
+            });
+        }
+        let mean_service = if lambda > 0.0 { busy / lambda } else { 0.0 };
+        // The cores: reads', writes' and running compactions' CPU (a compactor holds a core).
+        let write_cpu: f64 = self
+            .tables
+            .iter()
+            .flat_map(|t| t.writers.iter())
+            .map(|w| w.rate * latency::replica_write_s(model, w.cells, false))
+            .sum();
+        let compactors = self.jobs.len() as f64;
+        let cores = (config.cores - compactors).max(1.0);
+        let cpu_load = (cpu_busy + write_cpu) / cores;
+        let cpu_wait = if cpu_load < 1.0 {
+            let rate = lambda
+                + self
+                    .tables
+                    .iter()
+                    .flat_map(|t| t.writers.iter())
+                    .map(|w| w.rate)
+                    .sum::<f64>();
+            let mean_cpu = if rate > 0.0 {
+                (cpu_busy + write_cpu) / rate
+            } else {
+                0.0
+            };
+            latency::mmc_wait_s(rate, mean_cpu, cores)
+        } else {
+            None
+        };
+        let read_wait = match (
+            latency::mmc_wait_s(lambda, mean_service, config.concurrent_reads),
+            cpu_wait,
+        ) {
+            (Some(a), Some(b)) => Some(a + b),
+            _ => None,
+        };
+        let utilisation = if config.concurrent_reads > 0.0 {
+            busy / config.concurrent_reads
+        } else {
+            0.0
+        };
+        let mut table_reads: Vec<Vec<f64>> = vec![Vec::new(); self.tables.len()];
+        let mut overloaded = vec![false; self.tables.len()];
+        for QueryServices {
+            op,
+            table: ti,
+            services,
+        } in per_query
+        {
+            let (fanout, lwt) = self.tables[ti]
+                .readers
+                .iter()
+                .find(|r| r.op == op)
+                .map(|r| (r.fanout, r.lwt))
+                .expect("reader");
+            // A SERIAL read first runs a Paxos prepare round to a quorum.
+            let prepare = latency::replica_write_s(model, 1.0, false);
+            let Some(wait) = read_wait else {
+                overloaded[ti] = true;
+                self.query_latency.push((now, op, None));
+                continue;
+            };
+            let mut sorted: Vec<f64> = services.iter().map(|s| s.0).collect();
+            sorted.sort_by(f64::total_cmp);
+            let retry_after = sorted
+                .get(
+                    ((sorted.len() as f64 * model.speculative_percentile) as usize)
+                        .min(sorted.len().saturating_sub(1)),
+                )
+                .copied()
+                .unwrap_or(0.0)
+                * (2.33 * model.jitter_sigma).exp()
+                + wait;
+            let pause = 1.0 / (1.0 - model.gc_pause_share).max(0.05);
+            let mut lat = Vec::with_capacity(services.len());
+            for (service, failed) in &services {
+                if *failed {
+                    continue; // A failed read is a failure, not a latency.
+                }
+                let mut l =
+                    latency::coordinate(model, &fanout, retry_after, &mut self.rng, |rng| {
+                        (service * latency::jitter(model, rng) + wait) * pause
+                    });
+                if lwt {
+                    l += latency::coordinate(model, &fanout, f64::INFINITY, &mut self.rng, |rng| {
+                        prepare * latency::jitter(model, rng)
+                    });
+                }
+                lat.push(l);
+            }
+            table_reads[ti].extend(lat.iter().copied());
+            if let Some(p) = latency::percentiles(&lat) {
+                self.query_latency.push((now, op, Some(p)));
+            }
+        }
+        // Writes: each statement's mutations through the write stage and the coordinator.
+        let write_lambda: f64 = self
+            .tables
+            .iter()
+            .flat_map(|t| t.writers.iter())
+            .map(|w| w.rate)
+            .sum();
+        let write_busy: f64 = self
+            .tables
+            .iter()
+            .flat_map(|t| t.writers.iter())
+            .map(|w| {
+                w.rate * latency::replica_write_s(model, w.cells, config.commitlog_sync_on_write)
+            })
+            .sum();
+        let write_service = if write_lambda > 0.0 {
+            write_busy / write_lambda
+        } else {
+            0.0
+        };
+        let write_wait = match (
+            latency::mmc_wait_s(write_lambda, write_service, config.concurrent_writes),
+            cpu_wait,
+        ) {
+            (Some(a), Some(b)) => Some(a + b),
+            _ => None,
+        };
+        let mut table_writes: Vec<Vec<f64>> = vec![Vec::new(); self.tables.len()];
+        let draws = (config.reads_per_sample / 2).max(1);
+        for ti in 0..self.tables.len() {
+            let writers: Vec<(usize, f64, crate::latency::Fanout, bool)> = self.tables[ti]
+                .writers
+                .iter()
+                .filter(|w| w.rate > 0.0)
+                .map(|w| {
+                    (
+                        w.op,
+                        latency::replica_write_s(model, w.cells, config.commitlog_sync_on_write),
+                        w.fanout,
+                        w.lwt,
+                    )
+                })
+                .collect();
+            for (op, service, fanout, lwt) in writers {
+                // A lightweight transaction: Paxos prepare (with its read), propose and commit,
+                // each a round to a quorum, instead of one write round.
+                let rounds = if lwt { 4 } else { 1 };
+                let Some(wait) = write_wait else {
+                    overloaded[ti] = true;
+                    self.query_latency.push((now, op, None));
+                    continue;
+                };
+                let lat: Vec<f64> = (0..draws)
+                    .map(|_| {
+                        (0..rounds)
+                            .map(|_| {
+                                latency::coordinate(
+                                    model,
+                                    &fanout,
+                                    f64::INFINITY,
+                                    &mut self.rng,
+                                    |rng| service * latency::jitter(model, rng) + wait,
+                                )
+                            })
+                            .sum()
+                    })
+                    .collect();
+                table_writes[ti].extend(lat.iter().copied());
+                if let Some(p) = latency::percentiles(&lat) {
+                    self.query_latency.push((now, op, Some(p)));
+                }
+            }
+        }
+        for (k, s) in self.samples[first_sample..].iter_mut().enumerate() {
+            s.read_latency = latency::percentiles(&table_reads[k]);
+            s.write_latency = latency::percentiles(&table_writes[k]);
+            s.read_stage_utilisation = utilisation;
+            s.cpu_utilisation = cpu_load;
+            s.overloaded = overloaded[k];
+        }
+    }
+
+    fn sample_table(&mut self, i: usize, now: f64) -> TableSample {
+        let config = self.config.clone();
+        let mut cache = ViewCache::new();
+        let mut works: Vec<ReadWork> = Vec::new();
+        let (mut warned, mut failed) = (0.0, 0.0);
+        let t = &self.tables[i];
+        let cx = read::ReadContext {
+            table: t,
+            order: read::read_order(t),
+            now,
+            limits: config.limits,
+        };
+        for reader in &t.readers {
+            let w = read::simulate(
+                &cx,
+                reader,
+                config.reads_per_sample,
+                &mut self.rng,
+                &mut cache,
+            );
+            if !w.is_empty() {
+                let n = w.len() as f64;
+                let requests = reader.requests * config.sample_every_s;
+                warned += requests * w.iter().filter(|r| r.warned).count() as f64 / n;
+                failed += requests * w.iter().filter(|r| r.failed).count() as f64 / n;
+            }
+            self.hot_bytes += read::hot_bytes(&cx, reader, &w);
+            works.extend(w.iter().copied());
+            self.query_reads.push((now, reader.op, w));
+        }
+        let (mut s, updates) = partition_stats(t, now, config.stats_partitions);
+        drop(cache);
+        let t = &mut self.tables[i];
+        t.stats_cache.extend(updates);
+        let values = |f: fn(&ReadWork) -> f64| -> Vec<f64> { works.iter().map(f).collect() };
+        s.t_s = now;
+        s.node = config.name.clone();
+        s.table = t.name.clone();
+        s.sstables_per_read = Percentiles::of(&values(|w| w.sstables));
+        s.tombstones_per_read = Percentiles::of(&values(|w| w.tombstones.round()));
+        s.cells_scanned_per_read = Percentiles::of(&values(|w| w.cells_scanned.round()));
+        s.live_rows_per_read = Percentiles::of(&values(|w| w.live_rows));
+        s.bloom_false_positives_per_read = if works.is_empty() {
+            0.0
+        } else {
+            works.iter().map(|w| w.bloom_false_positives).sum::<f64>() / works.len() as f64
+        };
+        s.warned_reads = warned;
+        s.failed_reads = failed;
+        s.simulated_reads = works.len() as f64;
+        s.flushes = t.since_sample.flushes;
+        s.compactions = t.since_sample.compactions;
+        s.bytes_compacted = t.since_sample.bytes_compacted;
+        s.expired_sstables_dropped = t.since_sample.expired_dropped;
+        s.compactions_running = self
+            .jobs
+            .iter()
+            .filter(|j| j.table == i)
+            .map(|j| j.merges)
+            .sum();
+        t.since_sample = Default::default();
+        s
+    }
+}
+
+/// One query's replica service times in a sample (seconds), and whether each read failed.
+struct QueryServices {
+    op: usize,
+    table: usize,
+    services: Vec<(f64, bool)>,
+}
+
+/// Cells per row written, averaged over the table's row-writing statements by rate (`Cell
+/// Count` of tablehistograms counts cells).
+fn cells_per_row(t: &TableSim) -> f64 {
+    let (mut rows, mut cells) = (0.0, 0.0);
+    for w in t.writers.iter().filter(|w| !w.targets_existing_rows()) {
+        let shape = &t.sizes.shapes[w.shape as usize];
+        rows += w.rate;
+        cells += w.rate * (shape.cells + shape.null_cells).max(1.0);
+    }
+    if rows > 0.0 {
+        cells / rows
+    } else {
+        1.0
+    }
+}
+
+/// Serialized bytes per cell written, averaged over the table's writers by rate.
+fn bytes_per_cell(t: &TableSim) -> f64 {
+    let (mut bytes, mut cells) = (0.0, 0.0);
+    for w in &t.writers {
+        let shape = &t.sizes.shapes[w.shape as usize];
+        bytes += w.rate * shape.bytes;
+        cells += w.rate * (shape.cells + shape.null_cells).max(1.0);
+    }
+    if cells > 0.0 {
+        (bytes / cells).max(1.0)
+    } else {
+        50.0
+    }
+}
+
+/// A partition's live rows and bytes at `now`, from the cache while its content and TTL states
+/// have not changed since.
+fn part_stats(t: &TableSim, pidx: u32, now: f64) -> super::table::PartStats {
+    let version = t.pversion[pidx as usize];
+    if let Some(c) = t.stats_cache.get(&pidx) {
+        if c.version == version && now < c.valid_until {
+            return *c;
+        }
+    }
+    let mut sources: Vec<&Part> = t.memtable.parts.get(&pidx).into_iter().collect();
+    sources.extend(t.sstables.iter().filter_map(|s| s.part(pidx)));
+    let bytes: f64 = sources.iter().map(|p| p.bytes(&t.sizes)).sum();
+    let live: f64 = view::build(&sources, now, now - t.gc_grace, None)
+        .pieces
+        .iter()
+        .map(|p| p.tally(&t.sizes).live)
+        .sum();
+    // Live rows change when a TTL expires: the cache holds until the next expiry begins.
+    let mut valid_until = f64::INFINITY;
+    for f in sources.iter().flat_map(|p| p.frags.iter()) {
+        if f.kind == super::frag::Kind::Rows && f.ttl > 0.0 {
+            let (a, b) = (f.t_min() + f.ttl, f.t_max() + f.ttl);
+            if now >= a && now < b {
+                valid_until = now;
+            } else if a > now {
+                valid_until = valid_until.min(a);
+            }
+        }
+    }
+    super::table::PartStats {
+        version,
+        valid_until,
+        live,
+        bytes,
+    }
+}
+
+/// Partition sizes and live rows from the merged views of up to `limit` tracked partitions, and
+/// table totals.
+fn partition_stats(
+    t: &TableSim,
+    now: f64,
+    limit: usize,
+) -> (TableSample, Vec<(u32, super::table::PartStats)>) {
+    let weights = &t.parts.weights;
+    let mut has_data = vec![false; weights.len()];
+    for p in t.memtable.parts.keys() {
+        has_data[*p as usize] = true;
+    }
+    for s in &t.sstables {
+        for p in &s.parts {
+            has_data[p.pidx as usize] = true;
+        }
+    }
+    let present: Vec<u32> = (0..weights.len() as u32)
+        .filter(|&i| has_data[i as usize])
+        .collect();
+    let total_weight: f64 = present.iter().map(|&p| weights[p as usize]).sum();
+    let stride = present.len().div_ceil(limit.max(1)).max(1);
+    let chosen: Vec<u32> = present.iter().copied().step_by(stride).collect();
+    let chosen_weight: f64 = chosen.iter().map(|&p| weights[p as usize]).sum();
+    let mut bytes = Vec::with_capacity(chosen.len());
+    let mut rows = Vec::with_capacity(chosen.len());
+    let cells_per_row = cells_per_row(t);
+    let mut live_total = 0.0;
+    let mut updates = Vec::with_capacity(chosen.len());
+    for &pidx in &chosen {
+        let st = part_stats(t, pidx, now);
+        updates.push((pidx, st));
+        let w = weights[pidx as usize];
+        bytes.push((st.bytes, w));
+        rows.push((st.live.round(), w));
+        live_total += w * st.live;
+    }
+    let scale = if chosen_weight > 0.0 {
+        total_weight / chosen_weight
+    } else {
+        0.0
+    };
+    let mut tombstones = Tombstones::default();
+    let mut disk = 0.0;
+    let mut sstables = 0.0;
+    for s in &t.sstables {
+        tombstones.add(&s.stats.tombstones_at(now));
+        disk += s.stats.bytes * t.compression_ratio;
+        sstables += s.copies;
+    }
+    let memtable_parts: Vec<Part> = t.memtable.parts.values().cloned().collect();
+    let mem = super::sstable::Stats::compute(&memtable_parts, 1.0, false, weights, &t.sizes);
+    tombstones.add(&mem.tombstones_at(now));
+    let cells: Vec<(f64, f64)> = rows
+        .iter()
+        .map(|(r, w)| ((r * cells_per_row).round(), *w))
+        .collect();
+    let sample = TableSample {
+        partitions: total_weight,
+        partition_bytes: Percentiles::weighted(&bytes),
+        partition_rows: Percentiles::weighted(&rows),
+        partition_bytes_levels: crate::metrics::levels(&bytes),
+        partition_cells_levels: crate::metrics::levels(&cells),
+        live_rows: live_total * scale,
+        tombstones,
+        sstables,
+        disk_bytes: disk,
+        memtable_bytes: mem.bytes,
+        memtable_heap_bytes: t.memtable.heap,
+        ..TableSample::default()
+    };
+    (sample, updates)
+}
