@@ -2,11 +2,11 @@
 //! representative per datacenter, carrying the hottest node's share, or every node of a small
 //! cluster with its own token share), each one's share of the cluster's writes (requests × RF /
 //! nodes) and of its reads (by consistency level), the extra share vnode token imbalance gives the
-//! hottest node, and the heap by cassandra-env.sh's rule.
+//! hottest node.
 
 use statrs::distribution::{ContinuousCDF, Normal};
 
-use crate::scenario::{Heap, Scenario, SimulateNodes};
+use crate::scenario::{Scenario, SimulateNodes};
 
 /// A node the simulation runs.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -20,25 +20,6 @@ pub struct NodeShare {
     pub hottest_factor: f64,
     /// Datacenters with the same nodes and RF that this node also stands for.
     pub stands_for: Vec<usize>,
-}
-
-/// MAX_HEAP_SIZE of cassandra-env.sh (CASSANDRA.md 2.1): max(min(RAM/2, 1 GiB), min(RAM/4, 8 GiB)),
-/// in whole MiB as `free -m` gives them.
-pub fn auto_heap_bytes(ram_bytes: f64) -> f64 {
-    const MIB: f64 = 1024.0 * 1024.0;
-    let ram_mb = (ram_bytes / MIB).floor();
-    let heap_mb = (ram_mb / 2.0)
-        .min(1024.0)
-        .max((ram_mb / 4.0).min(8192.0))
-        .floor();
-    heap_mb * MIB
-}
-
-pub fn heap_bytes(scenario: &Scenario) -> f64 {
-    match scenario.node.heap {
-        Heap::Auto => auto_heap_bytes(scenario.node.ram_bytes),
-        Heap::Bytes(b) => b,
-    }
 }
 
 /// Replicas a read at `consistency` contacts in datacenter `dc`, for a request coordinated in
@@ -216,16 +197,6 @@ fn ownership(seed: u64, dc: usize, k: u32, nodes: u32, rf: u32, num_tokens: u32)
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
-
-    #[test]
-    fn heap_follows_cassandra_env() {
-        assert_eq!(auto_heap_bytes(2.0 * GIB), GIB);
-        assert_eq!(auto_heap_bytes(8.0 * GIB), 2.0 * GIB);
-        assert_eq!(auto_heap_bytes(16.0 * GIB), 4.0 * GIB);
-        assert_eq!(auto_heap_bytes(64.0 * GIB), 8.0 * GIB);
-    }
 
     #[test]
     fn consistency_levels_contact_their_replicas() {

@@ -7,6 +7,7 @@ pub mod cql;
 pub mod defaults;
 pub mod distribution;
 pub mod engine;
+pub mod heap;
 pub mod latency;
 pub mod metrics;
 pub mod report;

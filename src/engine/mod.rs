@@ -62,7 +62,7 @@ pub fn node_seed(seed: u64, k: usize) -> u64 {
 /// Builds the simulation of one node.
 pub fn build_node(scenario: &Scenario, share: &NodeShare, seed: u64, index: usize) -> NodeSim {
     let cal = &scenario.calibration;
-    let heap = cluster::heap_bytes(scenario);
+    let heap = crate::heap::Jvm::of(scenario).heap_bytes;
     let settings = &scenario.settings;
     let memtable_space = settings.number("memtable_heap_space").unwrap_or(heap / 4.0);
     let flush_writers = settings.number("memtable_flush_writers").unwrap_or(2.0);

@@ -96,6 +96,8 @@ pub struct HistogramRow {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct NodeSummary {
     pub name: String,
+    /// The JVM: heap (the scenario's or cassandra-env.sh's), young generation and collector.
+    pub jvm: crate::heap::Jvm,
     pub datacenters: Vec<String>,
     pub load_factor: f64,
     /// The hottest node's token ownership relative to the mean.
@@ -171,6 +173,7 @@ pub fn summarize(scenario: &Scenario, run: &RunResult) -> Summary {
             let last_t = n.samples.last().map(|s| s.t_s).unwrap_or(0.0);
             NodeSummary {
                 name: n.share.name.clone(),
+                jvm: crate::heap::Jvm::of(scenario),
                 datacenters: n
                     .share
                     .stands_for
