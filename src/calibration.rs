@@ -116,7 +116,7 @@ pub const COEFFICIENTS: &[Coefficient] = &[
     c("key_cache_entry_bytes", 100.0, "B", "assumed: a key cache entry's key, position and overhead on heap"),
     c("network_rtt_ms", 0.3, "ms", "assumed: a round trip within a datacenter"),
     c("replica_jitter_sigma", 0.3, "", "assumed: lognormal spread of one replica's service time around the model's, for tails and k-th fastest replicas"),
-    c("offheap_reserve_bytes", 1073741824.0, "B", "assumed: off-heap and OS memory outside the page cache until the heap issue models it"),
+    c("offheap_reserve_bytes", 1073741824.0, "B", "assumed: memory outside the heap, the modelled off-heap structures and the page cache (OS, JVM metaspace, thread stacks)"),
     c("write_base_us", 20.0, "us", "assumed: a replica write's fixed CPU; F13 reports write p50 about 10 us on the replica"),
     c("commitlog_append_us", 5.0, "us", "assumed: appending a mutation to the commit log buffer (periodic sync)"),
     c("memtable_cell_us", 1.0, "us", "assumed: inserting a cell into the memtable"),

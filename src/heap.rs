@@ -130,3 +130,96 @@ mod tests {
         ));
     }
 }
+
+/// Bits per key of a bloom filter (CASSANDRA.md 4.1, `BloomCalculations.computeBloomSpec`): the
+/// smallest whole number of bits per key, up to 20, whose best hash count meets the false-positive
+/// chance; 0 for a chance of 1 (an always-present filter).
+pub fn bloom_bits_per_key(fp_chance: f64) -> f64 {
+    if fp_chance >= 1.0 {
+        return 0.0;
+    }
+    for bits in 1..=20u32 {
+        let b = f64::from(bits);
+        let best = (1..=bits)
+            .map(|k| {
+                let k = f64::from(k);
+                (1.0 - (-k / b).exp()).powf(k)
+            })
+            .fold(f64::INFINITY, f64::min);
+        if best <= fp_chance {
+            return b;
+        }
+    }
+    20.0
+}
+
+/// `BITSET_EXCESS`: bits every bloom filter adds (CASSANDRA.md 4.1).
+pub const BLOOM_EXCESS_BITS: f64 = 20.0;
+/// `min_index_interval`: one index summary entry per 128 partitions (CASSANDRA.md 4.2).
+pub const INDEX_SUMMARY_INTERVAL: f64 = 128.0;
+/// Bytes of an index summary entry besides its key: the position (8) and the offset (4).
+pub const INDEX_SUMMARY_ENTRY_OVERHEAD: f64 = 12.0;
+/// Bytes of compression metadata per chunk: `CompressionMetadata` keeps a long offset per chunk
+/// (F14's 1–3 GB per TB matches small chunks).
+pub const COMPRESSION_OFFSET_BYTES: f64 = 8.0;
+
+/// Off-heap memory by kind (CASSANDRA.md 8.5), as `summary.json` reports it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct OffHeap {
+    pub bloom_filter: f64,
+    pub index_summary: f64,
+    pub compression_metadata: f64,
+    pub memtable: f64,
+    pub chunk_cache: f64,
+    pub networking_cache: f64,
+}
+
+impl OffHeap {
+    pub fn total(&self) -> f64 {
+        self.bloom_filter
+            + self.index_summary
+            + self.compression_metadata
+            + self.memtable
+            + self.chunk_cache
+            + self.networking_cache
+    }
+
+    pub fn add(&mut self, o: &OffHeap) {
+        self.bloom_filter += o.bloom_filter;
+        self.index_summary += o.index_summary;
+        self.compression_metadata += o.compression_metadata;
+        self.memtable += o.memtable;
+        self.chunk_cache += o.chunk_cache;
+        self.networking_cache += o.networking_cache;
+    }
+}
+
+/// The chunk cache (`file_cache_size`, min(1/4 heap, 512 MiB)) and the networking cache
+/// (min(1/16 heap, 128 MiB)), CASSANDRA.md 1.2.
+pub fn fixed_offheap(heap_bytes: f64) -> OffHeap {
+    OffHeap {
+        chunk_cache: (heap_bytes / 4.0).min(512.0 * MIB),
+        networking_cache: (heap_bytes / 16.0).min(128.0 * MIB),
+        ..OffHeap::default()
+    }
+}
+
+#[cfg(test)]
+mod offheap_tests {
+    use super::*;
+
+    #[test]
+    fn bloom_bits_follow_cassandra_table() {
+        assert_eq!(bloom_bits_per_key(0.01), 10.0);
+        assert_eq!(bloom_bits_per_key(0.1), 5.0);
+        assert_eq!(bloom_bits_per_key(0.001), 15.0);
+        assert_eq!(bloom_bits_per_key(1.0), 0.0);
+    }
+
+    #[test]
+    fn fixed_caches_are_capped() {
+        let f = fixed_offheap(8.0 * 1024.0 * MIB);
+        assert_eq!(f.chunk_cache, 512.0 * MIB);
+        assert_eq!(f.networking_cache, 128.0 * MIB);
+    }
+}

@@ -104,8 +104,15 @@ pub fn build_node(scenario: &Scenario, share: &NodeShare, seed: u64, index: usiz
             scenario.node.disk.kind,
             scenario.cluster.inter_dc_rtt_s,
         ),
-        page_cache_bytes: (scenario.node.ram_bytes - heap - cal.get("offheap_reserve_bytes"))
-            .max(0.0),
+        ram_for_offheap_and_page_cache: (scenario.node.ram_bytes
+            - heap
+            - cal.get("offheap_reserve_bytes"))
+        .max(0.0),
+        fixed_offheap: crate::heap::fixed_offheap(heap),
+        memtable_offheap: matches!(
+            settings.text("memtable_allocation_type"),
+            Some("offheap_buffers") | Some("offheap_objects")
+        ),
         // key_cache_size: min(5 % of heap, 100 MiB) by default (CASSANDRA.md 1.2).
         key_cache_bytes: settings
             .number("key_cache_size")

@@ -29,8 +29,13 @@ pub struct NodeConfig {
     pub limits: ReadLimits,
     pub sample_every_s: f64,
     pub latency: crate::latency::Model,
-    /// Memory the page cache gets: RAM less heap and off-heap (CASSANDRA.md 8.5).
-    pub page_cache_bytes: f64,
+    /// RAM less the heap and memory outside the modelled structures (OS, metaspace, threads):
+    /// what off-heap structures and the page cache share (CASSANDRA.md 8.5).
+    pub ram_for_offheap_and_page_cache: f64,
+    /// The chunk and networking caches, fixed by the heap.
+    pub fixed_offheap: crate::heap::OffHeap,
+    /// memtable_allocation_type keeps cell values off heap (offheap_buffers, offheap_objects).
+    pub memtable_offheap: bool,
     pub key_cache_bytes: f64,
     pub key_cache_entry_bytes: f64,
     pub concurrent_reads: f64,

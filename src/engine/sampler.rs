@@ -34,8 +34,14 @@ impl NodeSim {
             .map(|s| s.disk_bytes)
             .sum();
         let hot = self.hot_bytes.min(disk);
+        // The page cache: what RAM leaves after the heap and every off-heap structure.
+        let mut offheap = config.fixed_offheap;
+        for s in &self.samples[first_sample..] {
+            offheap.add(&s.offheap);
+        }
+        let page_cache = (config.ram_for_offheap_and_page_cache - offheap.total()).max(0.0);
         let page_cache_hit = if hot > 0.0 {
-            (config.page_cache_bytes / hot).min(1.0)
+            (page_cache / hot).min(1.0)
         } else {
             1.0
         };
@@ -274,6 +280,7 @@ impl NodeSim {
             s.read_latency = latency::percentiles(&table_reads[k]);
             s.write_latency = latency::percentiles(&table_writes[k]);
             s.read_stage_utilisation = utilisation;
+            s.page_cache_bytes = page_cache;
             s.cpu_utilisation = cpu_load;
             s.overloaded = overloaded[k];
         }
@@ -310,6 +317,7 @@ impl NodeSim {
             self.query_reads.push((now, reader.op, w));
         }
         let (mut s, updates) = partition_stats(t, now, config.stats_partitions);
+        s.offheap = table_offheap(t, config.memtable_offheap);
         drop(cache);
         let t = &mut self.tables[i];
         t.stats_cache.extend(updates);
@@ -380,6 +388,33 @@ fn bytes_per_cell(t: &TableSim) -> f64 {
     } else {
         50.0
     }
+}
+
+/// A table's off-heap structures (CASSANDRA.md 4.1, 4.2, 8.5): bloom filters by keys per sstable
+/// (a partition in N sstables costs N entries), index summaries, compression offsets, and the
+/// memtable's values with an off-heap allocation type.
+fn table_offheap(t: &TableSim, memtable_offheap: bool) -> crate::heap::OffHeap {
+    use crate::heap::*;
+    let bits = bloom_bits_per_key(t.bloom_fp);
+    let mut o = OffHeap::default();
+    for s in &t.sstables {
+        let keys: f64 = s
+            .parts
+            .iter()
+            .map(|p| t.parts.weights[p.pidx as usize] * s.presence(p.pidx))
+            .sum();
+        o.bloom_filter += (keys * bits + BLOOM_EXCESS_BITS * s.copies) / 8.0;
+        o.index_summary += keys / INDEX_SUMMARY_INTERVAL
+            * (t.sizes.partition_overhead + INDEX_SUMMARY_ENTRY_OVERHEAD);
+        if t.compression_ratio < 1.0 {
+            o.compression_metadata +=
+                s.stats.bytes * t.compression_ratio / t.chunk_bytes * COMPRESSION_OFFSET_BYTES;
+        }
+    }
+    if memtable_offheap {
+        o.memtable = t.memtable.bytes(&t.sizes, &t.parts.weights);
+    }
+    o
 }
 
 /// A partition's live rows and bytes at `now`, from the cache while its content and TTL states

@@ -104,6 +104,10 @@ pub struct NodeSummary {
     pub hottest_node_factor: f64,
     pub flush_threshold_bytes: f64,
     pub flushes_per_hour: f64,
+    /// Off-heap memory at the end, by kind (tables' structures plus the fixed caches), and the
+    /// page cache RAM leaves.
+    pub offheap_bytes: crate::heap::OffHeap,
+    pub page_cache_bytes: f64,
     pub compactions: f64,
     pub bytes_compacted: f64,
     pub disk_bytes: f64,
@@ -171,9 +175,31 @@ pub fn summarize(scenario: &Scenario, run: &RunResult) -> Summary {
         .iter()
         .map(|n| {
             let last_t = n.samples.last().map(|s| s.t_s).unwrap_or(0.0);
+            let jvm = crate::heap::Jvm::of(scenario);
+            let mut offheap = crate::heap::fixed_offheap(jvm.heap_bytes);
+            for s in n.samples.iter().filter(|s| s.t_s == last_t) {
+                offheap.add(&s.offheap);
+            }
+            let r = round_json;
+            let offheap_bytes = crate::heap::OffHeap {
+                bloom_filter: r(offheap.bloom_filter),
+                index_summary: r(offheap.index_summary),
+                compression_metadata: r(offheap.compression_metadata),
+                memtable: r(offheap.memtable),
+                chunk_cache: r(offheap.chunk_cache),
+                networking_cache: r(offheap.networking_cache),
+            };
+            let page_cache_bytes = r(n
+                .samples
+                .iter()
+                .filter(|s| s.t_s == last_t)
+                .map(|s| s.page_cache_bytes)
+                .fold(0.0, f64::max));
             NodeSummary {
                 name: n.share.name.clone(),
-                jvm: crate::heap::Jvm::of(scenario),
+                jvm,
+                offheap_bytes,
+                page_cache_bytes,
                 datacenters: n
                     .share
                     .stands_for

@@ -5,6 +5,7 @@ mod corpus;
 mod errors;
 mod findings;
 mod latency;
+mod memory;
 mod parser_props;
 mod run;
 mod scenarios;
