@@ -398,11 +398,7 @@ fn table_offheap(t: &TableSim, memtable_offheap: bool) -> crate::heap::OffHeap {
     let bits = bloom_bits_per_key(t.bloom_fp);
     let mut o = OffHeap::default();
     for s in &t.sstables {
-        let keys: f64 = s
-            .parts
-            .iter()
-            .map(|p| t.parts.weights[p.pidx as usize] * s.presence(p.pidx))
-            .sum();
+        let keys = s.stats.keys;
         o.bloom_filter += (keys * bits + BLOOM_EXCESS_BITS * s.copies) / 8.0;
         o.index_summary += keys / INDEX_SUMMARY_INTERVAL
             * (t.sizes.partition_overhead + INDEX_SUMMARY_ENTRY_OVERHEAD);

@@ -38,6 +38,8 @@ pub struct Stats {
     pub bytes: f64,
     pub cells: f64,
     pub partitions: f64,
+    /// Keys over all copies: a partition in N of them counts N times (bloom filters, summaries).
+    pub keys: f64,
     pub min_ts: f64,
     pub max_ts: f64,
     /// The largest local deletion time: infinite while any cell can never expire.
@@ -110,6 +112,11 @@ impl Stats {
             let bytes = part.bytes(sizes);
             s.bytes += w * bytes;
             s.partitions += w;
+            s.keys += w * if disjoint {
+                1.0
+            } else {
+                presence_in(part, copies)
+            };
             let per_sstable = if disjoint {
                 bytes
             } else {
