@@ -121,6 +121,11 @@ pub const COEFFICIENTS: &[Coefficient] = &[
     c("commitlog_append_us", 5.0, "us", "assumed: appending a mutation to the commit log buffer (periodic sync)"),
     c("memtable_cell_us", 1.0, "us", "assumed: inserting a cell into the memtable"),
     c("speculative_retry_percentile", 99.0, "%", "Cassandra's default speculative_retry = 99p"),
+    // Heap live set (issue 5).
+    c("heap_baseline_bytes", 268435456.0, "B", "assumed: the JVM, schema, system tables and internal structures of an idle node"),
+    c("read_cell_heap_bytes", 96.0, "B", "CASSANDRA.md 8.4: a BufferCell and its ByteBuffer, about 90-100 B, for each cell a read materialises"),
+    c("index_info_heap_bytes", 100.0, "B", "assumed: an IndexInfo entry (first and last clustering, offset, width) read for a wide partition (CASSANDRA.md 4.4-4.5)"),
+    c("compaction_heap_bytes", 33554432.0, "B", "assumed: buffers and the partition being merged, per running compaction"),
     // Cluster.
     c(
         "token_imbalance_z",

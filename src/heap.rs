@@ -131,6 +131,32 @@ mod tests {
     }
 }
 
+/// The live set on the heap by what holds it (issue 5, item 2; CASSANDRA.md 8.5).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct LiveSet {
+    pub baseline: f64,
+    pub memtables: f64,
+    pub key_cache: f64,
+    pub counter_cache: f64,
+    /// Reads in flight (Little's law, at most concurrent_reads) times what each materialises:
+    /// cells scanned and the column index of wide partitions.
+    pub reads: f64,
+    pub writes: f64,
+    pub compaction: f64,
+}
+
+impl LiveSet {
+    pub fn total(&self) -> f64 {
+        self.baseline
+            + self.memtables
+            + self.key_cache
+            + self.counter_cache
+            + self.reads
+            + self.writes
+            + self.compaction
+    }
+}
+
 /// Bits per key of a bloom filter (CASSANDRA.md 4.1, `BloomCalculations.computeBloomSpec`): the
 /// smallest whole number of bits per key, up to 20, whose best hash count meets the false-positive
 /// chance; 0 for a chance of 1 (an always-present filter).

@@ -124,6 +124,8 @@ pub struct TableSample {
     /// off-heap memtable), and the node's page cache.
     pub offheap: crate::heap::OffHeap,
     pub page_cache_bytes: f64,
+    /// The node's live set on the heap (the same on each of its tables' rows).
+    pub heap_live: crate::heap::LiveSet,
     /// Since the previous sample.
     pub flushes: f64,
     pub compactions: f64,
@@ -179,6 +181,7 @@ pub const TIMESERIES_COLUMNS: &[&str] = &[
     "offheap_compression_metadata_bytes",
     "offheap_memtable_bytes",
     "page_cache_bytes",
+    "heap_live_bytes",
     "flushes",
     "compactions",
     "bytes_compacted",
@@ -239,6 +242,7 @@ impl TableSample {
             n(self.offheap.compression_metadata),
             n(self.offheap.memtable),
             n(self.page_cache_bytes),
+            n(self.heap_live.total()),
             n(self.flushes),
             n(self.compactions),
             n(self.bytes_compacted),

@@ -118,6 +118,21 @@ pub fn build_node(scenario: &Scenario, share: &NodeShare, seed: u64, index: usiz
             .number("key_cache_size")
             .unwrap_or((heap * 0.05).min(100.0 * 1024.0 * 1024.0)),
         key_cache_entry_bytes: cal.get("key_cache_entry_bytes").max(1.0),
+        counter_cache_bytes: if scenario
+            .workload
+            .iter()
+            .any(|o| o.writes.iter().any(|w| w.counter))
+        {
+            settings
+                .number("counter_cache_size")
+                .unwrap_or((heap * 0.025).min(50.0 * 1024.0 * 1024.0))
+        } else {
+            0.0
+        },
+        heap_baseline_bytes: cal.get("heap_baseline_bytes"),
+        read_cell_heap_bytes: cal.get("read_cell_heap_bytes"),
+        index_info_heap_bytes: cal.get("index_info_heap_bytes"),
+        compaction_heap_bytes: cal.get("compaction_heap_bytes"),
         concurrent_reads: settings.number("concurrent_reads").unwrap_or(32.0),
         concurrent_writes: settings.number("concurrent_writes").unwrap_or(32.0),
         cores: f64::from(scenario.node.cores.max(1)),

@@ -37,6 +37,12 @@ pub struct NodeConfig {
     /// memtable_allocation_type keeps cell values off heap (offheap_buffers, offheap_objects).
     pub memtable_offheap: bool,
     pub key_cache_bytes: f64,
+    /// counter_cache_size: min(2.5 % of heap, 50 MiB) (CASSANDRA.md 1.2), when a table counts.
+    pub counter_cache_bytes: f64,
+    pub heap_baseline_bytes: f64,
+    pub read_cell_heap_bytes: f64,
+    pub index_info_heap_bytes: f64,
+    pub compaction_heap_bytes: f64,
     pub key_cache_entry_bytes: f64,
     pub concurrent_reads: f64,
     pub concurrent_writes: f64,

@@ -276,7 +276,72 @@ impl NodeSim {
                 }
             }
         }
+        // The live set on the heap (issue 5, item 2).
+        let mean = |v: &[f64]| {
+            if v.is_empty() {
+                0.0
+            } else {
+                v.iter().sum::<f64>() / v.len() as f64
+            }
+        };
+        let all_reads: Vec<f64> = table_reads.iter().flatten().copied().collect();
+        let all_writes: Vec<f64> = table_writes.iter().flatten().copied().collect();
+        let per_read_heap = {
+            let works: Vec<&ReadWork> = self.query_reads[first_reads..]
+                .iter()
+                .flat_map(|(_, _, w)| w.iter())
+                .collect();
+            let heap: Vec<f64> = works
+                .iter()
+                .map(|w| {
+                    let wide = if w.sstables > 0.0 {
+                        w.partition_bytes / w.sstables
+                    } else {
+                        0.0
+                    };
+                    let index_entries = if wide > crate::defaults::COLUMN_INDEX_SIZE_BYTES {
+                        w.sstables * wide / crate::defaults::COLUMN_INDEX_SIZE_BYTES
+                    } else {
+                        0.0
+                    };
+                    w.cells_scanned * config.read_cell_heap_bytes
+                        + index_entries * config.index_info_heap_bytes
+                })
+                .collect();
+            mean(&heap)
+        };
+        let per_write_heap = {
+            let (mut bytes, mut rate) = (0.0, 0.0);
+            for w in self.tables.iter().flat_map(|t| t.writers.iter()) {
+                bytes += w.rate * w.heap_per_row;
+                rate += w.rate;
+            }
+            if rate > 0.0 {
+                bytes / rate
+            } else {
+                0.0
+            }
+        };
+        let live = crate::heap::LiveSet {
+            baseline: config.heap_baseline_bytes,
+            memtables: self.tables.iter().map(|t| t.memtable.heap).sum(),
+            key_cache: config
+                .key_cache_bytes
+                .min(demand * config.key_cache_entry_bytes),
+            counter_cache: config.counter_cache_bytes,
+            // An overloaded stage has all its threads busy.
+            reads: match read_wait {
+                Some(_) => (lambda * mean(&all_reads)).min(config.concurrent_reads),
+                None => config.concurrent_reads,
+            } * per_read_heap,
+            writes: match write_wait {
+                Some(_) => (write_lambda * mean(&all_writes)).min(config.concurrent_writes),
+                None => config.concurrent_writes,
+            } * per_write_heap,
+            compaction: self.jobs.len() as f64 * config.compaction_heap_bytes,
+        };
         for (k, s) in self.samples[first_sample..].iter_mut().enumerate() {
+            s.heap_live = live;
             s.read_latency = latency::percentiles(&table_reads[k]);
             s.write_latency = latency::percentiles(&table_writes[k]);
             s.read_stage_utilisation = utilisation;

@@ -108,6 +108,9 @@ pub struct NodeSummary {
     /// page cache RAM leaves.
     pub offheap_bytes: crate::heap::OffHeap,
     pub page_cache_bytes: f64,
+    /// The live set on the heap at its peak over the run, by what holds it.
+    pub peak_live_bytes: f64,
+    pub peak_live_set: crate::heap::LiveSet,
     pub compactions: f64,
     pub bytes_compacted: f64,
     pub disk_bytes: f64,
@@ -195,8 +198,25 @@ pub fn summarize(scenario: &Scenario, run: &RunResult) -> Summary {
                 .filter(|s| s.t_s == last_t)
                 .map(|s| s.page_cache_bytes)
                 .fold(0.0, f64::max));
+            let peak = n
+                .samples
+                .iter()
+                .map(|s| s.heap_live)
+                .max_by(|a, b| a.total().total_cmp(&b.total()))
+                .unwrap_or_default();
+            let peak_live_set = crate::heap::LiveSet {
+                baseline: r(peak.baseline),
+                memtables: r(peak.memtables),
+                key_cache: r(peak.key_cache),
+                counter_cache: r(peak.counter_cache),
+                reads: r(peak.reads),
+                writes: r(peak.writes),
+                compaction: r(peak.compaction),
+            };
             NodeSummary {
                 name: n.share.name.clone(),
+                peak_live_bytes: r(peak.total()),
+                peak_live_set,
                 jvm,
                 offheap_bytes,
                 page_cache_bytes,

@@ -67,3 +67,40 @@ fn overlapping_sstables_multiply_bloom_filter_memory_and_the_page_cache_is_what_
         node(&big_heap, "/page_cache_bytes") < node(&small_heap, "/page_cache_bytes") - 11.0 * gib
     );
 }
+
+#[test]
+fn the_live_set_holds_memtables_below_their_space_and_tombstone_scans_in_flight() {
+    let out = run_scenario("scenarios/queue.toml", &["duration=1d"]);
+    let mib = 1024.0 * 1024.0;
+    // memtable_heap_space = heap/4 = 2 GiB; flushes start at a third of it.
+    let memtables = node(&out, "/peak_live_set/memtables");
+    assert!(memtables > 0.0 && memtables <= 2048.0 * mib, "{memtables}");
+    // Head reads scanning up to 100 000 tombstones fill every read thread with cells: about
+    // 32 × 100 001 × 96 B ≈ 293 MiB (CASSANDRA.md 8.4, 8.5).
+    let reads = node(&out, "/peak_live_set/reads");
+    assert!(
+        reads > 200.0 * mib && reads < 400.0 * mib,
+        "{}",
+        reads / mib
+    );
+    let total = node(&out, "/peak_live_bytes");
+    let parts: f64 = [
+        "baseline",
+        "memtables",
+        "key_cache",
+        "counter_cache",
+        "reads",
+        "writes",
+        "compaction",
+    ]
+    .iter()
+    .map(|k| node(&out, &format!("/peak_live_set/{k}")))
+    .sum();
+    assert!((total - parts).abs() < 16.0, "{total} vs {parts}");
+    assert!(out
+        .timeseries_text
+        .lines()
+        .next()
+        .unwrap()
+        .contains("heap_live_bytes"));
+}
