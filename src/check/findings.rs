@@ -27,7 +27,7 @@ pub struct Finding {
     pub message: String,
 }
 
-fn finding(
+pub(crate) fn finding(
     severity: Severity,
     code: &str,
     table: Option<&str>,

@@ -9,6 +9,7 @@ use crate::defaults::CassandraVersion;
 use crate::scenario::Scenario;
 use crate::schema::sizes::RowShape;
 use crate::schema::{Schema, Table};
+pub(crate) use findings::finding;
 pub use findings::{Finding, Severity};
 use projection::{PartitionProjection, Traffic};
 

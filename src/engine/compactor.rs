@@ -131,12 +131,7 @@ impl NodeSim {
         let inputs: Vec<&SSTable> = t.sstables.iter().filter(|s| ids.contains(&s.id)).collect();
         let others: Vec<&SSTable> = t.sstables.iter().filter(|s| !ids.contains(&s.id)).collect();
         let gc_before = now - t.gc_grace;
-        let memtable_min = t
-            .memtable
-            .parts
-            .values()
-            .map(Part::t_min)
-            .fold(f64::INFINITY, f64::min);
+        let memtable_min = t.memtable.t_min();
         let others_min = others
             .iter()
             .map(|s| s.stats.min_ts)
@@ -234,12 +229,7 @@ impl NodeSim {
             }
             t.next_expired_check = now + t.params.expired_check_s;
             let gc_before = now - t.gc_grace;
-            let memtable_min = t
-                .memtable
-                .parts
-                .values()
-                .map(Part::t_min)
-                .fold(f64::INFINITY, f64::min);
+            let memtable_min = t.memtable.t_min();
             let others_min = t
                 .sstables
                 .iter()

@@ -93,6 +93,14 @@ impl Memtable {
         }
     }
 
+    /// The oldest write timestamp it holds, infinity when empty.
+    pub fn t_min(&self) -> f64 {
+        self.parts
+            .values()
+            .map(Part::t_min)
+            .fold(f64::INFINITY, f64::min)
+    }
+
     pub fn min_ts(&self, pidx: u32) -> f64 {
         self.parts
             .get(&pidx)

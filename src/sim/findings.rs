@@ -6,25 +6,9 @@ use std::collections::BTreeMap;
 
 use super::summary::TableSummary;
 use super::RunResult;
-use crate::check::{Finding, Severity};
+use crate::check::{finding, Finding, Severity};
 use crate::scenario::Scenario;
 use crate::units::{format_bytes, format_count, format_duration};
-
-fn finding(
-    severity: Severity,
-    code: &str,
-    table: Option<&str>,
-    at_s: Option<f64>,
-    message: String,
-) -> Finding {
-    Finding {
-        severity,
-        code: code.into(),
-        table: table.map(str::to_string),
-        at_s,
-        message,
-    }
-}
 
 fn day(s: f64) -> String {
     format!(
