@@ -22,11 +22,13 @@ pub struct NodeShare {
     pub stands_for: Vec<usize>,
 }
 
-/// Replicas a read at `consistency` contacts in datacenter `dc`, for a request coordinated in
-/// `local` (reads with digests read the data on every contacted replica).
-pub fn read_replicas(consistency: &str, dcs: &[(u32, u32)], dc: usize, local: usize) -> f64 {
-    let rf = |i: usize| f64::from(dcs[i].1);
-    let total: f64 = (0..dcs.len()).map(rf).sum();
+/// Replicas a request at `consistency` waits for in datacenter `dc`, coordinated in `local`, with
+/// `rfs` the replication factor per datacenter. The one rule for consistency levels: the reads a
+/// node serves (reads with digests read the data on every contacted replica) and the
+/// coordinator's wait (`latency::Fanout`) both come from it.
+pub fn read_replicas(consistency: &str, rfs: &[u32], dc: usize, local: usize) -> f64 {
+    let rf = |i: usize| f64::from(rfs[i]);
+    let total: f64 = (0..rfs.len()).map(rf).sum();
     let quorum = |n: f64| (n / 2.0).floor() + 1.0;
     match consistency.to_ascii_uppercase().as_str() {
         "ONE" | "LOCAL_ONE" | "ANY" => f64::from(u8::from(dc == local)),
@@ -61,7 +63,7 @@ pub fn read_replicas(consistency: &str, dcs: &[(u32, u32)], dc: usize, local: us
                 q.min(rf(dc))
             } else {
                 let left = (q - rf(local)).max(0.0);
-                let others: f64 = (0..dcs.len()).filter(|&i| i != local).map(rf).sum();
+                let others: f64 = (0..rfs.len()).filter(|&i| i != local).map(rf).sum();
                 if others > 0.0 {
                     left * rf(dc) / others
                 } else {
@@ -81,11 +83,12 @@ pub fn read_factor(scenario: &Scenario, consistency: &str, dc: usize) -> f64 {
         .iter()
         .map(|d| (d.nodes, d.rf))
         .collect();
+    let rfs: Vec<u32> = dcs.iter().map(|d| d.1).collect();
     let nodes_total: f64 = dcs.iter().map(|d| f64::from(d.0)).sum();
     let mut per_request = 0.0;
-    for local in 0..dcs.len() {
-        let share = f64::from(dcs[local].0) / nodes_total;
-        per_request += share * read_replicas(consistency, &dcs, dc, local);
+    for (local, d) in dcs.iter().enumerate() {
+        let share = f64::from(d.0) / nodes_total;
+        per_request += share * read_replicas(consistency, &rfs, dc, local);
     }
     per_request / f64::from(dcs[dc].0)
 }
@@ -200,7 +203,7 @@ mod tests {
 
     #[test]
     fn consistency_levels_contact_their_replicas() {
-        let dcs = [(6, 3), (6, 3)];
+        let dcs = [3, 3];
         assert_eq!(read_replicas("LOCAL_QUORUM", &dcs, 0, 0), 2.0);
         assert_eq!(read_replicas("LOCAL_QUORUM", &dcs, 1, 0), 0.0);
         assert_eq!(read_replicas("EACH_QUORUM", &dcs, 1, 0), 2.0);

@@ -167,36 +167,19 @@ pub struct Fanout {
 }
 
 impl Fanout {
-    /// The replicas `consistency` waits for (CASSANDRA.md consistency levels; QUORUM counts
-    /// local replicas first, as the dynamic snitch prefers them).
-    pub fn of(consistency: &str, local_rf: u32, remote_rfs: &[u32]) -> Fanout {
-        let remote_total: u32 = remote_rfs.iter().sum();
-        let quorum = |n: u32| n / 2 + 1;
-        let (local, remote) = match consistency.to_ascii_uppercase().as_str() {
-            "ANY" | "ONE" | "LOCAL_ONE" => (1, 0),
-            "TWO" => (2.min(local_rf), 0),
-            "THREE" => (3.min(local_rf), 0),
-            "LOCAL_QUORUM" | "LOCAL_SERIAL" => (quorum(local_rf), 0),
-            "EACH_QUORUM" => (
-                quorum(local_rf),
-                remote_rfs.iter().map(|r| quorum(*r)).sum(),
-            ),
-            "ALL" => (local_rf, remote_total),
-            _ => {
-                let q = quorum(local_rf + remote_total);
-                (q.min(local_rf), q.saturating_sub(local_rf))
-            }
-        };
+    /// The replicas `consistency` waits for, coordinated in datacenter `local` of a cluster with
+    /// `rfs` replicas per datacenter: `cluster::read_replicas`, split into the local datacenter
+    /// and the others.
+    pub fn of(consistency: &str, rfs: &[u32], local: usize) -> Fanout {
+        let needed =
+            |dc: usize| crate::cluster::read_replicas(consistency, rfs, dc, local).round() as u32;
+        let others = (0..rfs.len()).filter(|&dc| dc != local);
         Fanout {
-            local_needed: local.max(1).min(local_rf.max(1)),
-            local_replicas: local_rf.max(1),
-            remote_needed: remote,
-            remote_replicas: remote_total,
+            local_needed: needed(local).clamp(1, rfs[local].max(1)),
+            local_replicas: rfs[local].max(1),
+            remote_needed: others.clone().map(needed).sum(),
+            remote_replicas: others.map(|dc| rfs[dc]).sum(),
         }
-    }
-
-    pub fn crosses_datacenters(&self) -> bool {
-        self.remote_needed > 0
     }
 }
 
@@ -401,7 +384,7 @@ mod tests {
     #[test]
     fn consistency_levels_wait_for_their_replicas() {
         assert_eq!(
-            Fanout::of("LOCAL_QUORUM", 3, &[3]),
+            Fanout::of("LOCAL_QUORUM", &[3, 3], 0),
             Fanout {
                 local_needed: 2,
                 local_replicas: 3,
@@ -409,15 +392,15 @@ mod tests {
                 remote_replicas: 3
             }
         );
-        assert_eq!(Fanout::of("EACH_QUORUM", 3, &[3]).remote_needed, 2);
-        assert_eq!(Fanout::of("QUORUM", 3, &[3]).remote_needed, 1);
-        assert_eq!(Fanout::of("ONE", 3, &[3]).local_needed, 1);
+        assert_eq!(Fanout::of("EACH_QUORUM", &[3, 3], 0).remote_needed, 2);
+        assert_eq!(Fanout::of("QUORUM", &[3, 3], 0).remote_needed, 1);
+        assert_eq!(Fanout::of("ONE", &[3, 3], 0).local_needed, 1);
         let m = model();
         let mut rng = Pcg64Mcg::seed_from_u64(1);
-        let one = coordinate(&m, &Fanout::of("ONE", 3, &[3]), 1.0, &mut rng, |_| 0.001);
+        let one = coordinate(&m, &Fanout::of("ONE", &[3, 3], 0), 1.0, &mut rng, |_| 0.001);
         let each = coordinate(
             &m,
-            &Fanout::of("EACH_QUORUM", 3, &[3]),
+            &Fanout::of("EACH_QUORUM", &[3, 3], 0),
             1.0,
             &mut rng,
             |_| 0.001,

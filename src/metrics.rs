@@ -131,11 +131,9 @@ pub struct TableSample {
     pub compactions: f64,
     pub bytes_compacted: f64,
     pub expired_sstables_dropped: f64,
-    pub compactions_running: f64,
     pub sstables_per_read: Percentiles,
     pub tombstones_per_read: Percentiles,
     pub cells_scanned_per_read: Percentiles,
-    pub live_rows_per_read: Percentiles,
     pub bloom_false_positives_per_read: f64,
     /// Client requests in the sample period whose replica reads warned or failed (scaled from the
     /// simulated reads).

@@ -5,7 +5,7 @@
 //! expired_sstable_check_frequency_seconds.
 
 use super::compaction::merge::{self, MergeContext};
-use super::compaction::{self, Output, Plan, Why};
+use super::compaction::{self, Output, Plan};
 use super::frag::Part;
 use super::node::{note_partition_size, NodeSim};
 use super::sstable::SSTable;
@@ -22,7 +22,6 @@ pub struct Job {
     bytes: f64,
     done: f64,
     pub merges: f64,
-    why: Why,
 }
 
 impl NodeSim {
@@ -175,7 +174,6 @@ impl NodeSim {
             bytes,
             done: 0.0,
             merges: plan.merges,
-            why: plan.why,
         });
     }
 
@@ -211,7 +209,6 @@ impl NodeSim {
         if t.params.strategy == Strategy::Lcs {
             coalesce_levels(t);
         }
-        let _ = job.why;
         t.since_sample.compactions += job.merges;
         t.total.compactions += job.merges;
         t.since_sample.bytes_compacted += job.bytes;

@@ -388,19 +388,8 @@ fn union_unordered(a: &Frag, b: &Frag) -> Option<Frag> {
 mod tests {
     use super::*;
 
-    pub fn rows(lo: f64, hi: f64, t0: f64, t1: f64) -> Frag {
-        Frag {
-            lo,
-            hi,
-            rows: hi - lo,
-            t0,
-            t1,
-            ordered: true,
-            kind: Kind::Rows,
-            ttl: 0.0,
-            shape: 0,
-            merged: false,
-        }
+    fn rows(lo: f64, hi: f64, t0: f64, t1: f64) -> Frag {
+        crate::engine::fixtures::run(Kind::Rows, lo, hi, t0, t1)
     }
 
     #[test]

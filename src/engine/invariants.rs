@@ -5,26 +5,12 @@
 use proptest::prelude::*;
 
 use super::compaction::merge::{merge, MergeContext};
-use super::frag::{Frag, Kind, Part, Shape, TableSizes};
+use super::frag::{Frag, Kind, Part, TableSizes};
 use super::sstable::SSTable;
 use super::view;
 
 fn sizes() -> TableSizes {
-    TableSizes {
-        shapes: vec![Shape {
-            cells: 2.0,
-            null_cells: 0.0,
-            complex_deletions: 0.0,
-            liveness: true,
-            bytes: 60.0,
-            expired_bytes: 20.0,
-        }],
-        row_tombstone: 12.0,
-        range_tombstone: 40.0,
-        cell_tombstone: 6.0,
-        partition_tombstone: 14.0,
-        partition_overhead: 20.0,
-    }
+    super::fixtures::sizes(2.0, 60.0, 20.0)
 }
 
 fn frag() -> impl Strategy<Value = Frag> {

@@ -18,6 +18,8 @@ pub mod table;
 pub mod view;
 
 #[cfg(test)]
+mod fixtures;
+#[cfg(test)]
 mod invariants;
 
 use std::collections::BTreeMap;
@@ -462,14 +464,8 @@ fn new_table(scenario: &Scenario, table: &Table, share: &NodeShare) -> TableSim 
 
 /// The replicas a request at `consistency` waits for, coordinated in datacenter `dc`.
 fn fanout(scenario: &Scenario, consistency: &str, dc: usize) -> crate::latency::Fanout {
-    let dcs = &scenario.cluster.datacenters;
-    let remote: Vec<u32> = dcs
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i != dc)
-        .map(|(_, d)| d.rf)
-        .collect();
-    crate::latency::Fanout::of(consistency, dcs[dc].rf, &remote)
+    let rfs: Vec<u32> = scenario.cluster.datacenters.iter().map(|d| d.rf).collect();
+    crate::latency::Fanout::of(consistency, &rfs, dc)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -10,6 +10,7 @@ use rand::RngExt;
 use rand_pcg::Pcg64Mcg;
 
 use super::frag::Part;
+use super::partitions::Tracked;
 use super::sstable::SSTable;
 use super::table::{Reader, TableSim};
 use super::view::{self, Tally, View};
@@ -186,38 +187,40 @@ pub fn hot_bytes(cx: &ReadContext, reader: &Reader, works: &[ReadWork]) -> f64 {
         return 0.0;
     }
     let parts = &cx.table.parts;
-    let latest = reader.keys == KeyPopularity::Latest && parts.layout.bucket_s.is_some();
+    let reachable = reachable(cx.table, reader, cx.now);
     let eligible: f64 = parts
         .tracked
         .iter()
-        .filter(|p| {
-            if latest {
-                p.active(cx.now - 1e-6)
-            } else {
-                p.from_s < cx.now
-            }
-        })
+        .filter(|p| reachable(p))
         .map(|p| p.weight)
         .sum();
     let mean = works.iter().map(|w| w.partition_bytes).sum::<f64>() / works.len() as f64;
     eligible * mean * cx.table.compression_ratio
 }
 
+/// Whether a query may read a tracked partition at `now`: the current time bucket for `latest`
+/// keys on a bucketed table (at a bucket boundary, the one that just ended), any partition
+/// created before `now` otherwise.
+fn reachable(table: &TableSim, reader: &Reader, now: f64) -> impl Fn(&Tracked) -> bool {
+    let latest = reader.keys == KeyPopularity::Latest && table.parts.layout.bucket_s.is_some();
+    move |p: &Tracked| {
+        if latest {
+            p.active(now - 1e-6)
+        } else {
+            p.from_s < now
+        }
+    }
+}
+
 /// Partitions a read may hit, with cumulative probabilities: the current time bucket for
 /// `latest` keys on a bucketed table, every partition created so far otherwise.
 fn candidates(table: &TableSim, reader: &Reader, now: f64) -> Vec<(u32, f64)> {
     let parts = &table.parts;
-    let latest = reader.keys == KeyPopularity::Latest && parts.layout.bucket_s.is_some();
+    let reachable = reachable(table, reader, now);
     let mut acc = 0.0;
     let mut out = Vec::new();
     for (i, p) in parts.tracked.iter().enumerate() {
-        // At a bucket boundary the newest bucket with data is the one that just ended.
-        let eligible = if latest {
-            p.active(now - 1e-6)
-        } else {
-            p.from_s < now
-        };
-        if !eligible {
+        if !reachable(p) {
             continue;
         }
         acc += p.weight * parts.share(i, reader.keys, reader.zipf_norm);

@@ -393,7 +393,6 @@ impl NodeSim {
         s.sstables_per_read = Percentiles::of(&values(|w| w.sstables));
         s.tombstones_per_read = Percentiles::of(&values(|w| w.tombstones.round()));
         s.cells_scanned_per_read = Percentiles::of(&values(|w| w.cells_scanned.round()));
-        s.live_rows_per_read = Percentiles::of(&values(|w| w.live_rows));
         s.bloom_false_positives_per_read = if works.is_empty() {
             0.0
         } else {
@@ -406,12 +405,6 @@ impl NodeSim {
         s.compactions = t.since_sample.compactions;
         s.bytes_compacted = t.since_sample.bytes_compacted;
         s.expired_sstables_dropped = t.since_sample.expired_dropped;
-        s.compactions_running = self
-            .jobs
-            .iter()
-            .filter(|j| j.table == i)
-            .map(|j| j.merges)
-            .sum();
         t.since_sample = Default::default();
         s
     }

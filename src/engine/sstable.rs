@@ -314,24 +314,11 @@ impl SSTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::frag::{Frag, Shape};
+    use crate::engine::fixtures;
+    use crate::engine::frag::Frag;
 
     fn sizes() -> TableSizes {
-        TableSizes {
-            shapes: vec![Shape {
-                cells: 2.0,
-                null_cells: 0.0,
-                complex_deletions: 0.0,
-                liveness: true,
-                bytes: 100.0,
-                expired_bytes: 30.0,
-            }],
-            row_tombstone: 10.0,
-            range_tombstone: 30.0,
-            cell_tombstone: 5.0,
-            partition_tombstone: 12.0,
-            partition_overhead: 0.0,
-        }
+        fixtures::sizes(2.0, 100.0, 0.0)
     }
 
     #[test]

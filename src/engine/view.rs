@@ -422,39 +422,14 @@ impl Piece {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::frag::Shape;
+    use crate::engine::fixtures;
 
     fn sizes() -> TableSizes {
-        TableSizes {
-            shapes: vec![Shape {
-                cells: 1.0,
-                null_cells: 0.0,
-                complex_deletions: 0.0,
-                liveness: true,
-                bytes: 50.0,
-                expired_bytes: 20.0,
-            }],
-            row_tombstone: 10.0,
-            range_tombstone: 30.0,
-            cell_tombstone: 5.0,
-            partition_tombstone: 12.0,
-            partition_overhead: 20.0,
-        }
+        fixtures::sizes(1.0, 50.0, 20.0)
     }
 
     fn frag(kind: Kind, lo: f64, hi: f64, t0: f64, t1: f64) -> Frag {
-        Frag {
-            lo,
-            hi,
-            rows: hi - lo,
-            t0,
-            t1,
-            ordered: true,
-            kind,
-            ttl: 0.0,
-            shape: 0,
-            merged: false,
-        }
+        fixtures::run(kind, lo, hi, t0, t1)
     }
 
     fn totals(view: &View) -> Tally {

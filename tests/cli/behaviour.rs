@@ -5,7 +5,7 @@
 use super::util::{run_scenario, RunOutput};
 
 const QUEUE: &str = "scenarios/queue.toml";
-const TTL: &str = "tests/data/scenarios/ttl-series.toml";
+const TTL: &str = super::util::TTL_SERIES;
 const UPSERTS: &str = "tests/data/scenarios/upserts.toml";
 const QUEUE_TABLE: &str = "m2m.commands";
 

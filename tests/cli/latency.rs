@@ -1,21 +1,11 @@
 //! Behaviour tests of the latency model (issue 4, item 8): wide rows, sstables per read,
 //! consistency levels, a queue's tombstones, the page cache.
 
-use super::util::{run_scenario, RunOutput};
-
-const TTL: &str = "tests/data/scenarios/ttl-series.toml";
+use super::util::{run_scenario, RunOutput, TTL_SERIES as TTL};
 
 /// A query's latency in `summary.json`: `which` is `latency_ms` or `latency_ms_final`.
 fn latency(out: &RunOutput, name: &str, which: &str, p: &str) -> f64 {
-    let q = out.summary["queries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|q| q["name"] == name)
-        .unwrap_or_else(|| panic!("no query {name}"));
-    q[which][p]
-        .as_f64()
-        .unwrap_or_else(|| panic!("{name} {which}.{p}: {}", q[which]))
+    out.query(name, &format!("/{which}/{p}"))
 }
 
 const READ: &str = "read the oldest rows";

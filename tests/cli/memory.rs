@@ -1,15 +1,10 @@
 //! Memory outside the heap (issue 5, item 5, CASSANDRA.md 4.1, 8.5): bloom filters per sstable
 //! key, index summaries, compression offsets, the fixed caches, and the page cache RAM leaves.
 
-use super::util::{run_scenario, RunOutput};
-
-const TTL: &str = "tests/data/scenarios/ttl-series.toml";
+use super::util::{run_scenario, RunOutput, TTL_SERIES as TTL};
 
 fn node(out: &RunOutput, pointer: &str) -> f64 {
-    out.summary["nodes"][0]
-        .pointer(pointer)
-        .and_then(|v| v.as_f64())
-        .unwrap_or_else(|| panic!("nodes[0]{pointer} in {}", out.summary["nodes"]))
+    out.number(&format!("/nodes/0{pointer}"))
 }
 
 #[test]

@@ -2,9 +2,7 @@
 //! DESIGN.md 4 contract; the same seed gives byte-identical files on one thread or many; bad
 //! input is refused with the field path and no half-written report.
 
-use super::util::{cassim, path_str, run_scenario};
-
-const TTL_SERIES: &str = "tests/data/scenarios/ttl-series.toml";
+use super::util::{cassim, path_str, run_scenario, TTL_SERIES};
 
 #[test]
 fn every_shipped_scenario_runs_and_writes_its_outputs() {

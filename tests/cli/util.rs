@@ -65,6 +65,9 @@ rate = "100/s"
     )
 }
 
+/// A small TTL time series for behaviour tests (`tests/data/scenarios/ttl-series.toml`).
+pub const TTL_SERIES: &str = "tests/data/scenarios/ttl-series.toml";
+
 /// The outputs of one `cassim run`.
 pub struct RunOutput {
     pub summary: serde_json::Value,
@@ -103,12 +106,31 @@ impl RunOutput {
             .collect()
     }
 
-    /// A per-table number from `summary.json`, by JSON pointer below the table.
-    pub fn table(&self, table: &str, pointer: &str) -> f64 {
-        self.summary["tables"][table]
+    /// A number from `summary.json`, by JSON pointer from its root.
+    pub fn number(&self, pointer: &str) -> f64 {
+        self.summary
             .pointer(pointer)
             .and_then(|v| v.as_f64())
-            .unwrap_or_else(|| panic!("{table}{pointer} missing in {}", self.summary_text))
+            .unwrap_or_else(|| panic!("{pointer} missing in {}", self.summary_text))
+    }
+
+    /// A per-table number from `summary.json`, by JSON pointer below the table.
+    pub fn table(&self, table: &str, pointer: &str) -> f64 {
+        self.number(&format!(
+            "/tables/{}{pointer}",
+            table.replace('~', "~0").replace('/', "~1")
+        ))
+    }
+
+    /// A per-query number from `summary.json`, the query found by its name.
+    pub fn query(&self, name: &str, pointer: &str) -> f64 {
+        let k = self.summary["queries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|q| q["name"] == name)
+            .unwrap_or_else(|| panic!("no query {name}"));
+        self.number(&format!("/queries/{k}{pointer}"))
     }
 }
 

@@ -387,21 +387,12 @@ fn remaining_ratio(s: &SSTable, holders: &[u32], weights: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::frag::{Frag, Kind, Part, Shape, TableSizes};
+    use crate::engine::fixtures;
+    use crate::engine::frag::{Frag, Kind, Part, TableSizes};
     use crate::schema::options::Compaction;
 
     fn sizes() -> TableSizes {
-        TableSizes {
-            shapes: vec![Shape {
-                cells: 1.0,
-                null_cells: 0.0,
-                complex_deletions: 0.0,
-                liveness: true,
-                bytes: 1.0,
-                expired_bytes: 1.0,
-            }],
-            ..TableSizes::default()
-        }
+        fixtures::sizes(1.0, 1.0, 0.0)
     }
 
     fn sstable(id: u64, bytes: f64, copies: f64, t: f64) -> SSTable {
