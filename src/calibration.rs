@@ -121,6 +121,7 @@ pub const COEFFICIENTS: &[Coefficient] = &[
     c("commitlog_append_us", 5.0, "us", "assumed: appending a mutation to the commit log buffer (periodic sync)"),
     c("memtable_cell_us", 1.0, "us", "assumed: inserting a cell into the memtable"),
     c("speculative_retry_percentile", 99.0, "%", "Cassandra's default speculative_retry = 99p"),
+    c("index_rows_per_value", 10.0, "rows", "assumed: base rows per indexed value of a legacy secondary index's hidden table (the rule of thumb behind defaults::HIGH_CARDINALITY_INDEX_ROWS_PER_VALUE)"),
     // Heap live set (issue 5).
     c("heap_baseline_bytes", 268435456.0, "B", "assumed: the JVM, schema, system tables and internal structures of an idle node"),
     c("read_cell_heap_bytes", 96.0, "B", "CASSANDRA.md 8.4: a BufferCell and its ByteBuffer, about 90-100 B, for each cell a read materialises"),

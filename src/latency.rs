@@ -53,6 +53,8 @@ pub struct Model {
     pub commitlog_append_s: f64,
     pub memtable_cell_s: f64,
     pub speculative_percentile: f64,
+    /// The standard normal quantile of that percentile: where the jitter's tail starts.
+    pub speculative_z: f64,
     /// The share of time the JVM is paused (the heap model sets it; 0 until then).
     pub gc_pause_share: f64,
 }
@@ -75,6 +77,13 @@ impl Model {
             commitlog_append_s: us("commitlog_append_us"),
             memtable_cell_s: us("memtable_cell_us"),
             speculative_percentile: cal.get("speculative_retry_percentile") / 100.0,
+            speculative_z: {
+                use statrs::distribution::{ContinuousCDF, Normal};
+                let p = (cal.get("speculative_retry_percentile") / 100.0).clamp(0.5, 0.9999);
+                Normal::new(0.0, 1.0)
+                    .map(|n| n.inverse_cdf(p))
+                    .unwrap_or(2.33)
+            },
             gc_pause_share: 0.0,
         }
     }

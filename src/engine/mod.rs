@@ -43,8 +43,6 @@ use table::{Counters, Memtable, Reader, TableSim, Writer};
 /// Partitions assumed for a table the scenario gives no `partitions` for (assumed: a mid-size
 /// key population; give `[tables."ks.t"] partitions` to say).
 pub const DEFAULT_ENTITIES: f64 = 100_000.0;
-/// Rows per indexed value assumed for a legacy secondary index's hidden table (assumed).
-pub const INDEX_ROWS_PER_VALUE: f64 = 10.0;
 
 /// A derived write: a statement's effect as it lands on a view or index table.
 struct Landing {
@@ -364,7 +362,10 @@ fn new_table(scenario: &Scenario, table: &Table, share: &NodeShare) -> TableSim 
         .map(|p| p.entities);
     let entities = match model.and_then(|m| m.partitions.as_ref()) {
         Some(p) => p.entities,
-        None if is_index => base_entities.unwrap_or(DEFAULT_ENTITIES) / INDEX_ROWS_PER_VALUE,
+        None if is_index => {
+            base_entities.unwrap_or(DEFAULT_ENTITIES)
+                / scenario.calibration.get("index_rows_per_value")
+        }
         None => base_entities.unwrap_or(DEFAULT_ENTITIES),
     };
     let bucket_s = model
@@ -412,7 +413,7 @@ fn new_table(scenario: &Scenario, table: &Table, share: &NodeShare) -> TableSim 
             .map(|d| d.mean())
             .unwrap_or(1.0);
         Some(crate::distribution::Distribution::Fixed {
-            value: (INDEX_ROWS_PER_VALUE * base_rows).round(),
+            value: (scenario.calibration.get("index_rows_per_value") * base_rows).round(),
         })
     } else if has_clustering {
         model.and_then(|m| m.rows_per_partition)

@@ -179,7 +179,7 @@ impl NodeSim {
                 )
                 .copied()
                 .unwrap_or(0.0)
-                * (2.33 * model.jitter_sigma).exp()
+                * (model.speculative_z * model.jitter_sigma).exp()
                 + wait;
             let pause = 1.0 / (1.0 - model.gc_pause_share).max(0.05);
             let mut lat = Vec::with_capacity(services.len());
