@@ -127,6 +127,22 @@ pub const COEFFICIENTS: &[Coefficient] = &[
     c("read_cell_heap_bytes", 96.0, "B", "CASSANDRA.md 8.4: a BufferCell and its ByteBuffer, about 90-100 B, for each cell a read materialises"),
     c("index_info_heap_bytes", 100.0, "B", "assumed: an IndexInfo entry (first and last clustering, offset, width) read for a wide partition (CASSANDRA.md 4.4-4.5)"),
     c("compaction_heap_bytes", 33554432.0, "B", "assumed: buffers and the partition being merged, per running compaction"),
+    c("sstable_heap_bytes", 16384.0, "B", "assumed: an sstable reader's objects on heap (CASSANDRA.md 8.5 'per-sstable reader objects'): StatsMetadata's two EstimatedHistograms (150 and 114 buckets) and tombstone drop-time histogram (100 bins), min/max clustering values, the reader, file handles and the summary and filter wrappers"),
+    // Allocation and garbage collection (issue 5, item 3).
+    c("write_alloc_bytes", 2048.0, "B", "assumed: short-lived objects per row written on a replica besides the memtable's copy (the deserialised mutation, the partition B-tree path copied on update, messages and the response)"),
+    c("read_alloc_bytes", 4096.0, "B", "assumed: short-lived objects of a replica read besides its cells (command, iterators, response)"),
+    c("read_sstable_alloc_bytes", 2048.0, "B", "assumed: per sstable a read opens (iterator, RowIndexEntry, buffers on heap)"),
+    c("compaction_alloc_per_byte", 1.0, "B/B", "assumed: a compaction deserialises each cell into objects about as large as its serialized bytes"),
+    c("gc_copy_mib_s_per_thread", 128.0, "MiB/s", "assumed: a ParNew or G1 worker copies about 100-200 MB/s of survivors; ParallelGCThreads follow HotSpot's rule"),
+    c("young_gc_base_ms", 2.0, "ms", "assumed: a young pause's safepoint and root scanning"),
+    c("young_gc_ms_per_old_gib", 1.0, "ms/GiB", "assumed: the card-table scan of the old generation in each young pause"),
+    c("gc_mark_mib_s_per_thread", 256.0, "MiB/s", "assumed: concurrent marking of live old-generation data per ConcGCThreads thread"),
+    c("cms_sweep_mib_s", 1024.0, "MiB/s", "assumed: CMS's concurrent sweep of the old generation"),
+    c("full_gc_mib_s_per_thread", 512.0, "MiB/s", "assumed: a stop-the-world mark-compact of live data per thread (CMS falls back to one thread; G1's full GC is parallel since JDK 10)"),
+    // Verdicts (issue 5, item 4).
+    c("gc_thrashing_pause_fraction", 1.0 / 13.0, "ratio", "HotSpot G1's default throughput goal GCTimeRatio=12: at most 1/(1+12) of the time in GC; more is thrashing, for CMS too"),
+    c("flush_growth_window", 86400.0, "s", "assumed: the window over which flushed sstables awaiting compaction must keep growing for frequent_flushes; a day spans a daily TWCS window's fill and close, so a window's normal rise and fall is not growth"),
+    c("verdict_sustain_s", 3600.0, "s", "assumed: a condition must hold over consecutive samples spanning this long (or to the run's end) to be a verdict, so one noisy sample is not one"),
     // Cluster.
     c(
         "token_imbalance_z",

@@ -4,8 +4,8 @@
 //! wide partition), its CPU per cell and tombstone, the coordinator's wait for the consistency
 //! level's k fastest replicas with speculative retry, network round trips, and queueing at the
 //! node's stage (M/M/c). Times are service plus coordinator and network times, not a client's
-//! response times: no coordinated omission correction applies. GC pauses arrive with the heap
-//! model through [`Model::gc_pause_share`] (none until then).
+//! response times: no coordinated omission correction applies. GC pauses come from the heap model
+//! (`heap::gc`): a request that meets a pause waits for the rest of it ([`gc_delay`]).
 
 use rand::RngExt;
 use rand_pcg::Pcg64Mcg;
@@ -55,8 +55,6 @@ pub struct Model {
     pub speculative_percentile: f64,
     /// The standard normal quantile of that percentile: where the jitter's tail starts.
     pub speculative_z: f64,
-    /// The share of time the JVM is paused (the heap model sets it; 0 until then).
-    pub gc_pause_share: f64,
 }
 
 impl Model {
@@ -84,7 +82,6 @@ impl Model {
                     .map(|n| n.inverse_cdf(p))
                     .unwrap_or(2.33)
             },
-            gc_pause_share: 0.0,
         }
     }
 }
@@ -323,6 +320,19 @@ pub fn percentiles(latencies_s: &[f64]) -> Option<LatencyMs> {
             max: ms(h.max()),
         })
     })
+}
+
+/// The wait a request adds when it meets a GC pause: with probability `share` (the time the JVM
+/// is paused) it arrives during a pause of mean length `pause_s` and waits for the rest of it.
+pub fn gc_delay(share: f64, pause_s: f64, rng: &mut Pcg64Mcg) -> f64 {
+    if share <= 0.0 || pause_s <= 0.0 {
+        return 0.0;
+    }
+    if rng.random::<f64>() < share {
+        rng.random::<f64>() * pause_s
+    } else {
+        0.0
+    }
 }
 
 #[cfg(test)]

@@ -124,8 +124,17 @@ pub struct TableSample {
     /// off-heap memtable), and the node's page cache.
     pub offheap: crate::heap::OffHeap,
     pub page_cache_bytes: f64,
-    /// The node's live set on the heap (the same on each of its tables' rows).
+    /// The node's live set on the heap, its collections and its flushes (the same on each of
+    /// its tables' rows).
     pub heap_live: crate::heap::LiveSet,
+    pub gc: crate::heap::gc::GcSample,
+    pub flush: crate::heap::verdict::FlushLoad,
+    /// This table's flushes forced by the memtable pool, and its flushed sstables awaiting their
+    /// first compaction.
+    pub pool_flushes: f64,
+    pub pending_flushed: f64,
+    /// The node's worst memory condition in this sample (a verdict needs it sustained).
+    pub condition: crate::heap::verdict::Verdict,
     /// Since the previous sample.
     pub flushes: f64,
     pub compactions: f64,
@@ -180,6 +189,19 @@ pub const TIMESERIES_COLUMNS: &[&str] = &[
     "offheap_memtable_bytes",
     "page_cache_bytes",
     "heap_live_bytes",
+    "heap_old_live_bytes",
+    "heap_headroom_bytes",
+    "heap_old_capacity_bytes",
+    "gc_allocation_bytes_per_s",
+    "gc_promotion_bytes_per_s",
+    "young_gc_interval_s",
+    "young_gc_pause_ms",
+    "old_gc_cycles_per_hour",
+    "full_gcs_per_hour",
+    "gc_pause_fraction",
+    "flushes_per_hour",
+    "flushed_sstables_pending",
+    "memory_condition",
     "flushes",
     "compactions",
     "bytes_compacted",
@@ -241,6 +263,19 @@ impl TableSample {
             n(self.offheap.memtable),
             n(self.page_cache_bytes),
             n(self.heap_live.total()),
+            n(self.gc.old_live_bytes),
+            n(self.gc.headroom_bytes),
+            n(self.gc.old_capacity_bytes),
+            n(self.gc.allocation_bytes_per_s),
+            n(self.gc.promotion_bytes_per_s),
+            n(self.gc.young_gc_interval_s),
+            n(self.gc.young_gc_pause_s * 1000.0),
+            n(self.gc.old_cycles_per_hour),
+            n(self.gc.full_gcs_per_hour),
+            format!("{:.4}", self.gc.pause_fraction),
+            n(self.flush.flushes_per_hour),
+            n(self.pending_flushed),
+            self.condition.word().to_string(),
             n(self.flushes),
             n(self.compactions),
             n(self.bytes_compacted),

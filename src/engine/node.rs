@@ -43,6 +43,17 @@ pub struct NodeConfig {
     pub read_cell_heap_bytes: f64,
     pub index_info_heap_bytes: f64,
     pub compaction_heap_bytes: f64,
+    pub sstable_heap_bytes: f64,
+    /// Garbage per row written, per read and per sstable it opens, per byte compacted.
+    pub write_alloc_bytes: f64,
+    pub read_alloc_bytes: f64,
+    pub read_sstable_alloc_bytes: f64,
+    pub compaction_alloc_per_byte: f64,
+    /// The JVM and its collector's costs (issue 5).
+    pub jvm: crate::heap::Jvm,
+    pub gc_costs: crate::heap::gc::GcCosts,
+    pub gc_thrashing_fraction: f64,
+    pub flush_growth_window_s: f64,
     pub key_cache_entry_bytes: f64,
     pub concurrent_reads: f64,
     pub concurrent_writes: f64,
@@ -64,6 +75,10 @@ pub struct NodeSim {
     pub(super) hot_bytes: f64,
     /// Per query and sample: latency percentiles, `None` when the node's stage is overloaded.
     pub query_latency: Vec<(f64, usize, Option<crate::latency::LatencyMs>)>,
+    /// The previous sample's collections: their pauses delay this sample's requests.
+    pub(super) gc_last: crate::heap::gc::GcSample,
+    /// `(t_s, flushed sstables awaiting compaction)` per sample, for frequent_flushes' growth.
+    pub(super) pending_history: std::collections::VecDeque<(f64, f64)>,
 }
 
 impl NodeSim {
@@ -78,6 +93,8 @@ impl NodeSim {
             query_reads: Vec::new(),
             query_latency: Vec::new(),
             hot_bytes: 0.0,
+            gc_last: Default::default(),
+            pending_history: Default::default(),
         }
     }
 
@@ -111,6 +128,7 @@ impl NodeSim {
                 } else {
                     t1
                 };
+                self.tables[i].since_sample.pool_flushes += n;
                 self.flush_table(i, cut, n, t1, left);
             }
         }
@@ -179,7 +197,8 @@ impl NodeSim {
             return;
         }
         let id = t.new_id();
-        let s = SSTable::new(id, flushed, copies, false, now, &t.parts.weights, &t.sizes);
+        let mut s = SSTable::new(id, flushed, copies, false, now, &t.parts.weights, &t.sizes);
+        s.flushed = true;
         let per_copy = s.bytes_per_copy();
         t.flush_bytes = if t.flush_bytes > 0.0 {
             0.8 * t.flush_bytes + 0.2 * per_copy

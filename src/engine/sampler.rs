@@ -76,7 +76,7 @@ impl NodeSim {
         };
         // Service times without jitter, per query, and the read stage's load from all of them.
         let mut per_query: Vec<QueryServices> = Vec::new();
-        let (mut lambda, mut busy, mut cpu_busy) = (0.0, 0.0, 0.0);
+        let (mut lambda, mut busy, mut cpu_busy, mut read_alloc) = (0.0, 0.0, 0.0, 0.0);
         for (_, op, works) in &self.query_reads[first_reads..] {
             let Some((ti, reader)) = self
                 .tables
@@ -102,6 +102,7 @@ impl NodeSim {
                 lambda += reader.rate;
                 busy += reader.rate * mean;
                 cpu_busy += reader.rate * parts.iter().map(|p| p.0).sum::<f64>() / n;
+                read_alloc += reader.rate * works.iter().map(|w| read_garbage(config, w)).sum::<f64>() / n;
             }
             per_query.push(QueryServices {
                 op: *op,
@@ -181,7 +182,7 @@ impl NodeSim {
                 .unwrap_or(0.0)
                 * (model.speculative_z * model.jitter_sigma).exp()
                 + wait;
-            let pause = 1.0 / (1.0 - model.gc_pause_share).max(0.05);
+            let (gc_share, gc_pause) = (self.gc_last.pause_fraction, self.gc_last.mean_pause_s());
             let mut lat = Vec::with_capacity(services.len());
             for (service, failed) in &services {
                 if *failed {
@@ -189,7 +190,9 @@ impl NodeSim {
                 }
                 let mut l =
                     latency::coordinate(model, &fanout, retry_after, &mut self.rng, |rng| {
-                        (service * latency::jitter(model, rng) + wait) * pause
+                        service * latency::jitter(model, rng)
+                            + wait
+                            + latency::gc_delay(gc_share, gc_pause, rng)
                     });
                 if lwt {
                     l += latency::coordinate(model, &fanout, f64::INFINITY, &mut self.rng, |rng| {
@@ -231,6 +234,7 @@ impl NodeSim {
             _ => None,
         };
         let mut table_writes: Vec<Vec<f64>> = vec![Vec::new(); self.tables.len()];
+        let (gc_share, gc_pause) = (self.gc_last.pause_fraction, self.gc_last.mean_pause_s());
         let draws = (config.reads_per_sample / 2).max(1);
         for ti in 0..self.tables.len() {
             let writers: Vec<(usize, f64, crate::latency::Fanout, bool)> = self.tables[ti]
@@ -264,7 +268,11 @@ impl NodeSim {
                                     &fanout,
                                     f64::INFINITY,
                                     &mut self.rng,
-                                    |rng| service * latency::jitter(model, rng) + wait,
+                                    |rng| {
+                                        service * latency::jitter(model, rng)
+                                            + wait
+                                            + latency::gc_delay(gc_share, gc_pause, rng)
+                                    },
                                 )
                             })
                             .sum()
@@ -287,26 +295,10 @@ impl NodeSim {
         let all_reads: Vec<f64> = table_reads.iter().flatten().copied().collect();
         let all_writes: Vec<f64> = table_writes.iter().flatten().copied().collect();
         let per_read_heap = {
-            let works: Vec<&ReadWork> = self.query_reads[first_reads..]
+            let heap: Vec<f64> = self.query_reads[first_reads..]
                 .iter()
                 .flat_map(|(_, _, w)| w.iter())
-                .collect();
-            let heap: Vec<f64> = works
-                .iter()
-                .map(|w| {
-                    let wide = if w.sstables > 0.0 {
-                        w.partition_bytes / w.sstables
-                    } else {
-                        0.0
-                    };
-                    let index_entries = if wide > crate::defaults::COLUMN_INDEX_SIZE_BYTES {
-                        w.sstables * wide / crate::defaults::COLUMN_INDEX_SIZE_BYTES
-                    } else {
-                        0.0
-                    };
-                    w.cells_scanned * config.read_cell_heap_bytes
-                        + index_entries * config.index_info_heap_bytes
-                })
+                .map(|w| read_heap(config, w))
                 .collect();
             mean(&heap)
         };
@@ -322,9 +314,32 @@ impl NodeSim {
                 0.0
             }
         };
+        let mut flush = self.flush_load(first_sample);
+        // The pending count a growth window ago: the latest sample at least that old.
+        let window = config.flush_growth_window_s;
+        while self.pending_history.len() > 1 && now - self.pending_history[1].0 >= window - 1e-6 {
+            self.pending_history.pop_front();
+        }
+        flush.pending_before = self
+            .pending_history
+            .front()
+            .filter(|(t, _)| now - t >= window - 1e-6)
+            .map(|(_, p)| *p);
+        flush.growth_window_s = window;
+        self.pending_history.push_back((now, flush.pending_flushed));
+        // The memtable pool reaches its cleanup threshold before each flush it forces: that is
+        // the memtables' peak within the sample.
+        let memtables: f64 = self.tables.iter().map(|t| t.memtable.heap).sum();
+        let memtables = if flush.pool_flushes > 0.0 {
+            memtables.max(config.flush_threshold)
+        } else {
+            memtables
+        };
+        let sstables: f64 = self.samples[first_sample..].iter().map(|s| s.sstables).sum();
         let live = crate::heap::LiveSet {
             baseline: config.heap_baseline_bytes,
-            memtables: self.tables.iter().map(|t| t.memtable.heap).sum(),
+            memtables,
+            sstables: sstables * config.sstable_heap_bytes,
             key_cache: config
                 .key_cache_bytes
                 .min(demand * config.key_cache_entry_bytes),
@@ -340,14 +355,75 @@ impl NodeSim {
             } * per_write_heap,
             compaction: self.jobs.len() as f64 * config.compaction_heap_bytes,
         };
+        // Allocation: writes (their garbage and the memtable's copy), reads, compaction; what
+        // outlives young collections is the memtable data, promoted until its flush.
+        let compacted_per_s = compacted / config.sample_every_s;
+        let load = crate::heap::gc::GcLoad {
+            live_old: live.total() - live.reads - live.writes,
+            live_young: live.reads + live.writes,
+            allocation: write_lambda * config.write_alloc_bytes
+                + flush.memtable_fill_bytes_per_s
+                + read_alloc
+                + compacted_per_s * config.compaction_alloc_per_byte,
+            promotion: flush.memtable_fill_bytes_per_s,
+        };
+        let gc = crate::heap::gc::collect(&config.jvm, config.cores, &load, &config.gc_costs);
+        self.gc_last = gc;
+        let condition =
+            crate::heap::verdict::Conditions::of(&gc, &flush, config.gc_thrashing_fraction).worst();
         for (k, s) in self.samples[first_sample..].iter_mut().enumerate() {
             s.heap_live = live;
+            s.gc = gc;
+            s.flush = flush.clone();
+            s.condition = condition;
             s.read_latency = latency::percentiles(&table_reads[k]);
             s.write_latency = latency::percentiles(&table_writes[k]);
             s.read_stage_utilisation = utilisation;
             s.page_cache_bytes = page_cache;
             s.cpu_utilisation = cpu_load;
             s.overloaded = overloaded[k];
+        }
+    }
+
+    /// The node's flushes in this sample and the table whose flushed sstables most outrun
+    /// compaction (against its max_threshold).
+    fn flush_load(&self, first_sample: usize) -> crate::heap::verdict::FlushLoad {
+        let samples = &self.samples[first_sample..];
+        let flushes: f64 = samples.iter().map(|s| s.flushes).sum();
+        let sizes: Vec<f64> = self
+            .tables
+            .iter()
+            .map(|t| t.flush_bytes)
+            .filter(|b| *b > 0.0)
+            .collect();
+        let worst = samples
+            .iter()
+            .zip(&self.tables)
+            .max_by(|(a, ta), (b, tb)| {
+                (a.pending_flushed / ta.params.max_threshold.max(1.0))
+                    .total_cmp(&(b.pending_flushed / tb.params.max_threshold.max(1.0)))
+            });
+        crate::heap::verdict::FlushLoad {
+            flushes,
+            pool_flushes: samples.iter().map(|s| s.pool_flushes).sum(),
+            flushes_per_hour: flushes * 3600.0 / self.config.sample_every_s,
+            flush_threshold_bytes: self.config.flush_threshold,
+            memtable_fill_bytes_per_s: self
+                .tables
+                .iter()
+                .flat_map(|t| t.writers.iter())
+                .map(|w| w.rate * w.heap_per_row)
+                .sum(),
+            flush_sstable_bytes: if sizes.is_empty() {
+                0.0
+            } else {
+                sizes.iter().sum::<f64>() / sizes.len() as f64
+            },
+            table: worst.map(|(s, _)| s.table.clone()).unwrap_or_default(),
+            pending_flushed: worst.map(|(s, _)| s.pending_flushed).unwrap_or(0.0),
+            max_threshold: worst.map(|(_, t)| t.params.max_threshold).unwrap_or(32.0),
+            pending_before: None,
+            growth_window_s: 0.0,
         }
     }
 
@@ -402,12 +478,40 @@ impl NodeSim {
         s.failed_reads = failed;
         s.simulated_reads = works.len() as f64;
         s.flushes = t.since_sample.flushes;
+        s.pool_flushes = t.since_sample.pool_flushes;
+        s.pending_flushed = t
+            .sstables
+            .iter()
+            .filter(|x| x.flushed && !x.compacting)
+            .map(|x| x.copies)
+            .sum();
         s.compactions = t.since_sample.compactions;
         s.bytes_compacted = t.since_sample.bytes_compacted;
         s.expired_sstables_dropped = t.since_sample.expired_dropped;
         t.since_sample = Default::default();
         s
     }
+}
+
+/// Heap a read holds while in flight: the cells it materialises and the IndexInfo entries of a
+/// wide partition's column index (CASSANDRA.md 4.4, 4.5, 8.5).
+fn read_heap(config: &super::node::NodeConfig, w: &ReadWork) -> f64 {
+    let wide = if w.sstables > 0.0 {
+        w.partition_bytes / w.sstables
+    } else {
+        0.0
+    };
+    let index_entries = if wide > crate::defaults::COLUMN_INDEX_SIZE_BYTES {
+        w.sstables * wide / crate::defaults::COLUMN_INDEX_SIZE_BYTES
+    } else {
+        0.0
+    };
+    w.cells_scanned * config.read_cell_heap_bytes + index_entries * config.index_info_heap_bytes
+}
+
+/// Bytes a read allocates: its fixed objects, an iterator per sstable, and what it holds.
+fn read_garbage(config: &super::node::NodeConfig, w: &ReadWork) -> f64 {
+    config.read_alloc_bytes + w.sstables * config.read_sstable_alloc_bytes + read_heap(config, w)
 }
 
 /// One query's replica service times in a sample (seconds), and whether each read failed.

@@ -215,6 +215,8 @@ pub struct SSTable {
     pub parts: Vec<Part>,
     pub stats: Stats,
     pub compacting: bool,
+    /// Written by a flush and not compacted since.
+    pub flushed: bool,
 }
 
 impl SSTable {
@@ -237,6 +239,7 @@ impl SSTable {
             parts,
             stats,
             compacting: false,
+            flushed: false,
         }
     }
 
@@ -307,6 +310,7 @@ impl SSTable {
             sizes,
         );
         out.level = self.level;
+        out.flushed = self.flushed;
         out
     }
 }

@@ -121,6 +121,8 @@ impl Memtable {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Counters {
     pub flushes: f64,
+    /// Flushes the memtable pool's cleanup threshold forced (not the commit log or a period).
+    pub pool_flushes: f64,
     pub compactions: f64,
     pub bytes_compacted: f64,
     pub expired_dropped: f64,

@@ -145,6 +145,7 @@ pub fn render_run(summary: &Summary, written: &[String]) -> String {
     for q in &summary.queries {
         render_query(&mut out, q);
     }
+    render_memory(&mut out, summary);
     for note in &summary.notes {
         out.push_str(&format!("note: {note}\n"));
     }
@@ -155,6 +156,56 @@ pub fn render_run(summary: &Summary, written: &[String]) -> String {
         }
     }
     out
+}
+
+/// Each node's heap, GC and off-heap memory, and its verdict with the reason.
+fn render_memory(out: &mut String, summary: &Summary) {
+    for n in &summary.nodes {
+        let collector = match n.jvm.collector {
+            crate::heap::Collector::Cms { .. } => "CMS",
+            crate::heap::Collector::G1 { .. } => "G1",
+        };
+        out.push_str(&format!(
+            "Memory on {}: heap {} ({}), live set peak {}, GC paused {:.1} % of the time (worst sample {:.1} %), {} flushes per hour\n",
+            n.name,
+            format_bytes(n.jvm.heap_bytes),
+            collector,
+            format_bytes(n.peak_live_bytes),
+            100.0 * n.gc_pause_fraction,
+            100.0 * n.gc_pause_fraction_max,
+            format_count(n.flushes_per_hour),
+        ));
+        let o = &n.offheap_bytes;
+        out.push_str(&format!(
+            "  off heap {}: bloom filters {}, index summaries {}, compression metadata {}, memtables {}, chunk cache {}; page cache {}\n",
+            format_bytes(o.total()),
+            format_bytes(o.bloom_filter),
+            format_bytes(o.index_summary),
+            format_bytes(o.compression_metadata),
+            format_bytes(o.memtable),
+            format_bytes(o.chunk_cache),
+            format_bytes(n.page_cache_bytes),
+        ));
+        let since = n
+            .verdict_at_s
+            .map(|t| format!(" from day {} ({})", (t / 86_400.0).floor() as u64 + 1, format_duration(t)))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "  verdict: {}{}: {}\n",
+            n.verdict.word(),
+            since,
+            n.verdict_reason
+        ));
+    }
+    match summary.node.smallest_healthy_heap_bytes {
+        Some(h) => out.push_str(&format!(
+            "  smallest healthy heap: {} (runs of the scenario at the heap sizes operators use, up to half the RAM)\n\n",
+            format_bytes(h)
+        )),
+        None => out.push_str(
+            "  smallest healthy heap: none up to half the RAM; the verdict does not come from the heap alone\n\n",
+        ),
+    }
 }
 
 /// One query's `nodetool tablehistograms`-style table: latencies in microseconds, sizes in bytes.

@@ -4,6 +4,8 @@
 //! do not depend on scheduling. The result is data; `report` formats it.
 
 mod findings;
+mod heap_search;
+mod node_summary;
 mod summary;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,6 +17,7 @@ use crate::engine::{self, node::NodeSim, read::ReadWork};
 use crate::metrics::TableSample;
 use crate::scenario::Scenario;
 
+pub use node_summary::{NodeSummary, NodeVerdict};
 pub use summary::{QuerySummary, Summary, TableSummary};
 
 /// One simulated node's run.
@@ -144,6 +147,13 @@ pub fn run(
     progress: Progress,
 ) -> (RunResult, Summary) {
     let result = simulate(scenario, seed, parallel, progress);
-    let summary = summary::summarize(scenario, &result);
+    let mut summary = summary::summarize(scenario, &result);
+    summary.node.smallest_healthy_heap_bytes = heap_search::smallest_healthy(
+        scenario,
+        seed,
+        parallel,
+        summary.node.heap_bytes,
+        summary.node.verdict,
+    );
     (result, summary)
 }

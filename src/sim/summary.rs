@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use super::node_summary::{self, NodeSummary, NodeVerdict};
 use super::{findings, RunResult};
 use crate::check::Finding;
 use crate::engine::read::ReadWork;
@@ -22,6 +23,8 @@ pub struct Summary {
     pub sample_every_s: f64,
     pub tables: BTreeMap<String, TableSummary>,
     pub queries: Vec<QuerySummary>,
+    /// The node with the worst verdict: heap, GC, off-heap, page cache, flushes, verdict.
+    pub node: NodeVerdict,
     pub nodes: Vec<NodeSummary>,
     pub findings: Vec<Finding>,
     /// How the run was simulated: sampling, representative nodes.
@@ -93,29 +96,6 @@ pub struct HistogramRow {
     pub cell_count: f64,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct NodeSummary {
-    pub name: String,
-    /// The JVM: heap (the scenario's or cassandra-env.sh's), young generation and collector.
-    pub jvm: crate::heap::Jvm,
-    pub datacenters: Vec<String>,
-    pub load_factor: f64,
-    /// The hottest node's token ownership relative to the mean.
-    pub hottest_node_factor: f64,
-    pub flush_threshold_bytes: f64,
-    pub flushes_per_hour: f64,
-    /// Off-heap memory at the end, by kind (tables' structures plus the fixed caches), and the
-    /// page cache RAM leaves.
-    pub offheap_bytes: crate::heap::OffHeap,
-    pub page_cache_bytes: f64,
-    /// The live set on the heap at its peak over the run, by what holds it.
-    pub peak_live_bytes: f64,
-    pub peak_live_set: crate::heap::LiveSet,
-    pub compactions: f64,
-    pub bytes_compacted: f64,
-    pub disk_bytes: f64,
-}
-
 pub fn summarize(scenario: &Scenario, run: &RunResult) -> Summary {
     let mut tables: BTreeMap<String, TableSummary> = BTreeMap::new();
     for node in &run.nodes {
@@ -173,77 +153,12 @@ pub fn summarize(scenario: &Scenario, run: &RunResult) -> Summary {
         round_table(t);
     }
     let queries = queries(scenario, run);
-    let nodes = run
+    let nodes: Vec<NodeSummary> = run
         .nodes
         .iter()
-        .map(|n| {
-            let last_t = n.samples.last().map(|s| s.t_s).unwrap_or(0.0);
-            let jvm = crate::heap::Jvm::of(scenario);
-            let mut offheap = crate::heap::fixed_offheap(jvm.heap_bytes);
-            for s in n.samples.iter().filter(|s| s.t_s == last_t) {
-                offheap.add(&s.offheap);
-            }
-            let r = round_json;
-            let offheap_bytes = crate::heap::OffHeap {
-                bloom_filter: r(offheap.bloom_filter),
-                index_summary: r(offheap.index_summary),
-                compression_metadata: r(offheap.compression_metadata),
-                memtable: r(offheap.memtable),
-                chunk_cache: r(offheap.chunk_cache),
-                networking_cache: r(offheap.networking_cache),
-            };
-            let page_cache_bytes = r(n
-                .samples
-                .iter()
-                .filter(|s| s.t_s == last_t)
-                .map(|s| s.page_cache_bytes)
-                .fold(0.0, f64::max));
-            let peak = n
-                .samples
-                .iter()
-                .map(|s| s.heap_live)
-                .max_by(|a, b| a.total().total_cmp(&b.total()))
-                .unwrap_or_default();
-            let peak_live_set = crate::heap::LiveSet {
-                baseline: r(peak.baseline),
-                memtables: r(peak.memtables),
-                key_cache: r(peak.key_cache),
-                counter_cache: r(peak.counter_cache),
-                reads: r(peak.reads),
-                writes: r(peak.writes),
-                compaction: r(peak.compaction),
-            };
-            NodeSummary {
-                name: n.share.name.clone(),
-                peak_live_bytes: r(peak.total()),
-                peak_live_set,
-                jvm,
-                offheap_bytes,
-                page_cache_bytes,
-                datacenters: n
-                    .share
-                    .stands_for
-                    .iter()
-                    .map(|&d| scenario.cluster.datacenters[d].name.clone())
-                    .collect(),
-                load_factor: round_json(n.share.load_factor),
-                hottest_node_factor: round_json(n.share.hottest_factor),
-                flush_threshold_bytes: round_json(n.flush_threshold_bytes),
-                flushes_per_hour: round_json(
-                    n.tables.iter().map(|t| t.flushes).sum::<f64>() / scenario.duration_s * 3600.0,
-                ),
-                compactions: n.tables.iter().map(|t| t.compactions).sum(),
-                bytes_compacted: round_json(n.tables.iter().map(|t| t.bytes_compacted).sum()),
-                disk_bytes: round_json(
-                    n.samples
-                        .iter()
-                        .filter(|s| s.t_s == last_t)
-                        .map(|s| s.disk_bytes)
-                        .sum(),
-                ),
-            }
-        })
+        .map(|n| node_summary::node(scenario, n))
         .collect();
+    let node = node_summary::worst(&nodes);
     let findings = findings::findings(scenario, run, &tables);
     let notes = notes(scenario, run, &tables);
     Summary {
@@ -255,6 +170,7 @@ pub fn summarize(scenario: &Scenario, run: &RunResult) -> Summary {
         sample_every_s: scenario.sample_every_s,
         tables,
         queries,
+        node,
         nodes,
         findings,
         notes,

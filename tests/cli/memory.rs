@@ -87,6 +87,7 @@ fn the_live_set_holds_memtables_below_their_space_and_tombstone_scans_in_flight(
         "reads",
         "writes",
         "compaction",
+        "sstables",
     ]
     .iter()
     .map(|k| node(&out, &format!("/peak_live_set/{k}")))

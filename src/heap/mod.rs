@@ -1,6 +1,10 @@
-//! The JVM a node runs (CASSANDRA.md 2): the heap from the scenario or cassandra-env.sh's rule, the
-//! young generation, and the version's default collector with its settings. The live set, GC and
-//! verdicts build on this (issue 5).
+//! A node's memory (CASSANDRA.md 2, 4, 8; issue 5): the JVM it runs (the heap from the scenario or
+//! cassandra-env.sh's rule, the young generation, the version's default collector with its
+//! settings), the live set on the heap by what holds it, and off-heap structures. `gc.rs` turns a
+//! sample's load into collections and pauses, `verdict.rs` into the node's verdict.
+
+pub mod gc;
+pub mod verdict;
 
 use crate::defaults::CassandraVersion;
 use crate::scenario::{Heap, Scenario};
@@ -143,6 +147,8 @@ pub struct LiveSet {
     pub reads: f64,
     pub writes: f64,
     pub compaction: f64,
+    /// Sstable readers' objects (metadata, histograms, wrappers), per sstable.
+    pub sstables: f64,
 }
 
 impl LiveSet {
@@ -154,6 +160,7 @@ impl LiveSet {
             + self.reads
             + self.writes
             + self.compaction
+            + self.sstables
     }
 }
 
