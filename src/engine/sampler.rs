@@ -102,7 +102,8 @@ impl NodeSim {
                 lambda += reader.rate;
                 busy += reader.rate * mean;
                 cpu_busy += reader.rate * parts.iter().map(|p| p.0).sum::<f64>() / n;
-                read_alloc += reader.rate * works.iter().map(|w| read_garbage(config, w)).sum::<f64>() / n;
+                read_alloc +=
+                    reader.rate * works.iter().map(|w| read_garbage(config, w)).sum::<f64>() / n;
             }
             per_query.push(QueryServices {
                 op: *op,
@@ -335,7 +336,10 @@ impl NodeSim {
         } else {
             memtables
         };
-        let sstables: f64 = self.samples[first_sample..].iter().map(|s| s.sstables).sum();
+        let sstables: f64 = self.samples[first_sample..]
+            .iter()
+            .map(|s| s.sstables)
+            .sum();
         let live = crate::heap::LiveSet {
             baseline: config.heap_baseline_bytes,
             memtables,
@@ -396,13 +400,10 @@ impl NodeSim {
             .map(|t| t.flush_bytes)
             .filter(|b| *b > 0.0)
             .collect();
-        let worst = samples
-            .iter()
-            .zip(&self.tables)
-            .max_by(|(a, ta), (b, tb)| {
-                (a.pending_flushed / ta.params.max_threshold.max(1.0))
-                    .total_cmp(&(b.pending_flushed / tb.params.max_threshold.max(1.0)))
-            });
+        let worst = samples.iter().zip(&self.tables).max_by(|(a, ta), (b, tb)| {
+            (a.pending_flushed / ta.params.max_threshold.max(1.0))
+                .total_cmp(&(b.pending_flushed / tb.params.max_threshold.max(1.0)))
+        });
         crate::heap::verdict::FlushLoad {
             flushes,
             pool_flushes: samples.iter().map(|s| s.pool_flushes).sum(),
@@ -557,11 +558,11 @@ fn bytes_per_cell(t: &TableSim) -> f64 {
 /// memtable's values with an off-heap allocation type.
 fn table_offheap(t: &TableSim, memtable_offheap: bool) -> crate::heap::OffHeap {
     use crate::heap::*;
-    let bits = bloom_bits_per_key(t.bloom_fp);
     let mut o = OffHeap::default();
     for s in &t.sstables {
+        // `keys` counts the partitions of all the record's copies: one filter per copy.
         let keys = s.stats.keys;
-        o.bloom_filter += (keys * bits + BLOOM_EXCESS_BITS * s.copies) / 8.0;
+        o.bloom_filter += s.copies * bloom_filter_bytes(keys / s.copies, t.bloom_fp);
         o.index_summary += keys / INDEX_SUMMARY_INTERVAL
             * (t.sizes.partition_overhead + INDEX_SUMMARY_ENTRY_OVERHEAD);
         if t.compression_ratio < 1.0 {

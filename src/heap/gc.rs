@@ -182,7 +182,14 @@ pub fn collect(jvm: &Jvm, cores: f64, load: &GcLoad, costs: &GcCosts) -> GcSampl
             .clamp(min, max);
             let capacity = heap * (1.0 - costs.g1_reserve) - min;
             // IHOP is a share of the whole heap, against old-generation occupancy.
-            (eden, eden, capacity, initiating_occupancy * heap, 0.0, threads)
+            (
+                eden,
+                eden,
+                capacity,
+                initiating_occupancy * heap,
+                0.0,
+                threads,
+            )
         }
     };
     let interval = eden / alloc;
@@ -308,7 +315,10 @@ mod tests {
             collect(&j, 8.0, &roomy, &costs()),
             collect(&j, 8.0, &tight, &costs()),
         );
-        assert!(b.old_cycles_per_hour > 5.0 * a.old_cycles_per_hour, "{a:?} {b:?}");
+        assert!(
+            b.old_cycles_per_hour > 5.0 * a.old_cycles_per_hour,
+            "{a:?} {b:?}"
+        );
         assert!(b.pause_fraction > a.pause_fraction);
     }
 

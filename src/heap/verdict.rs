@@ -258,7 +258,10 @@ mod tests {
             sustained(&series, hour, |_| 2.0 * hour),
             (Verdict::FrequentFlushes, Some(2))
         );
-        assert_eq!(sustained(&series[..2], hour, |_| 2.0 * hour), (Verdict::Healthy, None));
+        assert_eq!(
+            sustained(&series[..2], hour, |_| 2.0 * hour),
+            (Verdict::Healthy, None)
+        );
         // A run shorter than the span is judged on the whole of it; a condition only at the
         // end of a longer run is not a verdict.
         assert_eq!(
@@ -270,7 +273,10 @@ mod tests {
             (2.0 * hour, c(false, false, false)),
             (3.0 * hour, c(false, false, true)),
         ];
-        assert_eq!(sustained(&late, hour, |_| 2.0 * hour), (Verdict::Healthy, None));
+        assert_eq!(
+            sustained(&late, hour, |_| 2.0 * hour),
+            (Verdict::Healthy, None)
+        );
     }
 
     #[test]

@@ -188,7 +188,13 @@ fn render_memory(out: &mut String, summary: &Summary) {
         ));
         let since = n
             .verdict_at_s
-            .map(|t| format!(" from day {} ({})", (t / 86_400.0).floor() as u64 + 1, format_duration(t)))
+            .map(|t| {
+                format!(
+                    " from day {} ({})",
+                    (t / 86_400.0).floor() as u64 + 1,
+                    format_duration(t)
+                )
+            })
             .unwrap_or_default();
         out.push_str(&format!(
             "  verdict: {}{}: {}\n",

@@ -73,7 +73,10 @@ pub fn node_series(n: &NodeRun) -> Vec<&TableSample> {
     let Some(first) = n.samples.first() else {
         return Vec::new();
     };
-    n.samples.iter().filter(|s| s.table == first.table).collect()
+    n.samples
+        .iter()
+        .filter(|s| s.table == first.table)
+        .collect()
 }
 
 /// The node's verdict and the sample it rests on: where it starts, or for a healthy node the
@@ -157,7 +160,7 @@ pub fn node(scenario: &Scenario, n: &NodeRun) -> NodeSummary {
         hottest_node_factor: r(n.share.hottest_factor),
         flush_threshold_bytes: r(n.flush_threshold_bytes),
         flushes_per_hour: r(
-            n.tables.iter().map(|t| t.flushes).sum::<f64>() / scenario.duration_s * 3600.0
+            n.tables.iter().map(|t| t.flushes).sum::<f64>() / scenario.duration_s * 3600.0,
         ),
         offheap_bytes: round_offheap(&offheap),
         page_cache_bytes: r(page_cache_bytes),
