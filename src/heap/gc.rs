@@ -172,15 +172,18 @@ pub fn collect(jvm: &Jvm, cores: f64, load: &GcLoad, costs: &GcCosts) -> GcSampl
             let max = (costs.g1_new_max * heap)
                 .min(heap * (1.0 - costs.g1_reserve) - load.live_old)
                 .max(min);
+            let capacity = heap * (1.0 - costs.g1_reserve) - min;
             // G1 sizes eden so a young pause meets MaxGCPauseMillis.
-            let budget = max_pause_s - costs.young_base_s - 2.0 * load.live_young / copy_rate;
+            let budget = max_pause_s
+                - costs.young_base_s
+                - costs.young_per_old_gib_s * capacity / GIB
+                - 2.0 * load.live_young / copy_rate;
             let eden = if promotion > 0.0 && budget > 0.0 {
                 budget * copy_rate * alloc / (2.0 * promotion)
             } else {
                 max
             }
             .clamp(min, max);
-            let capacity = heap * (1.0 - costs.g1_reserve) - min;
             // IHOP is a share of the whole heap, against old-generation occupancy.
             (
                 eden,
