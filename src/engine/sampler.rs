@@ -558,11 +558,12 @@ fn bytes_per_cell(t: &TableSim) -> f64 {
 /// memtable's values with an off-heap allocation type.
 fn table_offheap(t: &TableSim, memtable_offheap: bool) -> crate::heap::OffHeap {
     use crate::heap::*;
+    let bits = bloom_bits_per_key(t.bloom_fp);
     let mut o = OffHeap::default();
     for s in &t.sstables {
         // `keys` counts the partitions of all the record's copies: one filter per copy.
         let keys = s.stats.keys;
-        o.bloom_filter += s.copies * bloom_filter_bytes(keys / s.copies, t.bloom_fp);
+        o.bloom_filter += s.copies * bloom_filter_bytes(keys / s.copies, bits);
         o.index_summary += keys / INDEX_SUMMARY_INTERVAL
             * (t.sizes.partition_overhead + INDEX_SUMMARY_ENTRY_OVERHEAD);
         if t.compression_ratio < 1.0 {

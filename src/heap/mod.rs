@@ -190,9 +190,9 @@ pub fn bloom_bits_per_key(fp_chance: f64) -> f64 {
 pub const BLOOM_EXCESS_BITS: f64 = 20.0;
 
 /// Bytes of one sstable's bloom filter over `keys` partitions (CASSANDRA.md 4.1): keys × bits per
-/// key + `BITSET_EXCESS`, in bits.
-pub fn bloom_filter_bytes(keys: f64, fp_chance: f64) -> f64 {
-    (keys * bloom_bits_per_key(fp_chance) + BLOOM_EXCESS_BITS) / 8.0
+/// key (from [`bloom_bits_per_key`]) + `BITSET_EXCESS`, in bits.
+pub fn bloom_filter_bytes(keys: f64, bits_per_key: f64) -> f64 {
+    (keys * bits_per_key + BLOOM_EXCESS_BITS) / 8.0
 }
 /// `min_index_interval`: one index summary entry per 128 partitions (CASSANDRA.md 4.2).
 pub const INDEX_SUMMARY_INTERVAL: f64 = 128.0;
@@ -258,11 +258,12 @@ mod offheap_tests {
     #[test]
     fn a_bloom_filter_over_n_keys_has_cassandras_size() {
         // CASSANDRA.md 4.1: 1 000 000 keys at 0.01 → 10 bits each + 20 bits.
-        assert_eq!(bloom_filter_bytes(1_000_000.0, 0.01), 1_250_002.5);
+        let bytes = |keys, fp| bloom_filter_bytes(keys, bloom_bits_per_key(fp));
+        assert_eq!(bytes(1_000_000.0, 0.01), 1_250_002.5);
         // LCS's 0.1 → 5 bits per key; 0.001 → 15.
-        assert_eq!(bloom_filter_bytes(1_000_000.0, 0.1), 625_002.5);
-        assert_eq!(bloom_filter_bytes(8.0, 0.001), (8.0 * 15.0 + 20.0) / 8.0);
-        assert_eq!(bloom_filter_bytes(1_000.0, 1.0), 2.5);
+        assert_eq!(bytes(1_000_000.0, 0.1), 625_002.5);
+        assert_eq!(bytes(8.0, 0.001), (8.0 * 15.0 + 20.0) / 8.0);
+        assert_eq!(bytes(1_000.0, 1.0), 2.5);
     }
 
     #[test]
