@@ -139,6 +139,10 @@ pub const COEFFICIENTS: &[Coefficient] = &[
     c("gc_mark_mib_s_per_thread", 256.0, "MiB/s", "assumed: concurrent marking of live old-generation data per ConcGCThreads thread"),
     c("cms_sweep_mib_s", 1024.0, "MiB/s", "assumed: CMS's concurrent sweep of the old generation"),
     c("full_gc_mib_s_per_thread", 512.0, "MiB/s", "assumed: a stop-the-world mark-compact of live data per thread (CMS falls back to one thread; G1's full GC is parallel since JDK 10)"),
+    c("g1_reserve_percent", 10.0, "%", "HotSpot default G1ReservePercent: heap G1 keeps free against evacuation failure"),
+    c("g1_new_size_percent", 5.0, "%", "HotSpot default G1NewSizePercent: the young generation's least share of the heap"),
+    c("g1_max_new_size_percent", 60.0, "%", "HotSpot default G1MaxNewSizePercent: the young generation's largest share of the heap"),
+    c("g1_mixed_gc_count_target", 8.0, "collections", "HotSpot default G1MixedGCCountTarget: mixed collections after a marking cycle"),
     // Verdicts (issue 5, item 4).
     c("gc_thrashing_pause_fraction", 1.0 / 13.0, "ratio", "HotSpot G1's default throughput goal GCTimeRatio=12: at most 1/(1+12) of the time in GC; more is thrashing, for CMS too"),
     c("flush_growth_window", 86400.0, "s", "assumed: the window over which flushed sstables awaiting compaction must keep growing for frequent_flushes; a day spans a daily TWCS window's fill and close, so a window's normal rise and fall is not growth"),

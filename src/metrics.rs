@@ -133,8 +133,8 @@ pub struct TableSample {
     /// first compaction.
     pub pool_flushes: f64,
     pub pending_flushed: f64,
-    /// The node's worst memory condition in this sample (a verdict needs it sustained).
-    pub condition: crate::heap::verdict::Verdict,
+    /// The node's memory conditions in this sample (a verdict needs one sustained).
+    pub conditions: crate::heap::verdict::Conditions,
     /// Since the previous sample.
     pub flushes: f64,
     pub compactions: f64,
@@ -275,7 +275,7 @@ impl TableSample {
             format!("{:.4}", self.gc.pause_fraction),
             n(self.flush.flushes_per_hour),
             n(self.pending_flushed),
-            self.condition.word().to_string(),
+            self.conditions.worst().word().to_string(),
             n(self.flushes),
             n(self.compactions),
             n(self.bytes_compacted),

@@ -162,6 +162,15 @@ pub fn parse_throughput(s: &str) -> Result<f64, UnitError> {
     Ok(bytes / seconds)
 }
 
+/// A simulated time as findings and verdicts give it: "day 3 (2d 4h)".
+pub fn format_day(s: f64) -> String {
+    format!(
+        "day {} ({})",
+        (s / 86_400.0).floor() as u64 + 1,
+        format_duration(s)
+    )
+}
+
 /// Formats seconds the way a person reads a duration (`90s` → `1.5m`, `864000s` → `10d`).
 pub fn format_duration(seconds: f64) -> String {
     let units = [

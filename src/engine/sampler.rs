@@ -77,6 +77,8 @@ impl NodeSim {
         // Service times without jitter, per query, and the read stage's load from all of them.
         let mut per_query: Vec<QueryServices> = Vec::new();
         let (mut lambda, mut busy, mut cpu_busy, mut read_alloc) = (0.0, 0.0, 0.0, 0.0);
+        // Heap the simulated reads hold in flight, summed once for the live set and allocation.
+        let (mut read_heap_sum, mut reads_simulated) = (0.0, 0.0);
         for (_, op, works) in &self.query_reads[first_reads..] {
             let Some((ti, reader)) = self
                 .tables
@@ -102,8 +104,14 @@ impl NodeSim {
                 lambda += reader.rate;
                 busy += reader.rate * mean;
                 cpu_busy += reader.rate * parts.iter().map(|p| p.0).sum::<f64>() / n;
-                read_alloc +=
-                    reader.rate * works.iter().map(|w| read_garbage(config, w)).sum::<f64>() / n;
+                let heap: f64 = works.iter().map(|w| read_heap(config, w)).sum();
+                let fixed: f64 = works
+                    .iter()
+                    .map(|w| config.read_alloc_bytes + w.sstables * config.read_sstable_alloc_bytes)
+                    .sum();
+                read_alloc += reader.rate * (fixed + heap) / n;
+                read_heap_sum += heap;
+                reads_simulated += n;
             }
             per_query.push(QueryServices {
                 op: *op,
@@ -295,27 +303,18 @@ impl NodeSim {
         };
         let all_reads: Vec<f64> = table_reads.iter().flatten().copied().collect();
         let all_writes: Vec<f64> = table_writes.iter().flatten().copied().collect();
-        let per_read_heap = {
-            let heap: Vec<f64> = self.query_reads[first_reads..]
-                .iter()
-                .flat_map(|(_, _, w)| w.iter())
-                .map(|w| read_heap(config, w))
-                .collect();
-            mean(&heap)
-        };
-        let per_write_heap = {
-            let (mut bytes, mut rate) = (0.0, 0.0);
-            for w in self.tables.iter().flat_map(|t| t.writers.iter()) {
-                bytes += w.rate * w.heap_per_row;
-                rate += w.rate;
-            }
-            if rate > 0.0 {
-                bytes / rate
-            } else {
-                0.0
-            }
+        let per_read_heap = if reads_simulated > 0.0 {
+            read_heap_sum / reads_simulated
+        } else {
+            0.0
         };
         let mut flush = self.flush_load(first_sample);
+        // A write in flight holds its row as the memtable will: the fill rate over the row rate.
+        let per_write_heap = if write_lambda > 0.0 {
+            flush.memtable_fill_bytes_per_s / write_lambda
+        } else {
+            0.0
+        };
         // The pending count a growth window ago: the latest sample at least that old.
         let window = config.flush_growth_window_s;
         while self.pending_history.len() > 1 && now - self.pending_history[1].0 >= window - 1e-6 {
@@ -373,13 +372,13 @@ impl NodeSim {
         };
         let gc = crate::heap::gc::collect(&config.jvm, config.cores, &load, &config.gc_costs);
         self.gc_last = gc;
-        let condition =
-            crate::heap::verdict::Conditions::of(&gc, &flush, config.gc_thrashing_fraction).worst();
+        let conditions =
+            crate::heap::verdict::Conditions::of(&gc, &flush, config.gc_thrashing_fraction);
         for (k, s) in self.samples[first_sample..].iter_mut().enumerate() {
             s.heap_live = live;
             s.gc = gc;
             s.flush = flush.clone();
-            s.condition = condition;
+            s.conditions = conditions;
             s.read_latency = latency::percentiles(&table_reads[k]);
             s.write_latency = latency::percentiles(&table_writes[k]);
             s.read_stage_utilisation = utilisation;
@@ -508,11 +507,6 @@ fn read_heap(config: &super::node::NodeConfig, w: &ReadWork) -> f64 {
         0.0
     };
     w.cells_scanned * config.read_cell_heap_bytes + index_entries * config.index_info_heap_bytes
-}
-
-/// Bytes a read allocates: its fixed objects, an iterator per sstable, and what it holds.
-fn read_garbage(config: &super::node::NodeConfig, w: &ReadWork) -> f64 {
-    config.read_alloc_bytes + w.sstables * config.read_sstable_alloc_bytes + read_heap(config, w)
 }
 
 /// One query's replica service times in a sample (seconds), and whether each read failed.

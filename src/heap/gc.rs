@@ -49,10 +49,10 @@ impl GcCosts {
             mark_per_thread: cal.get("gc_mark_mib_s_per_thread") * MIB,
             sweep: cal.get("cms_sweep_mib_s") * MIB,
             full_per_thread: cal.get("full_gc_mib_s_per_thread") * MIB,
-            g1_reserve: 0.10,
-            g1_new_min: 0.05,
-            g1_new_max: 0.60,
-            g1_mixed_count: 8.0,
+            g1_reserve: cal.get("g1_reserve_percent") / 100.0,
+            g1_new_min: cal.get("g1_new_size_percent") / 100.0,
+            g1_new_max: cal.get("g1_max_new_size_percent") / 100.0,
+            g1_mixed_count: cal.get("g1_mixed_gc_count_target"),
         }
     }
 }

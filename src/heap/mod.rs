@@ -35,6 +35,14 @@ pub enum Collector {
 }
 
 impl Collector {
+    /// The name GC logs and operators use.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Collector::Cms { .. } => "CMS",
+            Collector::G1 { .. } => "G1",
+        }
+    }
+
     pub fn default_for(version: CassandraVersion) -> Collector {
         match version {
             CassandraVersion::V5_0 => Collector::G1 {

@@ -76,7 +76,7 @@ impl FlushLoad {
 }
 
 /// The conditions one sample shows.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct Conditions {
     pub out_of_memory: bool,
     pub gc_thrashing: bool,

@@ -161,15 +161,11 @@ pub fn render_run(summary: &Summary, written: &[String]) -> String {
 /// Each node's heap, GC and off-heap memory, and its verdict with the reason.
 fn render_memory(out: &mut String, summary: &Summary) {
     for n in &summary.nodes {
-        let collector = match n.jvm.collector {
-            crate::heap::Collector::Cms { .. } => "CMS",
-            crate::heap::Collector::G1 { .. } => "G1",
-        };
         out.push_str(&format!(
             "Memory on {}: heap {} ({}), live set peak {}, GC paused {:.1} % of the time (worst sample {:.1} %), {} flushes per hour\n",
             n.name,
             format_bytes(n.jvm.heap_bytes),
-            collector,
+            n.jvm.collector.name(),
             format_bytes(n.peak_live_bytes),
             100.0 * n.gc_pause_fraction,
             100.0 * n.gc_pause_fraction_max,
@@ -188,13 +184,7 @@ fn render_memory(out: &mut String, summary: &Summary) {
         ));
         let since = n
             .verdict_at_s
-            .map(|t| {
-                format!(
-                    " from day {} ({})",
-                    (t / 86_400.0).floor() as u64 + 1,
-                    format_duration(t)
-                )
-            })
+            .map(|t| format!(" from {}", crate::units::format_day(t)))
             .unwrap_or_default();
         out.push_str(&format!(
             "  verdict: {}{}: {}\n",

@@ -8,15 +8,7 @@ use super::summary::TableSummary;
 use super::RunResult;
 use crate::check::{finding, Finding, Severity};
 use crate::scenario::Scenario;
-use crate::units::{format_bytes, format_count, format_duration};
-
-fn day(s: f64) -> String {
-    format!(
-        "day {} ({})",
-        (s / 86_400.0).floor() as u64 + 1,
-        format_duration(s)
-    )
-}
+use crate::units::{format_bytes, format_count, format_day as day};
 
 pub fn findings(
     scenario: &Scenario,

@@ -83,11 +83,7 @@ pub fn node_series(n: &NodeRun) -> Vec<&TableSample> {
 /// sample whose live set and headroom come closest to the old generation's capacity.
 pub fn verdict(scenario: &Scenario, n: &NodeRun) -> (Verdict, Option<f64>, Option<usize>) {
     let series = node_series(n);
-    let threshold = scenario.calibration.get("gc_thrashing_pause_fraction");
-    let conditions: Vec<(f64, Conditions)> = series
-        .iter()
-        .map(|s| (s.t_s, Conditions::of(&s.gc, &s.flush, threshold)))
-        .collect();
+    let conditions: Vec<(f64, Conditions)> = series.iter().map(|s| (s.t_s, s.conditions)).collect();
     let sustain = scenario.calibration.get("verdict_sustain_s");
     let growth = scenario.calibration.get("flush_growth_window");
     let (v, start) = verdict::sustained(&conditions, scenario.sample_every_s, |v| {
@@ -198,10 +194,7 @@ pub fn worst(nodes: &[NodeSummary]) -> NodeVerdict {
         name: n.name.clone(),
         heap_bytes: n.jvm.heap_bytes,
         young_bytes: r(n.gc.young_bytes),
-        collector: match n.jvm.collector {
-            crate::heap::Collector::Cms { .. } => "CMS".into(),
-            crate::heap::Collector::G1 { .. } => "G1".into(),
-        },
+        collector: n.jvm.collector.name().into(),
         peak_live_bytes: n.peak_live_bytes,
         peak_live_set: n.peak_live_set,
         gc_pause_fraction: n.gc_pause_fraction,
