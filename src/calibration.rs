@@ -147,6 +147,20 @@ pub const COEFFICIENTS: &[Coefficient] = &[
     c("gc_thrashing_pause_fraction", 1.0 / 13.0, "ratio", "HotSpot G1's default throughput goal GCTimeRatio=12: at most 1/(1+12) of the time in GC; more is thrashing, for CMS too"),
     c("flush_growth_window", 86400.0, "s", "assumed: the window over which flushed sstables awaiting compaction must keep growing for frequent_flushes; a day spans a daily TWCS window's fill and close, so a window's normal rise and fall is not growth"),
     c("verdict_sustain_s", 3600.0, "s", "assumed: a condition must hold over consecutive samples spanning this long (or to the run's end) to be a verdict, so one noisy sample is not one"),
+    // Sizing (issue 7).
+    c("node_density_ceiling_bytes", 2e12, "B", "F20: up to 2 TB of data per node (DataStax HCD and OSS guides); more makes streaming, repair and compaction slow"),
+    c("disk_utilisation_ceiling", 0.9, "ratio", "assumed: the share of the disk sstables, compaction headroom, commit log and snapshots may fill; the rest is the filesystem's reserve, logs and hints (the strategy's compaction headroom, F20's 50 % for STCS, is counted apart)"),
+    c("stcs_headroom_share", 1.0, "ratio", "F20: STCS needs up to 50 % of the disk free, i.e. free space as large as its data, for a compaction of its largest tier; also DTCS and unknown strategies"),
+    c("snapshot_allowance_share", 0.1, "ratio", "assumed: sstables a snapshot (auto_snapshot on truncate or drop, one before an upgrade) keeps after compaction replaced them, as a share of the data"),
+    c("stage_utilisation_target", 0.7, "ratio", "assumed: the read stage and cores busy at most 70 % of the time; Erlang C waits grow steeply above it, and a node must absorb a failed peer's share"),
+    c("compaction_utilisation_target", 0.8, "ratio", "assumed: compaction busy at most 80 % of the time on average, so it catches up after bursts (window closes, repairs)"),
+    c("open_files_per_sstable", 8.0, "files", "CASSANDRA.md 3.9: an sstable's components (Data, Index or Partitions/Rows, Summary, Filter, CompressionInfo, Statistics, Digest, TOC); all count, as streaming, repair and snapshots open every one"),
+    c("client_connections", 200.0, "connections", "assumed: application instances x driver connections per host (e.g. 100 x 2) on each node"),
+    c("internode_connections_per_peer", 6.0, "connections", "Cassandra's messaging: gossip/urgent, small and large message connections to each peer, and the peer's three to it"),
+    c("base_open_files", 400.0, "files", "assumed: the JVM's jars and libraries, logs, listening sockets and system files of an idle node"),
+    c("stream_receive_mib_s", 100.0, "MiB/s", "assumed: what a replacing node can write while receiving streams (about a 1 Gbit/s link); the senders' stream_throughput_outbound limits each source"),
+    c("wire_bytes_per_message", 900.0, "B", "F19: Netflix's fit, wire bytes = 900 + 1.42 x application bytes, per replicated mutation"),
+    c("wire_bytes_per_app_byte", 1.42, "B/B", "F19: Netflix's fit, wire bytes = 900 + 1.42 x application bytes"),
     // Cluster.
     c(
         "token_imbalance_z",

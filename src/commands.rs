@@ -231,6 +231,56 @@ pub fn run(options: &RunOptions, progress: crate::sim::Progress) -> Outcome {
     }
 }
 
+/// Options of `cassim size`.
+pub struct SizeOptions<'a> {
+    pub scenario: &'a Path,
+    pub schema: Option<&'a Path>,
+    pub out: Option<&'a Path>,
+    pub seed: Option<u64>,
+    pub vars: BTreeMap<String, String>,
+    pub sets: Vec<(String, String)>,
+    /// Search heap sizes too (each candidate at its smallest healthy heap).
+    pub heap: bool,
+    /// Candidates run at once (0: all cores).
+    pub jobs: usize,
+}
+
+/// `cassim size SCENARIO [--heap] [--jobs N] [--out DIR]`: runs the scenario, then candidate
+/// clusters around its estimate, and prints each candidate's binding constraint and the smallest
+/// that meets every limit. With `--out`, writes `sizing.json`. Exits 1 when no candidate meets
+/// every limit.
+pub fn size(options: &SizeOptions, progress: &(dyn Fn(usize, usize) + Sync)) -> Outcome {
+    let scenario = match load_scenario(
+        options.scenario,
+        options.schema,
+        &options.vars,
+        &options.sets,
+    ) {
+        Ok(s) => s,
+        Err(e) => return invalid(e, Format::Text),
+    };
+    let seed = options.seed.unwrap_or(scenario.seed);
+    let report = crate::sizing::search::search(&scenario, seed, options.heap, options.jobs, progress);
+    let mut written = Vec::new();
+    if let Some(dir) = options.out {
+        let json = serde_json::to_string_pretty(&report).unwrap_or_default() + "\n";
+        match write_all(dir, &[("sizing.json", json)]) {
+            Ok(w) => written = w,
+            Err(e) => {
+                return Outcome {
+                    stdout: String::new(),
+                    code: 2,
+                }
+                .with_stderr(&format!("error: {}: {e}", dir.display()))
+            }
+        }
+    }
+    Outcome {
+        stdout: report::render_size(&report, &written),
+        code: i32::from(report.recommended.is_none()),
+    }
+}
+
 /// Writes files into `dir` atomically as a set: temporary names first, then renames.
 fn write_all(dir: &Path, files: &[(&str, String)]) -> std::io::Result<Vec<String>> {
     std::fs::create_dir_all(dir)?;

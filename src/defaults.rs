@@ -99,6 +99,16 @@ impl CassandraVersion {
         }
     }
 
+    /// stream_throughput_outbound per sending node, bytes/s: 200 Mbit/s in 3.11 and 4.0
+    /// (`stream_throughput_outbound_megabits_per_sec: 200`), 24 MiB/s from 4.1
+    /// (`stream_throughput_outbound: 24MiB/s`) (cassandra.yaml of each version).
+    pub fn default_stream_throughput(self) -> f64 {
+        match self {
+            CassandraVersion::V3_11 | CassandraVersion::V4_0 => 200e6 / 8.0,
+            _ => 24.0 * 1024.0 * 1024.0,
+        }
+    }
+
     /// Whether UCS exists (5.0+, CASSANDRA.md 5.5).
     pub fn has_ucs(self) -> bool {
         self == CassandraVersion::V5_0
@@ -115,6 +125,15 @@ impl fmt::Display for CassandraVersion {
         };
         f.write_str(s)
     }
+}
+
+/// commitlog_segment_size: 32 MiB (CASSANDRA.md 1.1).
+pub const COMMITLOG_SEGMENT_BYTES: f64 = 32.0 * 1024.0 * 1024.0;
+
+/// commitlog_total_space when unset: min(8 GiB, 1/4 of the commit log's volume) (CASSANDRA.md 1.1;
+/// the commit log is taken to share the data disk).
+pub fn commitlog_total_space(disk_bytes: f64) -> f64 {
+    (8.0 * 1024.0 * 1024.0 * 1024.0f64).min(disk_bytes / 4.0)
 }
 
 /// Serialized size assumed for a variable-length value (text, blob, varint, …) whose size the

@@ -14,6 +14,7 @@ pub mod report;
 pub mod scenario;
 pub mod schema;
 pub mod sim;
+pub mod sizing;
 pub mod stress;
 pub mod units;
 pub mod workload;

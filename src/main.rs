@@ -66,6 +66,31 @@ enum Command {
         #[arg(long)]
         schema: Option<PathBuf>,
     },
+    /// Find the smallest cluster that meets every limit: runs candidate node counts in parallel.
+    Size {
+        scenario: PathBuf,
+        /// Also search heap sizes: each candidate runs at its smallest healthy heap.
+        #[arg(long)]
+        heap: bool,
+        /// Candidates run at once (default: all cores).
+        #[arg(long, default_value_t = 0)]
+        jobs: usize,
+        /// Write sizing.json into this directory.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Seed (default: the scenario's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Override a scenario field by its path, path=value.
+        #[arg(long = "set")]
+        sets: Vec<String>,
+        /// Template values for the schema, name=value.
+        #[arg(long = "var")]
+        vars: Vec<String>,
+        /// The schema, for a cassandra-stress profile without table_definition.
+        #[arg(long)]
+        schema: Option<PathBuf>,
+    },
     /// Convert a cassandra-stress user profile into a scenario, written to stdout.
     ImportStress {
         profile: PathBuf,
@@ -157,6 +182,47 @@ fn main() -> ExitCode {
                 if let Some(b) = &bar {
                     b.set_length(total);
                     b.set_position(done);
+                }
+            });
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+            outcome
+        }
+        Command::Size {
+            scenario,
+            heap,
+            jobs,
+            out,
+            seed,
+            sets,
+            vars,
+            schema,
+        } => {
+            let parsed = commands::parse_pairs(&vars, "--var")
+                .and_then(|v| Ok((v, commands::parse_pairs(&sets, "--set")?)));
+            let (vars, sets) = match parsed {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let options = commands::SizeOptions {
+                scenario: &scenario,
+                schema: schema.as_deref(),
+                out: out.as_deref(),
+                seed,
+                vars: vars.into_iter().collect(),
+                sets,
+                heap,
+                jobs,
+            };
+            let bar = progress_bar();
+            let outcome = commands::size(&options, &|done, total| {
+                if let Some(b) = &bar {
+                    b.set_length(total as u64);
+                    b.set_position(done as u64);
                 }
             });
             if let Some(b) = bar {

@@ -124,6 +124,10 @@ pub struct TableSample {
     /// off-heap memtable), and the node's page cache.
     pub offheap: crate::heap::OffHeap,
     pub page_cache_bytes: f64,
+    /// The node's data its reads keep hot: the page cache the read model wants.
+    pub page_cache_wanted_bytes: f64,
+    /// Disk the table's running compactions' outputs take (written while their inputs remain).
+    pub compacting_bytes: f64,
     /// The node's live set on the heap, its collections and its flushes (the same on each of
     /// its tables' rows).
     pub heap_live: crate::heap::LiveSet,
@@ -188,6 +192,8 @@ pub const TIMESERIES_COLUMNS: &[&str] = &[
     "offheap_compression_metadata_bytes",
     "offheap_memtable_bytes",
     "page_cache_bytes",
+    "page_cache_wanted_bytes",
+    "compacting_bytes",
     "heap_live_bytes",
     "heap_old_live_bytes",
     "heap_headroom_bytes",
@@ -262,6 +268,8 @@ impl TableSample {
             n(self.offheap.compression_metadata),
             n(self.offheap.memtable),
             n(self.page_cache_bytes),
+            n(self.page_cache_wanted_bytes),
+            n(self.compacting_bytes),
             n(self.heap_live.total()),
             n(self.gc.old_live_bytes),
             n(self.gc.headroom_bytes),

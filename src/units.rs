@@ -196,6 +196,11 @@ pub fn format_duration(seconds: f64) -> String {
     format!("{seconds}s")
 }
 
+/// Formats a measured span to one decimal in its largest unit (`16118s` → `4.5h`).
+pub fn format_span(seconds: f64) -> String {
+    format_duration(seconds + 1e-9)
+}
+
 /// Formats bytes with binary units (`1536` → `1.5 KiB`).
 pub fn format_bytes(bytes: f64) -> String {
     let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];

@@ -22,6 +22,8 @@ pub struct Job {
     bytes: f64,
     done: f64,
     pub merges: f64,
+    /// Disk the outputs take once written (compressed).
+    out_bytes: f64,
 }
 
 impl NodeSim {
@@ -167,6 +169,8 @@ impl NodeSim {
         let bytes: f64 = live.iter().map(|s| s.stats.bytes).sum::<f64>() * t.compression_ratio;
         let output = build_output(t, &plan, parts, now, &weights);
         let outputs: Vec<SSTable> = output.into_iter().collect();
+        let out_bytes =
+            outputs.iter().map(|o| o.stats.bytes).sum::<f64>() * t.compression_ratio;
         self.jobs.push(Job {
             table: i,
             inputs: ids,
@@ -174,7 +178,18 @@ impl NodeSim {
             bytes,
             done: 0.0,
             merges: plan.merges,
+            out_bytes,
         });
+        self.peak_compacting_bytes = self.peak_compacting_bytes.max(self.compacting_bytes(None));
+    }
+
+    /// Disk the running compactions' outputs take when written, for `table` or all tables.
+    pub fn compacting_bytes(&self, table: Option<usize>) -> f64 {
+        self.jobs
+            .iter()
+            .filter(|j| table.is_none_or(|t| j.table == t))
+            .map(|j| j.out_bytes)
+            .sum()
     }
 
     fn finish_done(&mut self, now: f64) {

@@ -71,7 +71,7 @@ pub fn build_node(scenario: &Scenario, share: &NodeShare, seed: u64, index: usiz
         .unwrap_or(1.0 / (1.0 + flush_writers));
     let commitlog = settings
         .number("commitlog_total_space")
-        .unwrap_or((8192.0 * 1024.0 * 1024.0f64).min(scenario.node.disk.size_bytes / 4.0));
+        .unwrap_or_else(|| crate::defaults::commitlog_total_space(scenario.node.disk.size_bytes));
     let compactors = settings
         .number("concurrent_compactors")
         .unwrap_or_else(|| f64::from(scenario.node.cores.clamp(2, 8)).min(2.0));
@@ -152,7 +152,8 @@ pub fn build_node(scenario: &Scenario, share: &NodeShare, seed: u64, index: usiz
     };
     let tables = build_tables(scenario, share);
     let rng = Pcg64Mcg::seed_from_u64(node_seed(seed, index));
-    NodeSim::new(config, tables, rng)
+    let latency_rng = Pcg64Mcg::seed_from_u64(node_seed(seed, index) ^ 0x6C61_7465_6E63_7921);
+    NodeSim::new(config, tables, rng, latency_rng)
 }
 
 fn build_tables(scenario: &Scenario, share: &NodeShare) -> Vec<TableSim> {

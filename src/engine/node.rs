@@ -67,6 +67,9 @@ pub struct NodeSim {
     pub tables: Vec<TableSim>,
     pub(super) jobs: Vec<Job>,
     pub(super) rng: Pcg64Mcg,
+    /// Latency draws (jitter, GC delays) have their own stream, so whether a stage is overloaded
+    /// (and draws are skipped) never changes what the storage engine does.
+    pub(super) latency_rng: Pcg64Mcg,
     pub(super) round_robin: usize,
     pub samples: Vec<TableSample>,
     /// Per query (workload index): the reads simulated at each sample.
@@ -79,15 +82,24 @@ pub struct NodeSim {
     pub(super) gc_last: crate::heap::gc::GcSample,
     /// `(t_s, flushed sstables awaiting compaction)` per sample, for frequent_flushes' growth.
     pub(super) pending_history: std::collections::VecDeque<(f64, f64)>,
+    /// The most disk that running compactions' outputs held at once (temporary sstables written
+    /// while their inputs are still on disk): the compaction headroom the run needed.
+    pub peak_compacting_bytes: f64,
 }
 
 impl NodeSim {
-    pub fn new(config: NodeConfig, tables: Vec<TableSim>, rng: Pcg64Mcg) -> NodeSim {
+    pub fn new(
+        config: NodeConfig,
+        tables: Vec<TableSim>,
+        rng: Pcg64Mcg,
+        latency_rng: Pcg64Mcg,
+    ) -> NodeSim {
         NodeSim {
             config,
             tables,
             jobs: Vec::new(),
             rng,
+            latency_rng,
             round_robin: 0,
             samples: Vec::new(),
             query_reads: Vec::new(),
@@ -95,6 +107,7 @@ impl NodeSim {
             hot_bytes: 0.0,
             gc_last: Default::default(),
             pending_history: Default::default(),
+            peak_compacting_bytes: 0.0,
         }
     }
 

@@ -180,8 +180,10 @@ pub fn simulate<'a>(
 }
 
 /// The data a query keeps hot, on disk: the real partitions it may read (its time bucket for
-/// `latest` keys, all of them otherwise) times the mean size of those its simulated reads met.
-/// This is what the page cache is held against.
+/// `latest` keys, all of them otherwise) times what its simulated reads touched in each: the
+/// cells they scanned and a compression chunk per sstable, at most the whole partition (a LIMIT
+/// read of the newest rows keeps only a partition's tail hot). This is what the page cache is
+/// held against.
 pub fn hot_bytes(cx: &ReadContext, reader: &Reader, works: &[ReadWork]) -> f64 {
     if works.is_empty() {
         return 0.0;
@@ -194,8 +196,15 @@ pub fn hot_bytes(cx: &ReadContext, reader: &Reader, works: &[ReadWork]) -> f64 {
         .filter(|p| reachable(p))
         .map(|p| p.weight)
         .sum();
-    let mean = works.iter().map(|w| w.partition_bytes).sum::<f64>() / works.len() as f64;
-    eligible * mean * cx.table.compression_ratio
+    let ratio = cx.table.compression_ratio;
+    let per_cell = super::sampler::bytes_per_cell(cx.table);
+    let touched = |w: &ReadWork| {
+        let scanned = (w.request_cells + w.request_tombstones) * per_cell * ratio
+            + w.sstables * cx.table.chunk_bytes;
+        scanned.min(w.partition_bytes * ratio)
+    };
+    let mean = works.iter().map(touched).sum::<f64>() / works.len() as f64;
+    eligible * mean
 }
 
 /// Whether a query may read a tracked partition at `now`: the current time bucket for `latest`

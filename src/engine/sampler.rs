@@ -198,13 +198,13 @@ impl NodeSim {
                     continue; // A failed read is a failure, not a latency.
                 }
                 let mut l =
-                    latency::coordinate(model, &fanout, retry_after, &mut self.rng, |rng| {
+                    latency::coordinate(model, &fanout, retry_after, &mut self.latency_rng, |rng| {
                         service * latency::jitter(model, rng)
                             + wait
                             + latency::gc_delay(gc_share, gc_pause, rng)
                     });
                 if lwt {
-                    l += latency::coordinate(model, &fanout, f64::INFINITY, &mut self.rng, |rng| {
+                    l += latency::coordinate(model, &fanout, f64::INFINITY, &mut self.latency_rng, |rng| {
                         prepare * latency::jitter(model, rng)
                     });
                 }
@@ -276,7 +276,7 @@ impl NodeSim {
                                     model,
                                     &fanout,
                                     f64::INFINITY,
-                                    &mut self.rng,
+                                    &mut self.latency_rng,
                                     |rng| {
                                         service * latency::jitter(model, rng)
                                             + wait
@@ -315,18 +315,30 @@ impl NodeSim {
         } else {
             0.0
         };
-        // The pending count a growth window ago: the latest sample at least that old.
+        // The floor of the pending count over the last growth window and over the one before.
         let window = config.flush_growth_window_s;
-        while self.pending_history.len() > 1 && now - self.pending_history[1].0 >= window - 1e-6 {
-            self.pending_history.pop_front();
-        }
-        flush.pending_before = self
+        self.pending_history.push_back((now, flush.pending_flushed));
+        while self
             .pending_history
             .front()
-            .filter(|(t, _)| now - t >= window - 1e-6)
-            .map(|(_, p)| *p);
+            .is_some_and(|(t, _)| now - t >= 2.0 * window - 1e-6)
+        {
+            self.pending_history.pop_front();
+        }
+        let floor = |recent: bool| {
+            self.pending_history
+                .iter()
+                .filter(|(t, _)| (now - t < window - 1e-6) == recent)
+                .map(|(_, p)| *p)
+                .fold(f64::INFINITY, f64::min)
+        };
+        flush.pending_floor = floor(true);
+        let spans_two = self
+            .pending_history
+            .front()
+            .is_some_and(|(t, _)| now - t >= 2.0 * window - config.sample_every_s - 1e-6);
+        flush.pending_before = spans_two.then(|| floor(false));
         flush.growth_window_s = window;
-        self.pending_history.push_back((now, flush.pending_flushed));
         // The memtable pool reaches its cleanup threshold before each flush it forces: that is
         // the memtables' peak within the sample.
         let memtables: f64 = self.tables.iter().map(|t| t.memtable.heap).sum();
@@ -383,6 +395,7 @@ impl NodeSim {
             s.write_latency = latency::percentiles(&table_writes[k]);
             s.read_stage_utilisation = utilisation;
             s.page_cache_bytes = page_cache;
+            s.page_cache_wanted_bytes = hot;
             s.cpu_utilisation = cpu_load;
             s.overloaded = overloaded[k];
         }
@@ -422,6 +435,7 @@ impl NodeSim {
             table: worst.map(|(s, _)| s.table.clone()).unwrap_or_default(),
             pending_flushed: worst.map(|(s, _)| s.pending_flushed).unwrap_or(0.0),
             max_threshold: worst.map(|(_, t)| t.params.max_threshold).unwrap_or(32.0),
+            pending_floor: 0.0,
             pending_before: None,
             growth_window_s: 0.0,
         }
@@ -489,6 +503,7 @@ impl NodeSim {
         s.bytes_compacted = t.since_sample.bytes_compacted;
         s.expired_sstables_dropped = t.since_sample.expired_dropped;
         t.since_sample = Default::default();
+        s.compacting_bytes = self.compacting_bytes(Some(i));
         s
     }
 }
@@ -533,7 +548,7 @@ fn cells_per_row(t: &TableSim) -> f64 {
 }
 
 /// Serialized bytes per cell written, averaged over the table's writers by rate.
-fn bytes_per_cell(t: &TableSim) -> f64 {
+pub(super) fn bytes_per_cell(t: &TableSim) -> f64 {
     let (mut bytes, mut cells) = (0.0, 0.0);
     for w in &t.writers {
         let shape = &t.sizes.shapes[w.shape as usize];

@@ -59,19 +59,23 @@ pub struct FlushLoad {
     pub table: String,
     pub pending_flushed: f64,
     pub max_threshold: f64,
-    /// The same count `flush_growth_window` earlier (`None` early in the run).
+    /// The least that count was over the last `flush_growth_window` (its floor: big compactions
+    /// make the count swing, the floor only rises when compaction falls behind), and the floor
+    /// over the window before (`None` until the run has two windows).
+    pub pending_floor: f64,
     pub pending_before: Option<f64>,
     pub growth_window_s: f64,
 }
 
 impl FlushLoad {
-    /// Flushes arrive faster than compaction absorbs them: the flushed sstables awaiting their
-    /// first compaction grew by more than one compaction takes (max_threshold) over the window.
+    /// Flushes arrive faster than compaction absorbs them: the floor of the flushed sstables
+    /// awaiting their first compaction rose from one window to the next by more than one
+    /// compaction takes (max_threshold).
     pub fn outruns_compaction(&self) -> bool {
         self.pool_flushes > 0.0
             && self
                 .pending_before
-                .is_some_and(|before| self.pending_flushed - before > self.max_threshold)
+                .is_some_and(|before| self.pending_floor - before > self.max_threshold)
     }
 }
 
@@ -187,15 +191,16 @@ pub fn reason(
             format_bytes(gc.old_capacity_bytes),
         ),
         Verdict::FrequentFlushes => format!(
-            "memtable space too small for the write rate: flushes start at {} of memtables (memtable_heap_space × memtable_cleanup_threshold), which writes fill at {} every {}: {} flushes per hour of {} sstables, and the flushed sstables of {} awaiting their first compaction grew from {} to {} over {}, more than the {} one compaction takes (max_threshold): compaction does not keep up with them",
+            "memtable space too small for the write rate: flushes start at {} of memtables (memtable_heap_space × memtable_cleanup_threshold), which writes fill at {} every {}: {} flushes per hour of {} sstables, and the flushed sstables of {} awaiting their first compaction never fell below {} over the last {}, up from {} the {} before, more than the {} one compaction takes (max_threshold): compaction does not keep up with them",
             format_bytes(flush.flush_threshold_bytes),
             mib_s(flush.memtable_fill_bytes_per_s),
             format_duration(flush_every),
             format_count(flush.flushes_per_hour),
             format_bytes(flush.flush_sstable_bytes),
             flush.table,
+            format_count(flush.pending_floor),
+            format_duration(flush.growth_window_s),
             format_count(flush.pending_before.unwrap_or(0.0)),
-            format_count(flush.pending_flushed),
             format_duration(flush.growth_window_s),
             format_count(flush.max_threshold),
         ),

@@ -6,4 +6,4 @@ mod check_text;
 pub use check_text::render_check;
 mod run_output;
 
-pub use run_output::{queries_csv, render_run, summary_json, timeseries_csv};
+pub use run_output::{queries_csv, render_run, render_size, summary_json, timeseries_csv};

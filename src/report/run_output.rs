@@ -146,6 +146,7 @@ pub fn render_run(summary: &Summary, written: &[String]) -> String {
         render_query(&mut out, q);
     }
     render_memory(&mut out, summary);
+    render_sizing(&mut out, &summary.sizing);
     for note in &summary.notes {
         out.push_str(&format!("note: {note}\n"));
     }
@@ -202,6 +203,148 @@ fn render_memory(out: &mut String, summary: &Summary) {
             "  smallest healthy heap: none up to half the RAM; the verdict does not come from the heap alone\n\n",
         ),
     }
+}
+
+/// The sizing: each datacenter's limits with the nodes each needs, then the recommendation.
+pub fn render_sizing(out: &mut String, s: &crate::sizing::Sizing) {
+    if s.datacenters.is_empty() {
+        return;
+    }
+    out.push_str("Sizing (nodes each limit needs per datacenter, scaled from this run):
+");
+    for d in &s.datacenters {
+        out.push_str(&format!(
+            "  {} ({} nodes, RF {}): needs {}, bound by {}
+",
+            d.name, d.nodes, d.rf, d.nodes_needed, d.binding_constraint
+        ));
+        for c in &d.constraints {
+            out.push_str(&format!("    {}
+", crate::sizing::cluster::describe(c)));
+        }
+    }
+    out.push_str("  recommendation:
+");
+    for line in &s.recommendation {
+        out.push_str(&format!("    {line}
+"));
+    }
+    if s.cross_dc_bytes_per_s > 0.0 {
+        out.push_str(&format!(
+            "    cross-DC replication: {}/s
+",
+            format_bytes(s.cross_dc_bytes_per_s)
+        ));
+    }
+    for (t, w) in s.write_amplification.iter().filter(|(_, w)| **w > 1.0) {
+        out.push_str(&format!(
+            "    {t}: {w:.2} rows written per row (views and indexes)
+"
+        ));
+    }
+    out.push('\n');
+}
+
+/// `cassim size`: the candidates with their binding constraint, then the recommendation.
+pub fn render_size(r: &crate::sizing::search::SizeReport, written: &[String]) -> String {
+    let mut out = format!(
+        "cassim size: {} (seed {})\n\nEstimate from the scenario's run:\n",
+        r.scenario, r.seed
+    );
+    for line in &r.estimate.recommendation {
+        out.push_str(&format!("  {line}\n"));
+    }
+    out.push_str(&format!(
+        "\nCandidates (nodes per datacenter: {}):\n  {:<14} {:>9} {:<17} {:>11}  {}\n",
+        r.datacenters.join(", "),
+        "nodes",
+        "heap",
+        "verdict",
+        "disk/node",
+        "binding constraint"
+    ));
+    for (k, c) in r.candidates.iter().enumerate() {
+        let nodes: Vec<String> = c.nodes.iter().map(|n| n.to_string()).collect();
+        let what = if c.meets {
+            format!("meets every limit (set by {})", c.binding_constraint)
+        } else {
+            format!("fails {}", c.unmet.join(", "))
+        };
+        out.push_str(&format!(
+            "  {:<14} {:>9} {:<17} {:>11}  {}{}\n",
+            nodes.join(" + "),
+            format_bytes(c.heap_bytes),
+            c.verdict,
+            format_bytes(c.disk_per_node_bytes),
+            what,
+            if Some(k) == r.recommended {
+                "  <- recommended"
+            } else {
+                ""
+            }
+        ));
+    }
+    out.push('\n');
+    match r.recommended.map(|k| (k, &r.candidates[k])) {
+        Some((k, c)) => {
+            let nodes: Vec<String> = r
+                .datacenters
+                .iter()
+                .zip(&c.nodes)
+                .map(|(d, n)| format!("{n} nodes in {d}"))
+                .collect();
+            out.push_str(&format!(
+                "Recommendation: {}, heap {}: every limit met; the nearest is {}\n",
+                nodes.join(", "),
+                format_bytes(c.heap_bytes),
+                c.binding_constraint
+            ));
+            if let Some(smaller) = k.checked_sub(1).map(|j| &r.candidates[j]) {
+                let n: Vec<String> = smaller.nodes.iter().map(|n| n.to_string()).collect();
+                out.push_str(&format!(
+                    "  the next smaller candidate ({}) fails {}\n",
+                    n.join(" + "),
+                    smaller.unmet.join(", ")
+                ));
+            }
+            for d in &c.sizing.datacenters {
+                let n = &d.node;
+                out.push_str(&format!(
+                    "  {} per node: disk {} of {} usable (sstables {}, compaction headroom {}, commit log {}, snapshots {}); RAM {} for heap, off-heap and reserve, {} with the hot data cached, of {}; {} open files (nofile {}); a replacement streams {} in {}\n",
+                    d.name,
+                    format_bytes(n.disk.total_bytes),
+                    format_bytes(n.disk.usable_bytes),
+                    format_bytes(n.disk.sstables_bytes),
+                    format_bytes(n.disk.compaction_headroom_bytes),
+                    format_bytes(n.disk.commitlog_bytes),
+                    format_bytes(n.disk.snapshot_bytes),
+                    format_bytes(n.ram.total_bytes - n.ram.page_cache_wanted_bytes),
+                    format_bytes(n.ram.total_bytes),
+                    format_bytes(n.ram.ram_bytes),
+                    format_count(n.open_files.total),
+                    format_count(n.open_files.nofile),
+                    format_bytes(n.stream.bytes),
+                    crate::units::format_span(n.stream.time_s),
+                ));
+            }
+            if c.sizing.cross_dc_bytes_per_s > 0.0 {
+                out.push_str(&format!(
+                    "  cross-DC replication: {}/s\n",
+                    format_bytes(c.sizing.cross_dc_bytes_per_s)
+                ));
+            }
+        }
+        None => out.push_str(
+            "No candidate meets every limit: see the failing limits above (a bigger node, more disk or RAM, or a different schema)\n",
+        ),
+    }
+    if !written.is_empty() {
+        out.push_str("\nWritten:\n");
+        for w in written {
+            out.push_str(&format!("  {w}\n"));
+        }
+    }
+    out
 }
 
 /// One query's `nodetool tablehistograms`-style table: latencies in microseconds, sizes in bytes.

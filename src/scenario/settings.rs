@@ -41,6 +41,7 @@ const KNOWN: &[(&str, Kind)] = &[
     ),
     ("commitlog_sync_period", Kind::Duration),
     ("compaction_throughput", Kind::Throughput),
+    ("stream_throughput_outbound", Kind::Throughput),
     ("concurrent_compactors", Kind::Count),
     ("concurrent_reads", Kind::Count),
     ("concurrent_writes", Kind::Count),
@@ -82,6 +83,10 @@ const RENAMED: &[(&str, &str)] = &[
         "compaction_large_partition_warning_threshold",
     ),
     ("read_request_timeout_in_ms", "read_request_timeout"),
+    (
+        "stream_throughput_outbound_megabits_per_sec",
+        "stream_throughput_outbound",
+    ),
     ("write_request_timeout_in_ms", "write_request_timeout"),
 ];
 

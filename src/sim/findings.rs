@@ -51,6 +51,12 @@ pub fn findings(
         backlog(run, name, &mut out);
     }
     disk(scenario, run, &mut out);
+    sort(&mut out);
+    out
+}
+
+/// Errors first, then by the time they start, then by code.
+pub fn sort(out: &mut [Finding]) {
     out.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -61,7 +67,6 @@ pub fn findings(
             )
             .then(a.code.cmp(&b.code))
     });
-    out
 }
 
 /// Compaction falls behind when sstables keep piling up: the count at the end is at least twice

@@ -30,6 +30,9 @@ pub struct NodeRun {
     pub query_latency: Vec<(f64, usize, Option<crate::latency::LatencyMs>)>,
     pub tables: Vec<TableTotals>,
     pub flush_threshold_bytes: f64,
+    /// The most disk running compactions' outputs took at once.
+    pub peak_compacting_bytes: f64,
+    pub concurrent_compactors: usize,
 }
 
 /// Run totals of one table on one node.
@@ -45,6 +48,25 @@ pub struct TableTotals {
     pub tracked_partitions: usize,
     pub partitions_per_generation: f64,
     pub sampled: bool,
+    /// The table's compaction settings (the strategy's headroom).
+    #[serde(skip)]
+    pub compaction: crate::engine::compaction::Params,
+    /// Rows per second this node writes into the table, per `[[workload]]` statement, with the
+    /// commit log bytes per row: a base table's own and what views and indexes derive from it.
+    #[serde(skip)]
+    pub writes: Vec<TableWrite>,
+    /// The largest TTL written, seconds (0: none).
+    pub max_ttl_s: f64,
+    /// The hottest partition's share of the table's requests (zipf keys), 0 when keys are even.
+    pub hottest_key_share: f64,
+}
+
+/// One statement's writes into one table on a node.
+#[derive(Debug, Clone, Copy)]
+pub struct TableWrite {
+    pub op: usize,
+    pub rows_per_s: f64,
+    pub commitlog_bytes_per_row: f64,
 }
 
 /// Everything a run produced.
@@ -127,11 +149,32 @@ fn run_node(
             tracked_partitions: t.parts.tracked.len(),
             partitions_per_generation: t.parts.layout.entities,
             sampled: t.parts.weights.iter().any(|w| *w > 1.0),
+            compaction: t.params.clone(),
+            writes: t
+                .writers
+                .iter()
+                .map(|w| TableWrite {
+                    op: w.op,
+                    rows_per_s: w.rate,
+                    commitlog_bytes_per_row: w.commitlog_per_row,
+                })
+                .collect(),
+            max_ttl_s: t.writers.iter().map(|w| w.ttl).fold(0.0, f64::max),
+            hottest_key_share: t
+                .writers
+                .iter()
+                .map(|w| (w.keys, w.zipf_norm))
+                .chain(t.readers.iter().map(|r| (r.keys, r.zipf_norm)))
+                .filter(|(k, _)| matches!(k, crate::workload::KeyPopularity::Zipf(_)))
+                .map(|(_, norm)| 1.0 / norm.max(1.0))
+                .fold(0.0, f64::max),
         })
         .collect();
     NodeRun {
         share,
         flush_threshold_bytes: node.config.flush_threshold,
+        peak_compacting_bytes: node.peak_compacting_bytes,
+        concurrent_compactors: node.config.concurrent_compactors,
         samples: std::mem::take(&mut node.samples),
         query_reads: std::mem::take(&mut node.query_reads),
         query_latency: std::mem::take(&mut node.query_latency),
@@ -155,5 +198,14 @@ pub fn run(
         summary.node.heap_bytes,
         summary.node.verdict,
     );
+    summary.sizing = crate::sizing::size(
+        scenario,
+        &result,
+        crate::sizing::HeapState::of(&summary.node),
+    );
+    summary
+        .findings
+        .extend(crate::sizing::findings(&summary.sizing));
+    findings::sort(&mut summary.findings);
     (result, summary)
 }

@@ -84,6 +84,8 @@ pub fn node_series(n: &NodeRun) -> Vec<&TableSample> {
 pub fn verdict(scenario: &Scenario, n: &NodeRun) -> (Verdict, Option<f64>, Option<usize>) {
     let series = node_series(n);
     let conditions: Vec<(f64, Conditions)> = series.iter().map(|s| (s.t_s, s.conditions)).collect();
+    // frequent_flushes must hold through a whole growth window: a floor that rose once and
+    // holds still is a backlog compaction caught up with.
     let sustain = scenario.calibration.get("verdict_sustain_s");
     let growth = scenario.calibration.get("flush_growth_window");
     let (v, start) = verdict::sustained(&conditions, scenario.sample_every_s, |v| {

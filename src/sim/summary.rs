@@ -26,6 +26,8 @@ pub struct Summary {
     /// The node with the worst verdict: heap, GC, off-heap, page cache, flushes, verdict.
     pub node: NodeVerdict,
     pub nodes: Vec<NodeSummary>,
+    /// What to buy: nodes per datacenter, disk, RAM, heap, open files (issue 7).
+    pub sizing: crate::sizing::Sizing,
     pub findings: Vec<Finding>,
     /// How the run was simulated: sampling, representative nodes.
     pub notes: Vec<String>,
@@ -172,6 +174,7 @@ pub fn summarize(scenario: &Scenario, run: &RunResult) -> Summary {
         queries,
         node,
         nodes,
+        sizing: Default::default(),
         findings,
         notes,
     }
