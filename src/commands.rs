@@ -260,7 +260,8 @@ pub fn size(options: &SizeOptions, progress: &(dyn Fn(usize, usize) + Sync)) -> 
         Err(e) => return invalid(e, Format::Text),
     };
     let seed = options.seed.unwrap_or(scenario.seed);
-    let report = crate::sizing::search::search(&scenario, seed, options.heap, options.jobs, progress);
+    let report =
+        crate::sizing::search::search(&scenario, seed, options.heap, options.jobs, progress);
     let mut written = Vec::new();
     if let Some(dir) = options.out {
         let json = serde_json::to_string_pretty(&report).unwrap_or_default() + "\n";

@@ -169,8 +169,7 @@ impl NodeSim {
         let bytes: f64 = live.iter().map(|s| s.stats.bytes).sum::<f64>() * t.compression_ratio;
         let output = build_output(t, &plan, parts, now, &weights);
         let outputs: Vec<SSTable> = output.into_iter().collect();
-        let out_bytes =
-            outputs.iter().map(|o| o.stats.bytes).sum::<f64>() * t.compression_ratio;
+        let out_bytes = outputs.iter().map(|o| o.stats.bytes).sum::<f64>() * t.compression_ratio;
         self.jobs.push(Job {
             table: i,
             inputs: ids,

@@ -197,16 +197,25 @@ impl NodeSim {
                 if *failed {
                     continue; // A failed read is a failure, not a latency.
                 }
-                let mut l =
-                    latency::coordinate(model, &fanout, retry_after, &mut self.latency_rng, |rng| {
+                let mut l = latency::coordinate(
+                    model,
+                    &fanout,
+                    retry_after,
+                    &mut self.latency_rng,
+                    |rng| {
                         service * latency::jitter(model, rng)
                             + wait
                             + latency::gc_delay(gc_share, gc_pause, rng)
-                    });
+                    },
+                );
                 if lwt {
-                    l += latency::coordinate(model, &fanout, f64::INFINITY, &mut self.latency_rng, |rng| {
-                        prepare * latency::jitter(model, rng)
-                    });
+                    l += latency::coordinate(
+                        model,
+                        &fanout,
+                        f64::INFINITY,
+                        &mut self.latency_rng,
+                        |rng| prepare * latency::jitter(model, rng),
+                    );
                 }
                 lat.push(l);
             }

@@ -210,8 +210,10 @@ pub fn render_sizing(out: &mut String, s: &crate::sizing::Sizing) {
     if s.datacenters.is_empty() {
         return;
     }
-    out.push_str("Sizing (nodes each limit needs per datacenter, scaled from this run):
-");
+    out.push_str(
+        "Sizing (nodes each limit needs per datacenter, scaled from this run):
+",
+    );
     for d in &s.datacenters {
         out.push_str(&format!(
             "  {} ({} nodes, RF {}): needs {}, bound by {}
@@ -219,15 +221,22 @@ pub fn render_sizing(out: &mut String, s: &crate::sizing::Sizing) {
             d.name, d.nodes, d.rf, d.nodes_needed, d.binding_constraint
         ));
         for c in &d.constraints {
-            out.push_str(&format!("    {}
-", crate::sizing::cluster::describe(c)));
+            out.push_str(&format!(
+                "    {}
+",
+                crate::sizing::cluster::describe(c)
+            ));
         }
     }
-    out.push_str("  recommendation:
-");
+    out.push_str(
+        "  recommendation:
+",
+    );
     for line in &s.recommendation {
-        out.push_str(&format!("    {line}
-"));
+        out.push_str(&format!(
+            "    {line}
+"
+        ));
     }
     if s.cross_dc_bytes_per_s > 0.0 {
         out.push_str(&format!(

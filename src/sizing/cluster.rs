@@ -171,9 +171,8 @@ pub fn constraints(
     // leave, and a page cache smaller than the hot data costs reads disk accesses, which the
     // latency (the throughput limit) already carries.
     let ram = &need.ram;
-    let fixed = ram.heap_bytes
-        + crate::heap::fixed_offheap(ram.heap_bytes).total()
-        + ram.reserve_bytes;
+    let fixed =
+        ram.heap_bytes + crate::heap::fixed_offheap(ram.heap_bytes).total() + ram.reserve_bytes;
     let per_data = ram.offheap_bytes - crate::heap::fixed_offheap(ram.heap_bytes).total();
     let room = ram.ram_bytes - fixed;
     let hard = fixed + per_data;

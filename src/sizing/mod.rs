@@ -118,7 +118,7 @@ pub fn size(scenario: &Scenario, run: &RunResult, heap: HeapState) -> Sizing {
         heap_bytes: healthy_heap,
         open_files: round_json(worst.node.open_files.total),
         nofile: worst.node.open_files.nofile,
-        stream_time_s: round_json(worst.node.stream.time_s * scale),
+        stream_time_s: round_json(node::stream_at(scenario, n, scale, worst.nodes_needed).time_s),
         cross_dc_bytes_per_s: round_json(cluster::cross_dc_bytes_per_s(scenario, run)),
         hottest_node_factor: round_json(worst.node.hotspot.factor),
         write_amplification: cluster::write_amplification(scenario, run),

@@ -123,7 +123,13 @@ fn series(samples: &[TableSample], f: impl Fn(&TableSample) -> f64) -> Vec<(f64,
 }
 
 /// Free space a table's strategy needs for its largest compaction, for `bytes` of its data.
-pub fn strategy_headroom(p: &Params, bytes: f64, max_ttl_s: f64, duration_s: f64, share: f64) -> f64 {
+pub fn strategy_headroom(
+    p: &Params,
+    bytes: f64,
+    max_ttl_s: f64,
+    duration_s: f64,
+    share: f64,
+) -> f64 {
     match p.strategy {
         // One compaction of an sstable into the next level: it and up to fanout overlapping ones.
         Strategy::Lcs => ((p.fanout + 1.0) * p.lcs_sstable_size).min(bytes),
@@ -157,7 +163,13 @@ fn strategies_headroom(scenario: &Scenario, n: &NodeRun, scale: f64) -> f64 {
                 .map(|s| s.disk_bytes)
                 .fold(0.0, f64::max)
                 * scale;
-            strategy_headroom(&t.compaction, bytes, t.max_ttl_s, scenario.duration_s, share)
+            strategy_headroom(
+                &t.compaction,
+                bytes,
+                t.max_ttl_s,
+                scenario.duration_s,
+                share,
+            )
         })
         .collect();
     needs.sort_by(|a, b| b.total_cmp(a));
@@ -185,9 +197,7 @@ pub fn disk_at(scenario: &Scenario, n: &NodeRun, scale: f64) -> DiskNeed {
     let ceiling = cal.get("disk_utilisation_ceiling");
     let s = series(&n.samples, |s| s.disk_bytes);
     let growth = match (s.get(s.len() * 4 / 5), s.last()) {
-        (Some(a), Some(b)) if b.0 > a.0 => {
-            ((b.1 - a.1) / (b.0 - a.0) * 86_400.0).max(0.0) * scale
-        }
+        (Some(a), Some(b)) if b.0 > a.0 => ((b.1 - a.1) / (b.0 - a.0) * 86_400.0).max(0.0) * scale,
         _ => 0.0,
     };
     DiskNeed {
@@ -261,18 +271,25 @@ pub fn open_files(scenario: &Scenario, n: &NodeRun) -> OpenFiles {
 }
 
 pub fn stream(scenario: &Scenario, n: &NodeRun) -> Stream {
+    let dc = &scenario.cluster.datacenters[n.share.dc];
+    stream_at(scenario, n, 1.0, dc.nodes)
+}
+
+/// Streaming the node's data, `scale` times what it simulated, in a datacenter of `nodes`.
+pub fn stream_at(scenario: &Scenario, n: &NodeRun, scale: f64, nodes: u32) -> Stream {
     let last = n.samples.last().map(|s| s.t_s).unwrap_or(0.0);
     let bytes: f64 = n
         .samples
         .iter()
         .filter(|s| s.t_s == last)
         .map(|s| s.disk_bytes)
-        .sum();
+        .sum::<f64>()
+        * scale;
     let dc = &scenario.cluster.datacenters[n.share.dc];
     // Each of the node's ranges (num_tokens of its own, RF - 1 more it replicates) comes from
     // another replica; with vnodes they are spread over most of the datacenter.
     let ranges = f64::from(scenario.cluster.num_tokens.max(1)) * f64::from(dc.rf.max(1));
-    let sources = f64::from(dc.nodes.saturating_sub(1)).min(ranges).max(1.0);
+    let sources = f64::from(nodes.saturating_sub(1)).min(ranges).max(1.0);
     let per_source = scenario
         .settings
         .number("stream_throughput_outbound")

@@ -108,7 +108,11 @@ fn counts(scenario: &Scenario, estimate: &Sizing, f: f64) -> Vec<u32> {
         .datacenters
         .iter()
         .map(|d| {
-            let e = estimate.nodes_needed.get(&d.name).copied().unwrap_or(d.nodes);
+            let e = estimate
+                .nodes_needed
+                .get(&d.name)
+                .copied()
+                .unwrap_or(d.nodes);
             ((f64::from(e) * f).ceil() as u32).max(d.rf)
         })
         .collect()
@@ -174,12 +178,17 @@ pub fn search(
         if !pass.is_finite() || fail <= 0.0 {
             break;
         }
-        let (a, b) = (counts(scenario, &estimate, fail), counts(scenario, &estimate, pass));
+        let (a, b) = (
+            counts(scenario, &estimate, fail),
+            counts(scenario, &estimate, pass),
+        );
         if a.iter().zip(&b).all(|(x, y)| y - x <= 1) {
             break;
         }
         run_round(
-            (1..=4).map(|i| fail + (pass - fail) * f64::from(i) / 5.0).collect(),
+            (1..=4)
+                .map(|i| fail + (pass - fail) * f64::from(i) / 5.0)
+                .collect(),
             &mut tried,
         );
     }

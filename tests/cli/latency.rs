@@ -48,9 +48,11 @@ fn more_sstables_per_read_means_higher_latency() {
         sst(&behind),
         sst(&keeping_up)
     );
+    // Both from the worst sample, like the sstables per read above: STCS's backlog swings
+    // between samples as big compactions land, so the last sample may catch it just cleared.
     let (a, b) = (
-        latency(&keeping_up, READ, "latency_ms_final", "p50"),
-        latency(&behind, READ, "latency_ms_final", "p50"),
+        latency(&keeping_up, READ, "latency_ms", "p50"),
+        latency(&behind, READ, "latency_ms", "p50"),
     );
     assert!(
         b > 1.5 * a,

@@ -10,5 +10,6 @@ mod parser_props;
 mod run;
 mod scenarios;
 mod sim_props;
+mod sizing;
 mod tidy;
 mod util;
