@@ -302,10 +302,18 @@ pub fn render_size(r: &crate::sizing::search::SizeReport, written: &[String]) ->
                 .zip(&c.nodes)
                 .map(|(d, n)| format!("{n} nodes in {d}"))
                 .collect();
+            let heap = match (c.sizing.heap_bytes, c.sizing.smallest_healthy_heap_bytes) {
+                (Some(h), Some(smallest)) => format!(
+                    "heap {} (healthy from {}, a step of margin; ran at {})",
+                    format_bytes(h),
+                    format_bytes(smallest),
+                    format_bytes(c.heap_bytes)
+                ),
+                _ => format!("heap {}", format_bytes(c.heap_bytes)),
+            };
             out.push_str(&format!(
-                "Recommendation: {}, heap {}: every limit met; the nearest is {}\n",
+                "Recommendation: {}, {heap}: every limit met; the nearest is {}\n",
                 nodes.join(", "),
-                format_bytes(c.heap_bytes),
                 c.binding_constraint
             ));
             if let Some(smaller) = k.checked_sub(1).map(|j| &r.candidates[j]) {

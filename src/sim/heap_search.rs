@@ -23,6 +23,16 @@ pub fn ladder(ram_bytes: f64) -> Vec<f64> {
         .collect()
 }
 
+/// The heap to recommend for a smallest healthy one: the next step of the ladder (up to `ram`'s
+/// half), a step of margin because the live set is an estimate (CASSANDRA.md 8.4 "derived,
+/// unverified") and load grows.
+pub fn recommended(smallest_healthy: f64, ram_bytes: f64) -> f64 {
+    ladder(ram_bytes)
+        .into_iter()
+        .find(|h| *h > smallest_healthy)
+        .unwrap_or(smallest_healthy)
+}
+
 /// The scenario's worst node verdict with `heap`.
 pub fn verdict_with(scenario: &Scenario, seed: u64, parallel: bool, heap: f64) -> Verdict {
     let mut s = scenario.clone();
@@ -77,5 +87,12 @@ mod tests {
         assert_eq!(l.first(), Some(&GIB));
         assert_eq!(l.last(), Some(&(16.0 * GIB)));
         assert_eq!(ladder(256.0 * GIB).last(), Some(&(31.0 * GIB)));
+    }
+
+    #[test]
+    fn the_recommended_heap_is_one_step_above_the_smallest_healthy() {
+        assert_eq!(recommended(GIB, 32.0 * GIB), 2.0 * GIB);
+        assert_eq!(recommended(8.0 * GIB, 32.0 * GIB), 10.0 * GIB);
+        assert_eq!(recommended(16.0 * GIB, 32.0 * GIB), 16.0 * GIB);
     }
 }

@@ -4,7 +4,7 @@
 //! do not depend on scheduling. The result is data; `report` formats it.
 
 mod findings;
-mod heap_search;
+pub mod heap_search;
 mod node_summary;
 mod summary;
 

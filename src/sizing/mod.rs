@@ -31,8 +31,10 @@ pub struct Sizing {
     pub disk_per_node_bytes: f64,
     /// Per node of the recommended cluster: heap, off-heap, reserve and the hot data's page cache.
     pub ram_per_node_bytes: f64,
-    /// The smallest healthy heap (`null`: none up to half the RAM).
+    /// The heap to set: a step of the operators' ladder above the smallest healthy one (`null`:
+    /// none up to half the RAM is healthy).
     pub heap_bytes: Option<f64>,
+    pub smallest_healthy_heap_bytes: Option<f64>,
     /// As simulated: sstable components, commit log segments, connections.
     pub open_files: f64,
     pub nofile: f64,
@@ -115,7 +117,9 @@ pub fn size(scenario: &Scenario, run: &RunResult, heap: HeapState) -> Sizing {
         binding_constraint: worst.binding_constraint.clone(),
         disk_per_node_bytes: round_json(disk.total_bytes),
         ram_per_node_bytes: round_json(ram_needed),
-        heap_bytes: healthy_heap,
+        heap_bytes: healthy_heap
+            .map(|h| crate::sim::heap_search::recommended(h, scenario.node.ram_bytes)),
+        smallest_healthy_heap_bytes: healthy_heap,
         open_files: round_json(worst.node.open_files.total),
         nofile: worst.node.open_files.nofile,
         stream_time_s: round_json(node::stream_at(scenario, n, scale, worst.nodes_needed).time_s),
@@ -163,8 +167,8 @@ fn recommendation(scenario: &Scenario, s: &Sizing) -> Vec<String> {
             format_span(s.stream_time_s)
         ));
     }
-    match s.heap_bytes {
-        Some(h) => {
+    match (s.heap_bytes, s.smallest_healthy_heap_bytes) {
+        (Some(h), Some(smallest)) => {
             let cms_note = if h > 14.0 * 1024.0 * 1024.0 * 1024.0
                 && scenario.cluster.cassandra_version.default_collector() == "CMS"
             {
@@ -173,11 +177,12 @@ fn recommendation(scenario: &Scenario, s: &Sizing) -> Vec<String> {
                 ""
             };
             out.push(format!(
-                "heap: {}{cms_note} at the scenario's node count (`cassim size --heap` searches it per candidate)",
-                format_bytes(h)
+                "heap: {}{cms_note}, a step above the smallest healthy {} at the scenario's node count (`cassim size --heap` searches it per candidate)",
+                format_bytes(h),
+                format_bytes(smallest)
             ));
         }
-        None => out.push("heap: none up to half the RAM is healthy at this load".into()),
+        _ => out.push("heap: none up to half the RAM is healthy at this load".into()),
     }
     if s.open_files > s.nofile {
         out.push(format!(

@@ -252,3 +252,37 @@ fn cassim_size_finds_the_smallest_cluster_that_meets_every_limit() {
     ]);
     assert_eq!(one.stdout, r.stdout.split("\nWritten:").next().unwrap());
 }
+
+#[test]
+fn views_and_indexes_multiply_the_rows_written() {
+    // Two views and a legacy index on the written column: every insert writes the base row, a
+    // row in each view and an index entry: 4 rows per row.
+    let dir = tempfile::tempdir().unwrap();
+    let text = r#"
+name = "views"
+duration = "6h"
+[cluster]
+cassandra_version = "4.1"
+datacenters = [{ name = "dc1", nodes = 3, rf = 3 }]
+[node]
+ram = "32GiB"
+heap = "8GiB"
+[schema]
+cql = """
+CREATE TABLE ks.person (id int PRIMARY KEY, age int, city text);
+CREATE MATERIALIZED VIEW ks.person_by_age AS SELECT * FROM ks.person
+  WHERE age IS NOT NULL AND id IS NOT NULL PRIMARY KEY (age, id);
+CREATE MATERIALIZED VIEW ks.person_by_city AS SELECT * FROM ks.person
+  WHERE city IS NOT NULL AND id IS NOT NULL PRIMARY KEY (city, id);
+CREATE INDEX person_age ON ks.person (age);
+"""
+[tables."ks.person"]
+partitions = { entities = 100000 }
+[[workload]]
+cql = "INSERT INTO ks.person (id, age, city) VALUES (?, ?, ?)"
+rate = "100/s"
+"#;
+    let path = super::util::temp_file(&dir, "views.toml", text);
+    let o = run_scenario(path.to_str().unwrap(), &[]);
+    assert_eq!(o.number("/sizing/write_amplification/ks.person"), 4.0);
+}
