@@ -148,15 +148,33 @@ pub fn import_stress(profile: &Path, schema: Option<&Path>) -> Outcome {
     }
 }
 
-/// Options of `cassim run`.
-pub struct RunOptions<'a> {
+/// The scenario a command simulates: its file, the schema of a stress profile without
+/// `table_definition`, template values, `--set` overrides and the seed.
+pub struct ScenarioInput<'a> {
     pub scenario: &'a Path,
-    /// The schema of a cassandra-stress profile without `table_definition`.
     pub schema: Option<&'a Path>,
-    pub out: Option<&'a Path>,
     pub seed: Option<u64>,
     pub vars: BTreeMap<String, String>,
     pub sets: Vec<(String, String)>,
+}
+
+impl ScenarioInput<'_> {
+    /// The scenario and the seed to run it with, or the outcome of invalid input.
+    fn load(&self) -> Result<(Scenario, u64), Outcome> {
+        match load_scenario(self.scenario, self.schema, &self.vars, &self.sets) {
+            Ok(s) => {
+                let seed = self.seed.unwrap_or(s.seed);
+                Ok((s, seed))
+            }
+            Err(e) => Err(invalid(e, Format::Text)),
+        }
+    }
+}
+
+/// Options of `cassim run`.
+pub struct RunOptions<'a> {
+    pub input: ScenarioInput<'a>,
+    pub out: Option<&'a Path>,
     pub parallel: bool,
 }
 
@@ -190,16 +208,10 @@ fn load_scenario(
 /// written beside its final name first and renamed once all are ready, so a failure never leaves
 /// a half-written report.
 pub fn run(options: &RunOptions, progress: crate::sim::Progress) -> Outcome {
-    let scenario = match load_scenario(
-        options.scenario,
-        options.schema,
-        &options.vars,
-        &options.sets,
-    ) {
-        Ok(s) => s,
-        Err(e) => return invalid(e, Format::Text),
+    let (scenario, seed) = match options.input.load() {
+        Ok(x) => x,
+        Err(outcome) => return outcome,
     };
-    let seed = options.seed.unwrap_or(scenario.seed);
     let (result, summary) = crate::sim::run(&scenario, seed, options.parallel, progress);
     let dir = options
         .out
@@ -233,12 +245,8 @@ pub fn run(options: &RunOptions, progress: crate::sim::Progress) -> Outcome {
 
 /// Options of `cassim size`.
 pub struct SizeOptions<'a> {
-    pub scenario: &'a Path,
-    pub schema: Option<&'a Path>,
+    pub input: ScenarioInput<'a>,
     pub out: Option<&'a Path>,
-    pub seed: Option<u64>,
-    pub vars: BTreeMap<String, String>,
-    pub sets: Vec<(String, String)>,
     /// Search heap sizes too (each candidate at its smallest healthy heap).
     pub heap: bool,
     /// Candidates run at once (0: all cores).
@@ -250,16 +258,10 @@ pub struct SizeOptions<'a> {
 /// that meets every limit. With `--out`, writes `sizing.json`. Exits 1 when no candidate meets
 /// every limit.
 pub fn size(options: &SizeOptions, progress: &(dyn Fn(usize, usize) + Sync)) -> Outcome {
-    let scenario = match load_scenario(
-        options.scenario,
-        options.schema,
-        &options.vars,
-        &options.sets,
-    ) {
-        Ok(s) => s,
-        Err(e) => return invalid(e, Format::Text),
+    let (scenario, seed) = match options.input.load() {
+        Ok(x) => x,
+        Err(outcome) => return outcome,
     };
-    let seed = options.seed.unwrap_or(scenario.seed);
     let report =
         crate::sizing::search::search(&scenario, seed, options.heap, options.jobs, progress);
     let mut written = Vec::new();

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use cassim::commands::{self, Format};
 use cassim::defaults::CassandraVersion;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
 #[command(
@@ -22,6 +22,39 @@ struct Cli {
 enum OutputFormat {
     Text,
     Json,
+}
+
+/// The scenario a simulating command reads, and how.
+#[derive(Args)]
+struct ScenarioArgs {
+    /// The scenario (.toml), or a cassandra-stress user profile (.yaml).
+    scenario: PathBuf,
+    /// Seed (default: the scenario's).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Override a scenario field by its path, path=value (e.g. node.heap=4GiB).
+    #[arg(long = "set")]
+    sets: Vec<String>,
+    /// Template values for the schema, name=value.
+    #[arg(long = "var")]
+    vars: Vec<String>,
+    /// The schema, for a cassandra-stress profile without table_definition.
+    #[arg(long)]
+    schema: Option<PathBuf>,
+}
+
+impl ScenarioArgs {
+    fn input(&self) -> Result<commands::ScenarioInput<'_>, String> {
+        let vars = commands::parse_pairs(&self.vars, "--var")?;
+        let sets = commands::parse_pairs(&self.sets, "--set")?;
+        Ok(commands::ScenarioInput {
+            scenario: &self.scenario,
+            schema: self.schema.as_deref(),
+            seed: self.seed,
+            vars: vars.into_iter().collect(),
+            sets,
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -46,29 +79,19 @@ enum Command {
     },
     /// Simulate a scenario and write summary.json and timeseries.csv.
     Run {
-        scenario: PathBuf,
+        #[command(flatten)]
+        input: ScenarioArgs,
         /// Output directory (default: out/<scenario name>).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Seed (default: the scenario's).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Override a scenario field by its path, path=value (e.g. node.heap=4GiB).
-        #[arg(long = "set")]
-        sets: Vec<String>,
-        /// Template values for the schema, name=value.
-        #[arg(long = "var")]
-        vars: Vec<String>,
         /// Simulate nodes one after another instead of in parallel (results are identical).
         #[arg(long)]
         single_thread: bool,
-        /// The schema, for a cassandra-stress profile without table_definition.
-        #[arg(long)]
-        schema: Option<PathBuf>,
     },
     /// Find the smallest cluster that meets every limit: runs candidate node counts in parallel.
     Size {
-        scenario: PathBuf,
+        #[command(flatten)]
+        input: ScenarioArgs,
         /// Also search heap sizes: each candidate runs at its smallest healthy heap.
         #[arg(long)]
         heap: bool,
@@ -78,18 +101,6 @@ enum Command {
         /// Write sizing.json into this directory.
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Seed (default: the scenario's).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Override a scenario field by its path, path=value.
-        #[arg(long = "set")]
-        sets: Vec<String>,
-        /// Template values for the schema, name=value.
-        #[arg(long = "var")]
-        vars: Vec<String>,
-        /// The schema, for a cassandra-stress profile without table_definition.
-        #[arg(long)]
-        schema: Option<PathBuf>,
     },
     /// Convert a cassandra-stress user profile into a scenario, written to stdout.
     ImportStress {
@@ -112,6 +123,23 @@ fn progress_bar() -> Option<indicatif::ProgressBar> {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
     bar.set_style(style);
     Some(bar)
+}
+
+/// Runs `f` with a progress callback that drives the bar, and clears the bar after.
+fn with_progress(
+    f: impl FnOnce(&(dyn Fn(u64, u64) + Sync)) -> commands::Outcome,
+) -> commands::Outcome {
+    let bar = progress_bar();
+    let outcome = f(&|done, total| {
+        if let Some(b) = &bar {
+            b.set_length(total);
+            b.set_position(done);
+        }
+    });
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    outcome
 }
 
 fn main() -> ExitCode {
@@ -151,84 +179,44 @@ fn main() -> ExitCode {
             }
         }
         Command::Run {
-            scenario,
+            input,
             out,
-            seed,
-            sets,
-            vars,
             single_thread,
-            schema,
         } => {
-            let parsed = commands::parse_pairs(&vars, "--var")
-                .and_then(|v| Ok((v, commands::parse_pairs(&sets, "--set")?)));
-            let (vars, sets) = match parsed {
-                Ok(p) => p,
+            let input = match input.input() {
+                Ok(i) => i,
                 Err(e) => {
                     eprintln!("error: {e}");
                     return ExitCode::from(2);
                 }
             };
             let options = commands::RunOptions {
-                scenario: &scenario,
-                schema: schema.as_deref(),
+                input,
                 out: out.as_deref(),
-                seed,
-                vars: vars.into_iter().collect(),
-                sets,
                 parallel: !single_thread,
             };
-            let bar = progress_bar();
-            let outcome = commands::run(&options, &|done, total| {
-                if let Some(b) = &bar {
-                    b.set_length(total);
-                    b.set_position(done);
-                }
-            });
-            if let Some(b) = bar {
-                b.finish_and_clear();
-            }
-            outcome
+            with_progress(|p| commands::run(&options, &|done, total| p(done, total)))
         }
         Command::Size {
-            scenario,
+            input,
             heap,
             jobs,
             out,
-            seed,
-            sets,
-            vars,
-            schema,
         } => {
-            let parsed = commands::parse_pairs(&vars, "--var")
-                .and_then(|v| Ok((v, commands::parse_pairs(&sets, "--set")?)));
-            let (vars, sets) = match parsed {
-                Ok(p) => p,
+            let input = match input.input() {
+                Ok(i) => i,
                 Err(e) => {
                     eprintln!("error: {e}");
                     return ExitCode::from(2);
                 }
             };
             let options = commands::SizeOptions {
-                scenario: &scenario,
-                schema: schema.as_deref(),
+                input,
                 out: out.as_deref(),
-                seed,
-                vars: vars.into_iter().collect(),
-                sets,
                 heap,
                 jobs,
             };
-            let bar = progress_bar();
-            let outcome = commands::size(&options, &|done, total| {
-                if let Some(b) = &bar {
-                    b.set_length(total as u64);
-                    b.set_position(done as u64);
-                }
-            });
-            if let Some(b) = bar {
-                b.finish_and_clear();
-            }
-            outcome
+            with_progress(|p| commands::size(&options, &|done, total| p(done as u64, total as u64)))
         }
         Command::ImportStress { profile, schema } => {
             commands::import_stress(&profile, schema.as_deref())
