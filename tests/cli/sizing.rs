@@ -286,3 +286,21 @@ rate = "100/s"
     let o = run_scenario(path.to_str().unwrap(), &[]);
     assert_eq!(o.number("/sizing/write_amplification/ks.person"), 4.0);
 }
+
+#[test]
+fn hot_partitions_make_the_hottest_node_hotter() {
+    // zipf(1.2) over 100 000 keys: the hottest key takes p1 = 1 / H(100 000, 1.2) of the writes;
+    // its replicas are one of 6 / 3 = 2 replica sets, so they carry 1 + p1 × (2 - 1) of the mean.
+    let o = run_scenario(SIZING, &["workload[0].keys=\"zipf(1.2)\""]);
+    let h: f64 = (1..=100_000).map(|k| (k as f64).powf(-1.2)).sum();
+    let p1 = 1.0 / h;
+    let hot = o.number("/sizing/datacenters/0/node/hotspot/hot_partition_factor");
+    assert!(
+        (hot - (1.0 + p1)).abs() < 0.01,
+        "{hot} against {}",
+        1.0 + p1
+    );
+    assert!(o.number("/sizing/hottest_node_factor") > 1.1);
+    let even = run_scenario(SIZING, &[]);
+    assert!((even.number("/sizing/hottest_node_factor") - 1.0).abs() < 1e-6);
+}
