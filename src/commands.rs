@@ -217,11 +217,24 @@ pub fn run(options: &RunOptions, progress: crate::sim::Progress) -> Outcome {
         .out
         .map(Path::to_path_buf)
         .unwrap_or_else(|| Path::new("out").join(&scenario.name));
-    let files = [
-        ("summary.json", report::summary_json(&summary)),
-        ("timeseries.csv", report::timeseries_csv(&result)),
-        ("queries.csv", report::queries_csv(&result, &scenario)),
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        ("summary.json".into(), report::summary_json(&summary).into_bytes()),
+        ("timeseries.csv".into(), report::timeseries_csv(&result).into_bytes()),
+        (
+            "queries.csv".into(),
+            report::queries_csv(&result, &scenario).into_bytes(),
+        ),
     ];
+    match report::chart_files(&scenario, &result, &summary) {
+        Ok(charts) => files.extend(charts),
+        Err(e) => {
+            return Outcome {
+                stdout: String::new(),
+                code: 2,
+            }
+            .with_stderr(&format!("error: drawing the charts: {e}"))
+        }
+    }
     match write_all(&dir, &files) {
         Ok(written) => {
             let code = i32::from(
@@ -267,7 +280,7 @@ pub fn size(options: &SizeOptions, progress: &(dyn Fn(usize, usize) + Sync)) -> 
     let mut written = Vec::new();
     if let Some(dir) = options.out {
         let json = serde_json::to_string_pretty(&report).unwrap_or_default() + "\n";
-        match write_all(dir, &[("sizing.json", json)]) {
+        match write_all(dir, &[("sizing.json".to_string(), json.into_bytes())]) {
             Ok(w) => written = w,
             Err(e) => {
                 return Outcome {
@@ -284,24 +297,43 @@ pub fn size(options: &SizeOptions, progress: &(dyn Fn(usize, usize) + Sync)) -> 
     }
 }
 
-/// Writes files into `dir` atomically as a set: temporary names first, then renames.
-fn write_all(dir: &Path, files: &[(&str, String)]) -> std::io::Result<Vec<String>> {
+/// Writes files (paths relative to `dir`) atomically as a set: temporary names first, then
+/// renames. Returns the paths written, charts summarised as one line per folder.
+fn write_all(dir: &Path, files: &[(String, Vec<u8>)]) -> std::io::Result<Vec<String>> {
     std::fs::create_dir_all(dir)?;
     let mut staged = Vec::new();
-    for (name, text) in files {
-        let tmp = dir.join(format!(".{name}.partial"));
-        if let Err(e) = std::fs::write(&tmp, text) {
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        let parent = path.parent().unwrap_or(dir).to_path_buf();
+        std::fs::create_dir_all(&parent)?;
+        let file_name = path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = parent.join(format!(".{file_name}.partial"));
+        if let Err(e) = std::fs::write(&tmp, bytes) {
             for (t, _) in &staged {
                 let _ = std::fs::remove_file(t);
             }
             return Err(e);
         }
-        staged.push((tmp, dir.join(name)));
+        staged.push((tmp, path));
     }
     let mut written = Vec::new();
+    let mut charts = 0;
     for (tmp, path) in staged {
         std::fs::rename(&tmp, &path)?;
-        written.push(path.display().to_string());
+        if path.parent() == Some(dir) {
+            written.push(path.display().to_string());
+        } else {
+            charts += 1;
+        }
+    }
+    if charts > 0 {
+        written.push(format!(
+            "{} ({charts} charts, SVG and PNG)",
+            dir.join("charts").display()
+        ));
     }
     Ok(written)
 }

@@ -98,6 +98,28 @@ pub fn levels(pairs: &[(f64, f64)]) -> [f64; 7] {
     out
 }
 
+/// Power-of-two size buckets of the partition size distribution: bucket 0 holds sizes below
+/// 64 B, bucket k sizes in [2^(k+5), 2^(k+6)), the last everything above.
+pub const SIZE_BUCKETS: usize = 36;
+
+/// The bucket of `bytes`.
+pub fn size_bucket(bytes: f64) -> usize {
+    if bytes < 64.0 {
+        0
+    } else {
+        ((bytes.log2().floor() as usize).saturating_sub(5)).min(SIZE_BUCKETS - 1)
+    }
+}
+
+/// The smallest size bucket `k` holds.
+pub fn size_bucket_floor(k: usize) -> f64 {
+    if k == 0 {
+        0.0
+    } else {
+        2f64.powi(k as i32 + 5)
+    }
+}
+
 /// One table on one node at one sample.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TableSample {
@@ -111,6 +133,10 @@ pub struct TableSample {
     /// Partition size and cell count at the `tablehistograms` levels.
     pub partition_bytes_levels: [f64; 7],
     pub partition_cells_levels: [f64; 7],
+    /// Partitions per power-of-two size bucket ([`size_bucket`]), weighted to the node's real
+    /// partitions: the partition size distribution chart.
+    #[serde(skip)]
+    pub partition_size_histogram: Vec<f64>,
     pub live_rows: f64,
     pub tombstones: Tombstones,
     /// Sstables (each of a record's copies counts).

@@ -694,6 +694,13 @@ fn partition_stats(
         partition_bytes: Percentiles::weighted(&bytes),
         partition_rows: Percentiles::weighted(&rows),
         partition_bytes_levels: crate::metrics::levels(&bytes),
+        partition_size_histogram: {
+            let mut h = vec![0.0; crate::metrics::SIZE_BUCKETS];
+            for (b, w) in &bytes {
+                h[crate::metrics::size_bucket(*b)] += w * scale;
+            }
+            h
+        },
         partition_cells_levels: crate::metrics::levels(&cells),
         live_rows: live_total * scale,
         tombstones,
