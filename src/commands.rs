@@ -218,15 +218,21 @@ pub fn run(options: &RunOptions, progress: crate::sim::Progress) -> Outcome {
         .map(Path::to_path_buf)
         .unwrap_or_else(|| Path::new("out").join(&scenario.name));
     let mut files: Vec<(String, Vec<u8>)> = vec![
-        ("summary.json".into(), report::summary_json(&summary).into_bytes()),
-        ("timeseries.csv".into(), report::timeseries_csv(&result).into_bytes()),
+        (
+            "summary.json".into(),
+            report::summary_json(&summary).into_bytes(),
+        ),
+        (
+            "timeseries.csv".into(),
+            report::timeseries_csv(&result).into_bytes(),
+        ),
         (
             "queries.csv".into(),
             report::queries_csv(&result, &scenario).into_bytes(),
         ),
     ];
-    match report::chart_files(&scenario, &result, &summary) {
-        Ok(charts) => files.extend(charts),
+    match report::report_files(&scenario, &result, &summary) {
+        Ok(more) => files.extend(more),
         Err(e) => {
             return Outcome {
                 stdout: String::new(),

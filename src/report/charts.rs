@@ -76,11 +76,8 @@ static FONT: Once = Once::new();
 fn register_font() {
     FONT.call_once(|| {
         for family in ["sans-serif", "DejaVu Sans"] {
-            let _ = plotters::style::register_font(
-                family,
-                FontStyle::Normal,
-                dejavu::sans::regular(),
-            );
+            let _ =
+                plotters::style::register_font(family, FontStyle::Normal, dejavu::sans::regular());
             let _ = plotters::style::register_font(family, FontStyle::Bold, dejavu::sans::bold());
         }
     });
@@ -113,7 +110,7 @@ pub fn png(chart: &Chart) -> Result<Vec<u8>, String> {
         let mut encoder = png::Encoder::new(&mut out, w, h);
         encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
-        encoder.set_compression(png::Compression::Best);
+        encoder.set_compression(png::Compression::Default);
         encoder.set_filter(png::FilterType::Paeth);
         let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
         writer.write_image_data(&rgb).map_err(|e| e.to_string())?;
@@ -128,12 +125,19 @@ fn err<E: std::fmt::Debug>(e: E) -> String {
 fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Result<(), String> {
     root.fill(&WHITE).map_err(err)?;
     let root = root
-        .titled(&chart.title, ("sans-serif", 26).into_font().style(FontStyle::Bold))
+        .titled(
+            &chart.title,
+            ("sans-serif", 26).into_font().style(FontStyle::Bold),
+        )
         .map_err(err)?;
     let n = chart.panels.len().max(1);
     let areas = root.split_evenly((n, 1));
     for (k, (area, panel)) in areas.iter().zip(&chart.panels).enumerate() {
-        let x_label = if k + 1 == n { chart.x_label.as_str() } else { "" };
+        let x_label = if k + 1 == n {
+            chart.x_label.as_str()
+        } else {
+            ""
+        };
         if panel.bars.is_empty() {
             draw_lines(area, panel, x_label, chart.x_range)?;
         } else {
@@ -145,7 +149,11 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Res
 
 /// A value as drawn on the panel's y axis.
 fn y_of(panel: &Panel, v: f64) -> f64 {
-    let v = v / if panel.y_unit > 0.0 { panel.y_unit } else { 1.0 };
+    let v = v / if panel.y_unit > 0.0 {
+        panel.y_unit
+    } else {
+        1.0
+    };
     if panel.log_y {
         v.max(panel.log_floor.max(1e-12)).log10()
     } else {
@@ -158,12 +166,10 @@ fn y_range(panel: &Panel) -> (f64, f64) {
         .series
         .iter()
         .flat_map(|s| {
-            s.points.iter().map(|p| p.1).chain(
-                s.band
-                    .iter()
-                    .flatten()
-                    .flat_map(|b| [b.1, b.2].into_iter()),
-            )
+            s.points
+                .iter()
+                .map(|p| p.1)
+                .chain(s.band.iter().flatten().flat_map(|b| [b.1, b.2].into_iter()))
         })
         .chain(panel.levels.iter().map(|l| l.y))
         .filter(|v| v.is_finite())
@@ -261,7 +267,10 @@ fn draw_lines<DB: DrawingBackend>(
             let mut poly: Vec<(f64, f64)> = band.iter().map(|b| (b.0, y_of(panel, b.2))).collect();
             poly.extend(band.iter().rev().map(|b| (b.0, y_of(panel, b.1))));
             chart
-                .draw_series(std::iter::once(Polygon::new(poly, s.color.mix(0.18).filled())))
+                .draw_series(std::iter::once(Polygon::new(
+                    poly,
+                    s.color.mix(0.18).filled(),
+                )))
                 .map_err(err)?;
         }
         let color = s.color;
@@ -297,7 +306,9 @@ fn draw_lines<DB: DrawingBackend>(
             ))
             .map_err(err)?
             .label(l.name.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(2))
+            });
     }
     chart
         .configure_series_labels()
@@ -316,12 +327,7 @@ fn draw_bars<DB: DrawingBackend>(
     x_label: &str,
 ) -> Result<(), String> {
     let n = panel.bars.len().max(1);
-    let hi = panel
-        .bars
-        .iter()
-        .map(|b| b.1)
-        .fold(0.0, f64::max)
-        .max(1.0);
+    let hi = panel.bars.iter().map(|b| b.1).fold(0.0, f64::max).max(1.0);
     let mut chart = ChartBuilder::on(area)
         .margin(12)
         .x_label_area_size(64)
@@ -332,7 +338,10 @@ fn draw_bars<DB: DrawingBackend>(
     let every = n.div_ceil(12).max(1);
     let x_fmt = |v: &f64| {
         let k = v.round();
-        if (v - k).abs() < 1e-6 && k >= 0.0 && (k as usize) < labels.len() && k as usize % every == 0
+        if (v - k).abs() < 1e-6
+            && k >= 0.0
+            && (k as usize) < labels.len()
+            && k as usize % every == 0
         {
             labels[k as usize].clone()
         } else {

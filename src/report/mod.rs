@@ -5,33 +5,43 @@ mod check_text;
 
 pub use check_text::render_check;
 pub mod charts;
+mod document;
 mod run_charts;
 mod run_output;
+mod run_report;
 
 pub use run_charts::charts as run_charts;
 pub use run_output::{queries_csv, render_run, render_size, summary_json, timeseries_csv};
 
-/// Every chart of a run as files under `charts/`: an SVG and a PNG each, rendered in parallel
-/// (each chart on its own, so the bytes do not depend on scheduling).
-pub fn chart_files(
+/// The report files of a run besides the data: every chart under `charts/` (an SVG and a PNG
+/// each, rendered in parallel, each chart on its own so the bytes do not depend on scheduling),
+/// `summary.md` and the self-contained `report.html`.
+pub fn report_files(
     scenario: &crate::scenario::Scenario,
     run: &crate::sim::RunResult,
     summary: &crate::sim::Summary,
 ) -> Result<Vec<(String, Vec<u8>)>, String> {
     use rayon::prelude::*;
     let charts = run_charts(scenario, run, summary);
-    let rendered: Vec<Result<Vec<(String, Vec<u8>)>, String>> = charts
+    let rendered: Vec<Result<(String, Vec<u8>), String>> = charts
         .par_iter()
-        .map(|c| {
-            Ok(vec![
-                (format!("charts/{}.svg", c.file), charts::svg(c)?.into_bytes()),
-                (format!("charts/{}.png", c.file), charts::png(c)?),
-            ])
-        })
+        .map(|c| Ok((charts::svg(c)?, charts::png(c)?)))
         .collect();
+    let mut svgs = std::collections::BTreeMap::new();
     let mut out = Vec::new();
-    for r in rendered {
-        out.extend(r?);
+    for (c, r) in charts.iter().zip(rendered) {
+        let (svg, png) = r?;
+        out.push((format!("charts/{}.svg", c.file), svg.clone().into_bytes()));
+        out.push((format!("charts/{}.png", c.file), png));
+        svgs.insert(c.file.clone(), svg);
     }
+    let blocks = run_report::blocks(scenario, summary, &charts);
+    out.push((
+        "summary.md".into(),
+        document::markdown(&blocks).into_bytes(),
+    ));
+    let title = format!("cassim: {}", summary.scenario);
+    let html = document::html(&title, &blocks, &|f| svgs.get(f).cloned());
+    out.push(("report.html".into(), html.into_bytes()));
     Ok(out)
 }

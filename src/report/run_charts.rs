@@ -63,17 +63,33 @@ fn series(name: &str, points: Vec<(f64, f64)>, color: usize) -> Series {
 }
 
 /// Per time, the largest `f` of `table` over every simulated node.
-fn worst(run: &RunResult, table: &str, unit: f64, f: impl Fn(&TableSample) -> f64) -> Vec<(f64, f64)> {
+fn worst(
+    run: &RunResult,
+    table: &str,
+    unit: f64,
+    f: impl Fn(&TableSample) -> f64,
+) -> Vec<(f64, f64)> {
     let mut by_t: BTreeMap<u64, (f64, f64)> = BTreeMap::new();
-    for s in run.nodes.iter().flat_map(|n| n.samples.iter()).filter(|s| s.table == table) {
-        let e = by_t.entry(s.t_s as u64).or_insert((s.t_s / unit, f64::NEG_INFINITY));
+    for s in run
+        .nodes
+        .iter()
+        .flat_map(|n| n.samples.iter())
+        .filter(|s| s.table == table)
+    {
+        let e = by_t
+            .entry(s.t_s as u64)
+            .or_insert((s.t_s / unit, f64::NEG_INFINITY));
         e.1 = e.1.max(f(s));
     }
     by_t.into_values().collect()
 }
 
 /// Per time, the sum of `f` over a node's tables.
-fn node_sum(samples: &[TableSample], unit: f64, f: impl Fn(&TableSample) -> f64) -> Vec<(f64, f64)> {
+fn node_sum(
+    samples: &[TableSample],
+    unit: f64,
+    f: impl Fn(&TableSample) -> f64,
+) -> Vec<(f64, f64)> {
     let mut by_t: BTreeMap<u64, (f64, f64)> = BTreeMap::new();
     for s in samples {
         let e = by_t.entry(s.t_s as u64).or_insert((s.t_s / unit, 0.0));
@@ -83,7 +99,11 @@ fn node_sum(samples: &[TableSample], unit: f64, f: impl Fn(&TableSample) -> f64)
 }
 
 /// Per time, a node-level figure (the same on each of the node's table rows).
-fn node_level(samples: &[TableSample], unit: f64, f: impl Fn(&TableSample) -> f64) -> Vec<(f64, f64)> {
+fn node_level(
+    samples: &[TableSample],
+    unit: f64,
+    f: impl Fn(&TableSample) -> f64,
+) -> Vec<(f64, f64)> {
     let mut by_t: BTreeMap<u64, (f64, f64)> = BTreeMap::new();
     for s in samples {
         by_t.entry(s.t_s as u64).or_insert((s.t_s / unit, f(s)));
@@ -135,9 +155,21 @@ fn tombstones(scenario: &Scenario, run: &RunResult, table: &str, unit: f64, x: &
         panels: vec![Panel {
             y_label: "tombstones per read (log scale; 0 drawn at 1)".into(),
             series: vec![
-                series("p50", worst(run, table, unit, |s| s.tombstones_per_read.p50), 0),
-                series("p99", worst(run, table, unit, |s| s.tombstones_per_read.p99), 1),
-                series("max", worst(run, table, unit, |s| s.tombstones_per_read.max), 2),
+                series(
+                    "p50",
+                    worst(run, table, unit, |s| s.tombstones_per_read.p50),
+                    0,
+                ),
+                series(
+                    "p99",
+                    worst(run, table, unit, |s| s.tombstones_per_read.p99),
+                    1,
+                ),
+                series(
+                    "max",
+                    worst(run, table, unit, |s| s.tombstones_per_read.max),
+                    2,
+                ),
             ],
             levels: vec![
                 Level {
@@ -249,7 +281,10 @@ fn latency(scenario: &Scenario, run: &RunResult, name: &str, unit: f64, x: &str)
             continue;
         };
         let e = by_t.entry(*t as u64).or_insert((t / unit, [0.0; 6]));
-        for (k, v) in [l.p50, l.p75, l.p95, l.p98, l.p99, l.max].iter().enumerate() {
+        for (k, v) in [l.p50, l.p75, l.p95, l.p98, l.p99, l.max]
+            .iter()
+            .enumerate()
+        {
             e.1[k] = e.1[k].max(*v);
         }
     }
@@ -318,7 +353,11 @@ fn disk(scenario: &Scenario, run: &RunResult, unit: f64, x: &str) -> Chart {
             .map(|(a, b)| (a.0, a.1 + b.1))
             .collect();
         max = with.iter().map(|p| p.1).fold(max, f64::max);
-        lines.push(series(&format!("sstables on {}", n.share.name), used, 2 * k));
+        lines.push(series(
+            &format!("sstables on {}", n.share.name),
+            used,
+            2 * k,
+        ));
         lines.push(series(
             &format!("{}: sstables + compaction headroom", n.share.name),
             with,
@@ -389,8 +428,16 @@ fn heap(scenario: &Scenario, run: &RunResult, summary: &Summary, unit: f64, x: &
             Panel {
                 y_label: format!("heap ({name})"),
                 series: vec![
-                    series("live set", node_level(samples, unit, |s| s.heap_live.total()), 0),
-                    series("old generation live", node_level(samples, unit, |s| s.gc.old_live_bytes), 1),
+                    series(
+                        "live set",
+                        node_level(samples, unit, |s| s.heap_live.total()),
+                        0,
+                    ),
+                    series(
+                        "old generation live",
+                        node_level(samples, unit, |s| s.gc.old_live_bytes),
+                        1,
+                    ),
                     series(
                         "old generation capacity",
                         node_level(samples, unit, |s| s.gc.old_capacity_bytes),
@@ -457,8 +504,14 @@ mod tests {
 
     #[test]
     fn slugs_are_file_names() {
-        assert_eq!(slug("m2m.readings_by_equipment"), "m2m.readings_by_equipment");
-        assert_eq!(slug("latest readings of an equipment"), "latest-readings-of-an-equipment");
+        assert_eq!(
+            slug("m2m.readings_by_equipment"),
+            "m2m.readings_by_equipment"
+        );
+        assert_eq!(
+            slug("latest readings of an equipment"),
+            "latest-readings-of-an-equipment"
+        );
         assert_eq!(slug("read (1M)!"), "read-1m");
     }
 }

@@ -365,7 +365,7 @@ pub fn render_size(r: &crate::sizing::search::SizeReport, written: &[String]) ->
 }
 
 /// One query's `nodetool tablehistograms`-style table: latencies in microseconds, sizes in bytes.
-fn render_query(out: &mut String, q: &crate::sim::QuerySummary) {
+pub(super) fn render_query(out: &mut String, q: &crate::sim::QuerySummary) {
     out.push_str(&format!("{} ({} on {})\n", q.name, q.kind, q.table));
     if q.overloaded_samples > 0 {
         out.push_str(&format!(

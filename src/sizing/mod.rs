@@ -210,17 +210,23 @@ pub fn findings(s: &Sizing) -> Vec<Finding> {
                 format_count(f.client_connections + f.internode_connections),
                 format_count(f.nofile))));
         }
-        if d.nodes_needed > d.nodes {
-            out.push(finding(
-                Severity::Warn,
-                "undersized",
-                None,
-                None,
-                format!(
-                    "{} has {} nodes; {} needs {}",
-                    d.name, d.nodes, d.binding_constraint, d.nodes_needed
-                ),
-            ));
+        let binding = d
+            .constraints
+            .iter()
+            .find(|c| c.name == d.binding_constraint);
+        let message = match binding {
+            Some(c) if c.nodes.is_none() => Some(format!(
+                "{} has {} nodes and fails {} ({}); the other limits need {}",
+                d.name, d.nodes, c.name, c.reason, d.nodes_needed
+            )),
+            _ if d.nodes_needed > d.nodes => Some(format!(
+                "{} has {} nodes; {} needs {}",
+                d.name, d.nodes, d.binding_constraint, d.nodes_needed
+            )),
+            _ => None,
+        };
+        if let Some(m) = message {
+            out.push(finding(Severity::Warn, "undersized", None, None, m));
         }
     }
     out
