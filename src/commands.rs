@@ -262,6 +262,178 @@ pub fn run(options: &RunOptions, progress: crate::sim::Progress) -> Outcome {
     }
 }
 
+/// Options of `cassim sweep`.
+pub struct SweepOptions<'a> {
+    pub files: Vec<&'a Path>,
+    pub schema: Option<&'a Path>,
+    pub vars: BTreeMap<String, String>,
+    pub sets: Vec<(String, String)>,
+    pub out: Option<&'a Path>,
+    /// Runs at once (0: all cores).
+    pub jobs: usize,
+    /// Keep the runs an earlier, interrupted sweep finished.
+    pub resume: bool,
+}
+
+/// `cassim sweep FILE... [--jobs N] [--out DIR] [--resume]`: every variant of each scenario's
+/// `[sweep]` and its seeds, in parallel; each run's outputs under its own folder as it finishes
+/// (the first seed of a variant with its charts and reports), then `sweep.csv`, `sweep.json`,
+/// comparison charts and the sweep's `summary.md` and `report.html`.
+pub fn sweep(options: &SweepOptions, progress: &(dyn Fn(usize, usize) + Sync)) -> Outcome {
+    use rayon::prelude::*;
+    let mut bases = Vec::new();
+    for f in &options.files {
+        match load_scenario(f, options.schema, &options.vars, &options.sets) {
+            Ok(s) => bases.push(s),
+            Err(e) => return invalid(e, Format::Text),
+        }
+    }
+    let mut labels: Vec<String> = Vec::new();
+    for s in &bases {
+        let mut l = report::slug(&s.name);
+        if labels.contains(&l) {
+            l = format!("{l}-{}", labels.len() + 1);
+        }
+        labels.push(l);
+    }
+    let tasks: Vec<crate::sweep::Task> = bases
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| crate::sweep::tasks(i, &labels[i], s.seed, s.sweep.as_ref()))
+        .collect();
+    let dir = options.out.map(Path::to_path_buf).unwrap_or_else(|| {
+        Path::new("out").join(format!(
+            "{}-sweep",
+            labels.first().cloned().unwrap_or_default()
+        ))
+    });
+    let pool = match rayon::ThreadPoolBuilder::new()
+        .num_threads(options.jobs)
+        .build()
+    {
+        Ok(p) => p,
+        Err(e) => {
+            return Outcome {
+                stdout: String::new(),
+                code: 2,
+            }
+            .with_stderr(&format!("error: {e}"))
+        }
+    };
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let skipped = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<Result<crate::sweep::Row, String>> = pool.install(|| {
+        tasks
+            .par_iter()
+            .map(|t| {
+                let resumed = options
+                    .resume
+                    .then(|| finished(&dir.join(&t.dir)))
+                    .flatten();
+                if resumed.is_some() {
+                    skipped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                let summary = match resumed {
+                    Some(s) => s,
+                    None => sweep_run(options, t, &dir)?,
+                };
+                let k = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                progress(k, tasks.len());
+                Ok(crate::sweep::Row {
+                    scenario: bases[t.file].name.clone(),
+                    task: t.clone(),
+                    outcomes: crate::sweep::Outcomes::of(&summary),
+                })
+            })
+            .collect()
+    });
+    let mut rows = Vec::new();
+    for r in results {
+        match r {
+            Ok(row) => rows.push(row),
+            Err(e) => {
+                return Outcome {
+                    stdout: String::new(),
+                    code: 2,
+                }
+                .with_stderr(&format!("error: {e}"))
+            }
+        }
+    }
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        ("sweep.csv".into(), crate::sweep::csv(&rows).into_bytes()),
+        (
+            "sweep.json".into(),
+            (serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n").into_bytes(),
+        ),
+    ];
+    match report::sweep_files(&bases, &labels, &rows) {
+        Ok(more) => files.extend(more),
+        Err(e) => {
+            return Outcome {
+                stdout: String::new(),
+                code: 2,
+            }
+            .with_stderr(&format!("error: drawing the sweep charts: {e}"))
+        }
+    }
+    match write_all(&dir, &files) {
+        Ok(written) => Outcome {
+            stdout: report::render_sweep(
+                &rows,
+                skipped.load(std::sync::atomic::Ordering::Relaxed),
+                &written,
+            ),
+            code: 0,
+        },
+        Err(e) => Outcome {
+            stdout: String::new(),
+            code: 2,
+        }
+        .with_stderr(&format!("error: {}: {e}", dir.display())),
+    }
+}
+
+/// The `summary.json` of a run an earlier sweep finished in `dir`, if any (a run's files are
+/// renamed into place only once all are written).
+fn finished(dir: &Path) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(dir.join("summary.json")).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// One run of a sweep: the variant's scenario at the run's seed, its outputs written into its
+/// folder; returns its summary.
+fn sweep_run(
+    options: &SweepOptions,
+    t: &crate::sweep::Task,
+    dir: &Path,
+) -> Result<serde_json::Value, String> {
+    let mut sets = options.sets.clone();
+    sets.extend(t.values.iter().cloned());
+    let scenario = load_scenario(options.files[t.file], options.schema, &options.vars, &sets)
+        .map_err(|e| e.to_string())?;
+    let (result, summary) = crate::sim::run(&scenario, t.seed, false, &|_, _| {});
+    let json = report::summary_json(&summary);
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        (
+            "timeseries.csv".into(),
+            report::timeseries_csv(&result).into_bytes(),
+        ),
+        (
+            "queries.csv".into(),
+            report::queries_csv(&result, &scenario).into_bytes(),
+        ),
+    ];
+    if t.replica == 0 {
+        files.extend(report::report_files(&scenario, &result, &summary)?);
+    }
+    // Renamed into place last: its presence is what `--resume` takes as a finished run.
+    files.push(("summary.json".into(), json.clone().into_bytes()));
+    let out = dir.join(&t.dir);
+    write_all(&out, &files).map_err(|e| format!("{}: {e}", out.display()))?;
+    serde_json::from_str(&json).map_err(|e| e.to_string())
+}
+
 /// Options of `cassim size`.
 pub struct SizeOptions<'a> {
     pub input: ScenarioInput<'a>,

@@ -16,5 +16,6 @@ pub mod schema;
 pub mod sim;
 pub mod sizing;
 pub mod stress;
+pub mod sweep;
 pub mod units;
 pub mod workload;

@@ -102,6 +102,30 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Run every variant of the scenarios' [sweep] sections and their seeds in parallel.
+    Sweep {
+        /// Scenarios (.toml) with a [sweep] section (one without runs once).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Runs at once (default: all cores).
+        #[arg(long, default_value_t = 0)]
+        jobs: usize,
+        /// Output directory (default: out/<first scenario>-sweep).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Keep the runs an earlier, interrupted sweep into the same directory finished.
+        #[arg(long)]
+        resume: bool,
+        /// Override a field of every scenario, path=value.
+        #[arg(long = "set")]
+        sets: Vec<String>,
+        /// Template values for the schema, name=value.
+        #[arg(long = "var")]
+        vars: Vec<String>,
+        /// The schema, for a cassandra-stress profile without table_definition.
+        #[arg(long)]
+        schema: Option<PathBuf>,
+    },
     /// Convert a cassandra-stress user profile into a scenario, written to stdout.
     ImportStress {
         profile: PathBuf,
@@ -217,6 +241,37 @@ fn main() -> ExitCode {
                 jobs,
             };
             with_progress(|p| commands::size(&options, &|done, total| p(done as u64, total as u64)))
+        }
+        Command::Sweep {
+            files,
+            jobs,
+            out,
+            resume,
+            sets,
+            vars,
+            schema,
+        } => {
+            let parsed = commands::parse_pairs(&vars, "--var")
+                .and_then(|v| Ok((v, commands::parse_pairs(&sets, "--set")?)));
+            let (vars, sets) = match parsed {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let options = commands::SweepOptions {
+                files: files.iter().map(PathBuf::as_path).collect(),
+                schema: schema.as_deref(),
+                vars: vars.into_iter().collect(),
+                sets,
+                out: out.as_deref(),
+                jobs,
+                resume,
+            };
+            with_progress(|p| {
+                commands::sweep(&options, &|done, total| p(done as u64, total as u64))
+            })
         }
         Command::ImportStress { profile, schema } => {
             commands::import_stress(&profile, schema.as_deref())

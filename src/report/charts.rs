@@ -67,6 +67,9 @@ pub struct Chart {
     pub x_label: String,
     /// The x axis's extent (the run's time span), or from the data when `None`.
     pub x_range: Option<(f64, f64)>,
+    /// Names of the x positions 0, 1, 2, … for a category axis (a sweep's values); empty for a
+    /// numeric axis.
+    pub x_names: Vec<String>,
     pub panels: Vec<Panel>,
 }
 
@@ -139,7 +142,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Res
             ""
         };
         if panel.bars.is_empty() {
-            draw_lines(area, panel, x_label, chart.x_range)?;
+            draw_lines(area, panel, x_label, chart.x_range, &chart.x_names)?;
         } else {
             draw_bars(area, panel, x_label)?;
         }
@@ -237,8 +240,13 @@ fn draw_lines<DB: DrawingBackend>(
     panel: &Panel,
     x_label: &str,
     x_span: Option<(f64, f64)>,
+    x_names: &[String],
 ) -> Result<(), String> {
-    let (x0, x1) = x_span.unwrap_or_else(|| x_range(panel));
+    let (x0, x1) = match x_span {
+        Some(r) => r,
+        None if !x_names.is_empty() => (-0.3, x_names.len() as f64 - 0.7),
+        None => x_range(panel),
+    };
     let (y0, y1) = y_range(panel);
     let mut chart = ChartBuilder::on(area)
         .margin(12)
@@ -248,14 +256,30 @@ fn draw_lines<DB: DrawingBackend>(
         .map_err(err)?;
     let log = panel.log_y;
     let y_fmt = move |v: &f64| if log { log_tick(*v) } else { tick(*v) };
-    let x_fmt = |v: &f64| tick(*v);
+    let x_fmt = |v: &f64| {
+        if x_names.is_empty() {
+            return tick(*v);
+        }
+        let k = v.round();
+        if (v - k).abs() < 1e-6 && k >= 0.0 && (k as usize) < x_names.len() {
+            x_names[k as usize].clone()
+        } else {
+            String::new()
+        }
+    };
+    let x_ticks = if x_names.is_empty() {
+        10
+    } else {
+        // Every integer position gets a tick between -0.3 and n - 0.7.
+        x_names.len() + 1
+    };
     chart
         .configure_mesh()
         .x_desc(x_label)
         .y_desc(panel.y_label.as_str())
         .axis_desc_style(("sans-serif", 18))
         .label_style(("sans-serif", 15))
-        .x_labels(10)
+        .x_labels(x_ticks)
         .y_labels(if log { (y1 - y0) as usize + 1 } else { 8 })
         .y_label_formatter(&y_fmt)
         .x_label_formatter(&x_fmt)
@@ -405,6 +429,7 @@ mod tests {
             title: "Tombstones per read".into(),
             x_label: "simulated time (days)".into(),
             x_range: None,
+            x_names: Vec::new(),
             panels: vec![Panel {
                 y_label: "tombstones".into(),
                 series: vec![Series {

@@ -9,9 +9,11 @@ mod document;
 mod run_charts;
 mod run_output;
 mod run_report;
+mod sweep_report;
 
-pub use run_charts::charts as run_charts;
+pub use run_charts::{charts as run_charts, slug};
 pub use run_output::{queries_csv, render_run, render_size, summary_json, timeseries_csv};
+pub use sweep_report::{files as sweep_files, render as render_sweep};
 
 /// The report files of a run besides the data: every chart under `charts/` (an SVG and a PNG
 /// each, rendered in parallel, each chart on its own so the bytes do not depend on scheduling),

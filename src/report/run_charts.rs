@@ -152,6 +152,7 @@ fn tombstones(scenario: &Scenario, run: &RunResult, table: &str, unit: f64, x: &
         title: format!("Tombstones per read: {table}"),
         x_label: x.into(),
         x_range: Some((0.0, scenario.duration_s / unit)),
+        x_names: Vec::new(),
         panels: vec![Panel {
             y_label: "tombstones per read (log scale; 0 drawn at 1)".into(),
             series: vec![
@@ -220,6 +221,7 @@ fn sstables(
         title: format!("SSTables: {table}"),
         x_label: x.into(),
         x_range: Some((0.0, scenario.duration_s / unit)),
+        x_names: Vec::new(),
         panels: vec![Panel {
             y_label: "sstables".into(),
             series: lines,
@@ -261,6 +263,7 @@ fn partition_sizes(run: &RunResult, table: &str) -> Chart {
         ),
         x_label: "partition size (power-of-two buckets, from)".into(),
         x_range: None,
+        x_names: Vec::new(),
         panels: vec![Panel {
             y_label: "partitions".into(),
             bars,
@@ -313,6 +316,7 @@ fn latency(scenario: &Scenario, run: &RunResult, name: &str, unit: f64, x: &str)
         },
         x_label: x.into(),
         x_range: Some((0.0, scenario.duration_s / unit)),
+        x_names: Vec::new(),
         panels: vec![Panel {
             y_label: "latency (ms, log scale)".into(),
             series: lines,
@@ -376,6 +380,7 @@ fn disk(scenario: &Scenario, run: &RunResult, unit: f64, x: &str) -> Chart {
         title: "Disk per node".into(),
         x_label: x.into(),
         x_range: Some((0.0, scenario.duration_s / unit)),
+        x_names: Vec::new(),
         panels: vec![Panel {
             y_label: if log {
                 format!("disk ({name}, log scale)")
@@ -424,6 +429,7 @@ fn heap(scenario: &Scenario, run: &RunResult, summary: &Summary, unit: f64, x: &
         ),
         x_label: x.into(),
         x_range: Some((0.0, scenario.duration_s / unit)),
+        x_names: Vec::new(),
         panels: vec![
             Panel {
                 y_label: format!("heap ({name})"),
@@ -490,6 +496,7 @@ fn flushes(scenario: &Scenario, run: &RunResult, unit: f64, x: &str) -> Chart {
         title: "Flushes and compactions".into(),
         x_label: x.into(),
         x_range: Some((0.0, scenario.duration_s / unit)),
+        x_names: Vec::new(),
         panels: vec![Panel {
             y_label: "per hour".into(),
             series: lines,
