@@ -12,5 +12,6 @@ mod run;
 mod scenarios;
 mod sim_props;
 mod sizing;
+mod sweep;
 mod tidy;
 mod util;
