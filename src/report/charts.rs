@@ -189,11 +189,13 @@ fn y_range(panel: &Panel) -> (f64, f64) {
     if panel.log_y {
         let lo = (lo - 0.1).floor();
         let hi = hi.max(lo + 1.0);
-        (lo, (hi + room * (hi - lo)).ceil())
+        // A fifth of a decade per legend entry is room enough on a log axis.
+        (lo, (hi + (0.2 * entries).min(1.5)).ceil())
     } else {
         let lo = lo.min(0.0);
-        let span = (hi - lo).max(1e-9);
-        (lo, hi + room * span)
+        // All zero (no tombstones at all): an axis from 0 to 1 rather than a degenerate one.
+        let hi = if hi - lo < 1e-9 { lo + 1.0 } else { hi };
+        (lo, hi + room * (hi - lo))
     }
 }
 
@@ -218,7 +220,8 @@ fn x_range(panel: &Panel) -> (f64, f64) {
 fn tick(v: f64) -> String {
     let a = v.abs();
     if a >= 1e6 {
-        format!("{:.3}M", v / 1e6).replace(".000", "")
+        let m = format!("{:.2}", v / 1e6);
+        format!("{}M", m.trim_end_matches('0').trim_end_matches('.'))
     } else if a >= 1e4 {
         format!("{:.0}k", v / 1e3)
     } else if a >= 100.0 || v == v.round() {
@@ -298,12 +301,13 @@ fn draw_lines<DB: DrawingBackend>(
                 .map_err(err)?;
         }
         let color = s.color;
-        let pts: Vec<(f64, f64)> = s
-            .points
-            .iter()
-            .filter(|p| p.1.is_finite())
-            .map(|p| (p.0, y_of(panel, p.1)))
-            .collect();
+        let pts: Vec<(f64, f64)> = thin(
+            s.points
+                .iter()
+                .filter(|p| p.1.is_finite())
+                .map(|p| (p.0, y_of(panel, p.1)))
+                .collect(),
+        );
         let style = ShapeStyle::from(&color).stroke_width(2);
         let drawn = chart
             .draw_series(LineSeries::new(pts.clone(), style))
@@ -345,6 +349,20 @@ fn draw_lines<DB: DrawingBackend>(
     Ok(())
 }
 
+/// At most [`MAX_POINTS`] points, about two per pixel column: each window keeps its highest
+/// point, so peaks (the worst sample) stay drawn, and the files stay small.
+const MAX_POINTS: usize = 600;
+
+fn thin(pts: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
+    if pts.len() <= MAX_POINTS {
+        return pts;
+    }
+    let window = pts.len().div_ceil(MAX_POINTS);
+    pts.chunks(window)
+        .filter_map(|w| w.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1)))
+        .collect()
+}
+
 fn draw_bars<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     panel: &Panel,
@@ -356,7 +374,7 @@ fn draw_bars<DB: DrawingBackend>(
         .margin(12)
         .x_label_area_size(64)
         .y_label_area_size(86)
-        .build_cartesian_2d(-0.5..(n as f64 - 0.5), 0.0..hi * 1.1)
+        .build_cartesian_2d(-0.5..(n as f64 - 0.5), 0.0..hi * 1.3)
         .map_err(err)?;
     let labels: Vec<String> = panel.bars.iter().map(|b| b.0.clone()).collect();
     let every = n.div_ceil(12).max(1);
@@ -399,7 +417,7 @@ fn draw_bars<DB: DrawingBackend>(
         let red = PALETTE[3];
         chart
             .draw_series(DashedLineSeries::new(
-                vec![(*at, 0.0), (*at, hi * 1.1)],
+                vec![(*at, 0.0), (*at, hi * 1.3)],
                 10,
                 6,
                 red.stroke_width(2),
@@ -463,10 +481,21 @@ mod tests {
     }
 
     #[test]
+    fn long_series_keep_their_peaks() {
+        let pts: Vec<(f64, f64)> = (0..1440)
+            .map(|k| (k as f64, if k == 700 { 99.0 } else { 1.0 }))
+            .collect();
+        let t = thin(pts);
+        assert!(t.len() <= MAX_POINTS);
+        assert!(t.iter().any(|p| p.1 == 99.0));
+    }
+
+    #[test]
     fn ticks_stay_short() {
         assert_eq!(tick(1500.0), "1500");
         assert_eq!(tick(25_000.0), "25k");
-        assert_eq!(tick(2_500_000.0), "2.500M");
+        assert_eq!(tick(2_500_000.0), "2.5M");
+        assert_eq!(tick(1_000_000.0), "1M");
         assert_eq!(log_tick(3.0), "1000");
     }
 }

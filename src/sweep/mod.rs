@@ -107,10 +107,24 @@ pub struct Outcomes {
 pub const OUTCOMES: [(&str, &str); 5] = [
     ("p99_read_latency_ms", "p99 read latency (ms)"),
     ("p99_tombstones_per_read", "p99 tombstones per read"),
-    ("peak_heap_live_bytes", "peak heap live set (GiB)"),
-    ("disk_per_node_bytes", "disk per node (GiB)"),
-    ("max_partition_bytes", "largest partition (MiB)"),
+    ("peak_heap_live_bytes", "peak heap live set"),
+    ("disk_per_node_bytes", "disk per node"),
+    ("max_partition_bytes", "largest partition"),
 ];
+
+/// The axis unit of a byte outcome whose largest value is `max`.
+fn byte_unit(max: f64) -> (f64, &'static str) {
+    const KIB: f64 = 1024.0;
+    if max >= 2.0 * KIB.powi(4) {
+        (KIB.powi(4), "TiB")
+    } else if max >= 2.0 * KIB.powi(3) {
+        (KIB.powi(3), "GiB")
+    } else if max >= 2.0 * KIB.powi(2) {
+        (KIB.powi(2), "MiB")
+    } else {
+        (KIB, "KiB")
+    }
+}
 
 impl Outcomes {
     /// Reads them off a `summary.json` value, so a resumed sweep reads finished runs the same way.
@@ -160,15 +174,14 @@ impl Outcomes {
         }
     }
 
-    /// The outcome named `key` of [`OUTCOMES`], in its chart unit.
+    /// The outcome named `key` of [`OUTCOMES`] (bytes, ms or a count).
     pub fn value(&self, key: &str) -> Option<f64> {
-        const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
         match key {
             "p99_read_latency_ms" => self.p99_read_latency_ms,
             "p99_tombstones_per_read" => Some(self.p99_tombstones_per_read),
-            "peak_heap_live_bytes" => Some(self.peak_heap_live_bytes / GIB),
-            "disk_per_node_bytes" => Some(self.disk_per_node_bytes / GIB),
-            "max_partition_bytes" => Some(self.max_partition_bytes / (1024.0 * 1024.0)),
+            "peak_heap_live_bytes" => Some(self.peak_heap_live_bytes),
+            "disk_per_node_bytes" => Some(self.disk_per_node_bytes),
+            "max_partition_bytes" => Some(self.max_partition_bytes),
             _ => None,
         }
     }
@@ -325,9 +338,33 @@ pub fn charts(scenario: &str, rows: &[Row]) -> Vec<Chart> {
             .collect();
         lines.entry(others.join(", ")).or_default().push(r);
     }
+    let xs: Vec<f64> = x_values.iter().map(|v| x_of(v)).collect();
+    let (x_lo, x_hi) = (
+        xs.iter().copied().fold(f64::INFINITY, f64::min),
+        xs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    );
+    let x_span = numeric_axis.then(|| {
+        let pad = 0.04 * (x_hi - x_lo).max(1e-9);
+        (x_lo - pad, x_hi + pad)
+    });
     OUTCOMES
         .iter()
         .map(|(key, label)| {
+            // Variants with no value (a stage overloaded: latency is not a number), named.
+            let missing: Vec<&String> = x_values
+                .iter()
+                .filter(|v| {
+                    rows.iter()
+                        .filter(|r| r.task.values.iter().any(|(p, x)| p == first && x == *v))
+                        .all(|r| r.outcomes.value(key).is_none())
+                })
+                .collect();
+            let bytes = key.ends_with("_bytes");
+            let max = rows
+                .iter()
+                .filter_map(|r| r.outcomes.value(key))
+                .fold(0.0, f64::max);
+            let (unit, unit_name) = if bytes { byte_unit(max) } else { (1.0, "") };
             let series = lines
                 .iter()
                 .enumerate()
@@ -374,12 +411,28 @@ pub fn charts(scenario: &str, rows: &[Row]) -> Vec<Chart> {
                 } else {
                     format!("{scenario}: {label}")
                 },
-                x_label: x_label.clone(),
-                x_range: None,
+                x_label: if missing.is_empty() {
+                    x_label.clone()
+                } else {
+                    format!(
+                        "{x_label}; none at {} (a stage overloaded)",
+                        missing
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                },
+                x_range: x_span,
                 x_names: x_names.clone(),
                 panels: vec![Panel {
-                    y_label: label.to_string(),
+                    y_label: if bytes {
+                        format!("{label} ({unit_name})")
+                    } else {
+                        label.to_string()
+                    },
                     series,
+                    y_unit: unit,
                     ..Panel::default()
                 }],
             }

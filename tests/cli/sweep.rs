@@ -60,7 +60,8 @@ fn a_sweeps_rows_are_the_separate_runs_of_its_variants() {
     assert_eq!(rows.len(), 5, "a header and 2 variants × 2 seeds");
     let head = &rows[0];
     let col = |name: &str| head.iter().position(|h| h == name).unwrap();
-    let seeds: std::collections::BTreeSet<&String> = rows[1..].iter().map(|r| &r[col("seed")]).collect();
+    let seeds: std::collections::BTreeSet<&String> =
+        rows[1..].iter().map(|r| &r[col("seed")]).collect();
     assert_eq!(seeds.len(), 4, "each run its own seed");
     for row in &rows[1..] {
         // The same variant run on its own with the seed the sweep gave it.
@@ -92,8 +93,18 @@ fn a_sweeps_rows_are_the_separate_runs_of_its_variants() {
     }
     // The first seed of each variant has its full report; the comparison charts exist.
     assert!(out.join(&rows[1][col("dir")]).join("report.html").exists());
-    for key in ["p99-read-latency-ms", "p99-tombstones-per-read", "peak-heap-live-bytes", "disk-per-node-bytes", "max-partition-bytes"] {
-        assert!(out.join(format!("charts/ttl-series/sweep-{key}.png")).exists(), "{key}");
+    for key in [
+        "p99-read-latency-ms",
+        "p99-tombstones-per-read",
+        "peak-heap-live-bytes",
+        "disk-per-node-bytes",
+        "max-partition-bytes",
+    ] {
+        assert!(
+            out.join(format!("charts/ttl-series/sweep-{key}.png"))
+                .exists(),
+            "{key}"
+        );
     }
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("sweep.json")).unwrap()).unwrap();
@@ -142,7 +153,10 @@ fn an_interrupted_sweep_resumes_without_rerunning_finished_variants() {
     assert!(unfinished.join("summary.json").exists());
     // The resumed sweep's outputs are those of the uninterrupted one.
     let resumed = tree(&out);
-    assert_eq!(full.keys().collect::<Vec<_>>(), resumed.keys().collect::<Vec<_>>());
+    assert_eq!(
+        full.keys().collect::<Vec<_>>(),
+        resumed.keys().collect::<Vec<_>>()
+    );
     for (k, v) in &full {
         assert!(v == &resumed[k], "{k} differs after --resume");
     }
