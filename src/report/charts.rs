@@ -235,7 +235,10 @@ fn tick(v: f64) -> String {
 }
 
 fn log_tick(v: f64) -> String {
-    tick((10f64.powf(v) * 1000.0).round() / 1000.0)
+    // Round to three significant digits, so 10^-4 stays 0.0001 and 10^2.5 reads 316.
+    let x = 10f64.powf(v);
+    let scale = 10f64.powi(2 - x.log10().floor() as i32);
+    tick((x * scale).round() / scale)
 }
 
 fn draw_lines<DB: DrawingBackend>(
@@ -289,7 +292,14 @@ fn draw_lines<DB: DrawingBackend>(
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
         .map_err(err)?;
-    for s in &panel.series {
+    for (k, s) in panel.series.iter().enumerate() {
+        // The first line is drawn wider, so a later line on the same values (sstables per read
+        // equal to the sstable count, a live set equal to the old generation's) leaves it visible.
+        let width = if k == 0 && panel.series.len() > 1 {
+            5
+        } else {
+            2
+        };
         if let Some(band) = &s.band {
             let mut poly: Vec<(f64, f64)> = band.iter().map(|b| (b.0, y_of(panel, b.2))).collect();
             poly.extend(band.iter().rev().map(|b| (b.0, y_of(panel, b.1))));
@@ -308,7 +318,7 @@ fn draw_lines<DB: DrawingBackend>(
                 .map(|p| (p.0, y_of(panel, p.1)))
                 .collect(),
         );
-        let style = ShapeStyle::from(&color).stroke_width(2);
+        let style = ShapeStyle::from(&color).stroke_width(width);
         let drawn = chart
             .draw_series(LineSeries::new(pts.clone(), style))
             .map_err(err)?;
@@ -497,5 +507,6 @@ mod tests {
         assert_eq!(tick(2_500_000.0), "2.5M");
         assert_eq!(tick(1_000_000.0), "1M");
         assert_eq!(log_tick(3.0), "1000");
+        assert_eq!(log_tick(-4.0), "0.0001");
     }
 }

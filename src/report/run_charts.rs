@@ -367,13 +367,14 @@ fn disk(scenario: &Scenario, run: &RunResult, unit: f64, x: &str) -> Chart {
             2 * k + 1,
         ));
     }
-    let (u, name) = byte_unit(max);
-    // Data far below the disk would be a flat line at zero: a log scale shows both.
+    // Data far below the disk would be a flat line at zero: a log scale shows both, in the
+    // data's unit.
     let used = lines
         .iter()
         .flat_map(|l| l.points.iter().map(|p| p.1))
         .fold(0.0, f64::max);
     let log = used < 0.1 * size;
+    let (u, name) = byte_unit(if log { used } else { max });
     Chart {
         file: "disk".into(),
         title: "Disk per node".into(),
