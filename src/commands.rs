@@ -301,6 +301,23 @@ pub fn sweep(options: &SweepOptions, progress: &(dyn Fn(usize, usize) + Sync)) -
         .enumerate()
         .flat_map(|(i, s)| crate::sweep::tasks(i, &labels[i], s.seed, s.sweep.as_ref()))
         .collect();
+    // Every variant is checked before any runs: a bad value or field path in a [sweep] is an
+    // error naming it, not a failure after the other runs.
+    for t in tasks.iter().filter(|t| t.replica == 0) {
+        let mut sets = options.sets.clone();
+        sets.extend(t.values.iter().cloned());
+        if let Err(e) = load_scenario(options.files[t.file], options.schema, &options.vars, &sets) {
+            let values: Vec<String> = t.values.iter().map(|(p, v)| format!("{p} = {v}")).collect();
+            return Outcome {
+                stdout: String::new(),
+                code: 2,
+            }
+            .with_stderr(&format!(
+                "error: [sweep] variant {}: {e}",
+                values.join(", ")
+            ));
+        }
+    }
     let dir = options.out.map(Path::to_path_buf).unwrap_or_else(|| {
         Path::new("out").join(format!(
             "{}-sweep",

@@ -161,3 +161,17 @@ fn an_interrupted_sweep_resumes_without_rerunning_finished_variants() {
         assert!(v == &resumed[k], "{k} differs after --resume");
     }
 }
+
+#[test]
+fn a_bad_swept_value_is_an_error_naming_the_variant_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(super::util::root().join(super::util::TTL_SERIES)).unwrap()
+        + "\n[sweep]\n\"node.heap\" = [\"4GiB\", \"lots\"]\n";
+    let file = temp_file(&dir, "bad.toml", &text);
+    let out = dir.path().join("out");
+    let r = cassim(&["sweep", path_str(&file), "--out", path_str(&out)]);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(r.stderr.contains("node.heap = lots"), "{}", r.stderr);
+    assert!(r.stderr.contains("node.heap"), "{}", r.stderr);
+    assert!(!out.exists(), "nothing written");
+}
