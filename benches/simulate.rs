@@ -2,8 +2,8 @@
 //! `scenarios/m2m-readings.toml` for its 60 simulated days on one thread; R1 at ten times its write
 //! rate, with unthrottled compaction so every run keeps up: once with the same memtable (ten times
 //! the flushes, so more STCS tiers in the TWCS window: a larger state to simulate) and once with a
-//! ten times larger memtable (the same sstable layout: what the rate alone costs); and every other
-//! shipped scenario once. Prints the best of a few runs.
+//! ten times larger memtable (the same sstable layout: what the rate alone costs); R1 at a hundred
+//! times its rate likewise; and every other shipped scenario once. Prints the best of a few runs.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -63,7 +63,17 @@ fn main() {
             ("workload[1].rate", "250000/s"),
         ],
     );
+    let hundred_same_layout = load(
+        "m2m-readings",
+        &[
+            ("settings.compaction_throughput", "0MiB/s"),
+            ("settings.memtable_heap_space", "200GiB"),
+            ("workload[0].rate", "2500000/s"),
+            ("workload[1].rate", "2500000/s"),
+        ],
+    );
     let (t1, t10, t10s) = (time(&base, 3), time(&ten, 3), time(&ten_same_layout, 3));
+    let t100s = time(&hundred_same_layout, 3);
     println!("R1 unthrottled compaction, 1x writes:        {t1:>7.3} s");
     println!(
         "R1 10x writes, same memtable (more tiers):   {t10:>7.3} s ({:.2}x)",
@@ -72,6 +82,10 @@ fn main() {
     println!(
         "R1 10x writes, 10x memtable (same layout):   {t10s:>7.3} s ({:.2}x; target <= 1.2x)",
         t10s / t1
+    );
+    println!(
+        "R1 100x writes, 100x memtable (same layout): {t100s:>7.3} s ({:.2}x)",
+        t100s / t1
     );
 
     for name in ["queue", "sessions", "registry", "wide-rows"] {
