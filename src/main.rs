@@ -45,13 +45,12 @@ struct ScenarioArgs {
 
 impl ScenarioArgs {
     fn input(&self) -> Result<commands::ScenarioInput<'_>, String> {
-        let vars = commands::parse_pairs(&self.vars, "--var")?;
-        let sets = commands::parse_pairs(&self.sets, "--set")?;
+        let (vars, sets) = pairs(&self.vars, &self.sets)?;
         Ok(commands::ScenarioInput {
             scenario: &self.scenario,
             schema: self.schema.as_deref(),
             seed: self.seed,
-            vars: vars.into_iter().collect(),
+            vars,
             sets,
         })
     }
@@ -166,8 +165,22 @@ fn with_progress(
     outcome
 }
 
-fn main() -> ExitCode {
-    let outcome = match Cli::parse().command {
+/// Template values and `--set` overrides.
+type Pairs = (
+    std::collections::BTreeMap<String, String>,
+    Vec<(String, String)>,
+);
+
+/// Parses `--var` and `--set` pairs.
+fn pairs(vars: &[String], sets: &[String]) -> Result<Pairs, String> {
+    let vars = commands::parse_pairs(vars, "--var")?;
+    let sets = commands::parse_pairs(sets, "--set")?;
+    Ok((vars.into_iter().collect(), sets))
+}
+
+/// Runs a command; an error here is bad arguments (exit status 2).
+fn dispatch(command: Command) -> Result<commands::Outcome, String> {
+    Ok(match command {
         Command::Check {
             file,
             vars,
@@ -176,46 +189,23 @@ fn main() -> ExitCode {
             cassandra_version,
             format,
         } => {
-            let parsed = commands::parse_pairs(&vars, "--var")
-                .and_then(|v| Ok((v, commands::parse_pairs(&sets, "--set")?)));
+            let (vars, sets) = pairs(&vars, &sets)?;
             let version = CassandraVersion::parse(&cassandra_version).ok_or_else(|| {
                 format!("--cassandra-version {cassandra_version}: use 3.11, 4.0, 4.1 or 5.0")
-            });
-            match (parsed, version) {
-                (Ok((vars, sets)), Ok(version)) => {
-                    let format = match format {
-                        OutputFormat::Text => Format::Text,
-                        OutputFormat::Json => Format::Json,
-                    };
-                    commands::check(
-                        &file,
-                        schema.as_deref(),
-                        &vars.into_iter().collect(),
-                        &sets,
-                        version,
-                        format,
-                    )
-                }
-                (Err(e), _) | (_, Err(e)) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(2);
-                }
-            }
+            })?;
+            let format = match format {
+                OutputFormat::Text => Format::Text,
+                OutputFormat::Json => Format::Json,
+            };
+            commands::check(&file, schema.as_deref(), &vars, &sets, version, format)
         }
         Command::Run {
             input,
             out,
             single_thread,
         } => {
-            let input = match input.input() {
-                Ok(i) => i,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(2);
-                }
-            };
             let options = commands::RunOptions {
-                input,
+                input: input.input()?,
                 out: out.as_deref(),
                 parallel: !single_thread,
             };
@@ -227,15 +217,8 @@ fn main() -> ExitCode {
             jobs,
             out,
         } => {
-            let input = match input.input() {
-                Ok(i) => i,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(2);
-                }
-            };
             let options = commands::SizeOptions {
-                input,
+                input: input.input()?,
                 out: out.as_deref(),
                 heap,
                 jobs,
@@ -251,19 +234,11 @@ fn main() -> ExitCode {
             vars,
             schema,
         } => {
-            let parsed = commands::parse_pairs(&vars, "--var")
-                .and_then(|v| Ok((v, commands::parse_pairs(&sets, "--set")?)));
-            let (vars, sets) = match parsed {
-                Ok(p) => p,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(2);
-                }
-            };
+            let (vars, sets) = pairs(&vars, &sets)?;
             let options = commands::SweepOptions {
                 files: files.iter().map(PathBuf::as_path).collect(),
                 schema: schema.as_deref(),
-                vars: vars.into_iter().collect(),
+                vars,
                 sets,
                 out: out.as_deref(),
                 jobs,
@@ -276,7 +251,18 @@ fn main() -> ExitCode {
         Command::ImportStress { profile, schema } => {
             commands::import_stress(&profile, schema.as_deref())
         }
-    };
-    print!("{}", outcome.stdout);
-    ExitCode::from(outcome.code as u8)
+    })
+}
+
+fn main() -> ExitCode {
+    match dispatch(Cli::parse().command) {
+        Ok(outcome) => {
+            print!("{}", outcome.stdout);
+            ExitCode::from(outcome.code as u8)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }

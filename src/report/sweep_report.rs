@@ -87,13 +87,12 @@ fn table(rows: &[Row]) -> Block {
             let o = &r.outcomes;
             let mut cells = vec![format!("{}", r.task.variant + 1), r.task.seed.to_string()];
             cells.extend(r.task.values.iter().map(|(_, v)| v.clone()));
+            let [latency, tombstones, heap, disk] = outcome_cells(o);
             cells.extend([
-                o.p99_read_latency_ms
-                    .map(|x| format!("{x:.2}"))
-                    .unwrap_or_else(|| "overloaded".into()),
-                crate::units::format_count(o.p99_tombstones_per_read),
-                format_bytes(o.peak_heap_live_bytes),
-                format_bytes(o.disk_per_node_bytes),
+                latency,
+                tombstones,
+                heap,
+                disk,
                 format_bytes(o.max_partition_bytes),
                 o.verdict.clone(),
                 crate::units::format_count(o.nodes_needed),
@@ -103,6 +102,18 @@ fn table(rows: &[Row]) -> Block {
         })
         .collect();
     Block::Table { head, rows: body }
+}
+
+/// p99 read latency, p99 tombstones per read, peak heap live set and disk per node, as printed.
+fn outcome_cells(o: &crate::sweep::Outcomes) -> [String; 4] {
+    [
+        o.p99_read_latency_ms
+            .map(|x| format!("{x:.2}"))
+            .unwrap_or_else(|| "overloaded".into()),
+        crate::units::format_count(o.p99_tombstones_per_read),
+        format_bytes(o.peak_heap_live_bytes),
+        format_bytes(o.disk_per_node_bytes),
+    ]
 }
 
 /// The terminal summary of a sweep.
@@ -120,18 +131,16 @@ pub fn render(rows: &[Row], skipped: usize, written: &[String]) -> String {
     ));
     for r in rows {
         let values: Vec<String> = r.task.values.iter().map(|(_, v)| v.clone()).collect();
-        let o = &r.outcomes;
+        let [latency, tombstones, heap, disk] = outcome_cells(&r.outcomes);
         out.push_str(&format!(
             "  {:<44} {:>6} {:>14} {:>12} {:>12} {:>12}  {}\n",
             format!("{} {}", r.scenario, values.join(" ")),
             r.task.replica,
-            o.p99_read_latency_ms
-                .map(|x| format!("{x:.2}"))
-                .unwrap_or_else(|| "overloaded".into()),
-            crate::units::format_count(o.p99_tombstones_per_read),
-            format_bytes(o.peak_heap_live_bytes),
-            format_bytes(o.disk_per_node_bytes),
-            o.verdict
+            latency,
+            tombstones,
+            heap,
+            disk,
+            r.outcomes.verdict
         ));
     }
     if !written.is_empty() {
