@@ -80,6 +80,8 @@ fn sweep(dir: &Path, jobs: usize) -> f64 {
         out: Some(out.as_path()),
         jobs,
         resume: false,
+        shard: None,
+        merge: false,
     };
     let start = Instant::now();
     let o = cassim::commands::sweep(&options, &|_, _| {});

@@ -273,6 +273,11 @@ pub struct SweepOptions<'a> {
     pub jobs: usize,
     /// Keep the runs an earlier, interrupted sweep finished.
     pub resume: bool,
+    /// Run only shard `i` of `n` (1-based): the runs whose position is i - 1 modulo n, written
+    /// into their folders for `cassim merge` (DESIGN.md 5).
+    pub shard: Option<(usize, usize)>,
+    /// Run nothing: every run must be finished in the output folder (`cassim merge`).
+    pub merge: bool,
 }
 
 /// `cassim sweep FILE... [--jobs N] [--out DIR] [--resume]`: every variant of each scenario's
@@ -339,12 +344,20 @@ pub fn sweep(options: &SweepOptions, progress: &(dyn Fn(usize, usize) + Sync)) -
     };
     let done = std::sync::atomic::AtomicUsize::new(0);
     let skipped = std::sync::atomic::AtomicUsize::new(0);
+    let tasks: Vec<crate::sweep::Task> = match options.shard {
+        Some((i, n)) => tasks
+            .into_iter()
+            .enumerate()
+            .filter(|(k, _)| k % n == i - 1)
+            .map(|(_, t)| t)
+            .collect(),
+        None => tasks,
+    };
     let results: Vec<Result<crate::sweep::Row, String>> = pool.install(|| {
         tasks
             .par_iter()
             .map(|t| {
-                let resumed = options
-                    .resume
+                let resumed = (options.resume || options.merge)
                     .then(|| finished(&dir.join(&t.dir)))
                     .flatten();
                 if resumed.is_some() {
@@ -352,6 +365,13 @@ pub fn sweep(options: &SweepOptions, progress: &(dyn Fn(usize, usize) + Sync)) -
                 }
                 let summary = match resumed {
                     Some(s) => s,
+                    None if options.merge => {
+                        return Err(format!(
+                            "{}: this run is not finished; run its shard (cassim sweep --shard) into {} first",
+                            t.dir,
+                            dir.display()
+                        ))
+                    }
                     None => sweep_run(options, t, &dir)?,
                 };
                 let k = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
@@ -376,6 +396,17 @@ pub fn sweep(options: &SweepOptions, progress: &(dyn Fn(usize, usize) + Sync)) -
                 .with_stderr(&format!("error: {e}"))
             }
         }
+    }
+    if let Some((i, n)) = options.shard {
+        return Outcome {
+            stdout: format!(
+                "cassim sweep: shard {i}/{n}: {} runs finished under {} ({} kept from an earlier run); once every shard's runs are in one folder, `cassim merge` writes the sweep's files\n",
+                rows.len(),
+                dir.display(),
+                skipped.load(std::sync::atomic::Ordering::Relaxed)
+            ),
+            code: 0,
+        };
     }
     let mut files: Vec<(String, Vec<u8>)> = vec![
         ("sweep.csv".into(), crate::sweep::csv(&rows).into_bytes()),

@@ -115,7 +115,29 @@ enum Command {
         /// Keep the runs an earlier, interrupted sweep into the same directory finished.
         #[arg(long)]
         resume: bool,
+        /// Run only shard I of N (e.g. 2/8): a slice of the runs, for batch schedulers; then
+        /// `cassim merge` over the runs of every shard.
+        #[arg(long, value_parser = parse_shard)]
+        shard: Option<(usize, usize)>,
         /// Override a field of every scenario, path=value.
+        #[arg(long = "set")]
+        sets: Vec<String>,
+        /// Template values for the schema, name=value.
+        #[arg(long = "var")]
+        vars: Vec<String>,
+        /// The schema, for a cassandra-stress profile without table_definition.
+        #[arg(long)]
+        schema: Option<PathBuf>,
+    },
+    /// Combine the runs of a sharded sweep (every shard's folders under --out) into its files.
+    Merge {
+        /// The same scenarios the shards ran.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The folder holding every shard's runs; the sweep's files are written there.
+        #[arg(long)]
+        out: PathBuf,
+        /// The same overrides the shards ran with, path=value.
         #[arg(long = "set")]
         sets: Vec<String>,
         /// Template values for the schema, name=value.
@@ -163,6 +185,25 @@ fn with_progress(
         b.finish_and_clear();
     }
     outcome
+}
+
+/// `I/N` with 1 ≤ I ≤ N.
+fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let (i, n) = s
+        .split_once('/')
+        .ok_or_else(|| format!("{s}: write the shard as I/N, e.g. 2/8"))?;
+    let (i, n): (usize, usize) = (
+        i.trim()
+            .parse()
+            .map_err(|_| format!("{s}: I is not a number"))?,
+        n.trim()
+            .parse()
+            .map_err(|_| format!("{s}: N is not a number"))?,
+    );
+    if i == 0 || i > n {
+        return Err(format!("{s}: shards count from 1 to N"));
+    }
+    Ok((i, n))
 }
 
 /// Template values and `--set` overrides.
@@ -230,6 +271,7 @@ fn dispatch(command: Command) -> Result<commands::Outcome, String> {
             jobs,
             out,
             resume,
+            shard,
             sets,
             vars,
             schema,
@@ -243,10 +285,33 @@ fn dispatch(command: Command) -> Result<commands::Outcome, String> {
                 out: out.as_deref(),
                 jobs,
                 resume,
+                shard,
+                merge: false,
             };
             with_progress(|p| {
                 commands::sweep(&options, &|done, total| p(done as u64, total as u64))
             })
+        }
+        Command::Merge {
+            files,
+            out,
+            sets,
+            vars,
+            schema,
+        } => {
+            let (vars, sets) = pairs(&vars, &sets)?;
+            let options = commands::SweepOptions {
+                files: files.iter().map(PathBuf::as_path).collect(),
+                schema: schema.as_deref(),
+                vars,
+                sets,
+                out: Some(&out),
+                jobs: 0,
+                resume: false,
+                shard: None,
+                merge: true,
+            };
+            commands::sweep(&options, &|_, _| {})
         }
         Command::ImportStress { profile, schema } => {
             commands::import_stress(&profile, schema.as_deref())

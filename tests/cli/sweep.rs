@@ -175,3 +175,37 @@ fn a_bad_swept_value_is_an_error_naming_the_variant_before_anything_runs() {
     assert!(r.stderr.contains("node.heap"), "{}", r.stderr);
     assert!(!out.exists(), "nothing written");
 }
+
+#[test]
+fn sharded_runs_merged_equal_a_single_machine_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenario(&dir);
+    let single = dir.path().join("single");
+    sweep(&file, &single, &["--jobs", "2"]);
+    // Three shards (as on three machines sharing a folder), then the merge.
+    let merged = dir.path().join("merged");
+    for shard in ["1/3", "2/3", "3/3"] {
+        let r = sweep(&file, &merged, &["--shard", shard]);
+        assert!(r.stdout.contains(&format!("shard {shard}")), "{}", r.stdout);
+    }
+    assert!(
+        !merged.join("sweep.csv").exists(),
+        "shards leave the sweep's files to the merge"
+    );
+    let r = cassim(&["merge", path_str(&file), "--out", path_str(&merged)]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let (a, b) = (tree(&single), tree(&merged));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (k, v) in &a {
+        assert!(
+            v == &b[k],
+            "{k} differs between one machine and merged shards"
+        );
+    }
+    // A merge with a shard missing names the run it lacks.
+    let partial = dir.path().join("partial");
+    sweep(&file, &partial, &["--shard", "1/2"]);
+    let r = cassim(&["merge", path_str(&file), "--out", path_str(&partial)]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("is not finished"), "{}", r.stderr);
+}
