@@ -304,3 +304,20 @@ fn hot_partitions_make_the_hottest_node_hotter() {
     let even = run_scenario(SIZING, &[]);
     assert!((even.number("/sizing/hottest_node_factor") - 1.0).abs() < 1e-6);
 }
+
+#[test]
+fn cassim_size_says_so_when_no_cluster_meets_every_limit() {
+    // A reserve outside the heap larger than what the heap leaves of the RAM: no node count
+    // fixes the RAM limit.
+    let r = cassim(&[
+        "size",
+        SIZING,
+        "--set",
+        "duration=6h",
+        "--set",
+        "calibration.offheap_reserve_bytes=30e9",
+    ]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("No candidate meets every limit"), "{}", r.stdout);
+    assert!(r.stdout.contains("fails ram"), "{}", r.stdout);
+}
