@@ -76,7 +76,7 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: OutputFormat,
     },
-    /// Simulate a scenario and write summary.json and timeseries.csv.
+    /// Simulate a scenario and write its report: summary.md, report.html, charts, summary.json, CSVs.
     Run {
         #[command(flatten)]
         input: ScenarioArgs,
