@@ -318,6 +318,10 @@ fn cassim_size_says_so_when_no_cluster_meets_every_limit() {
         "calibration.offheap_reserve_bytes=30e9",
     ]);
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("No candidate meets every limit"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("No candidate meets every limit"),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("fails ram"), "{}", r.stdout);
 }
