@@ -10,6 +10,7 @@ pub mod engine;
 pub mod heap;
 pub mod latency;
 pub mod metrics;
+pub mod reference;
 pub mod report;
 pub mod scenario;
 pub mod schema;
