@@ -247,7 +247,8 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<Vec<RefSample>, String> {
                 compact(tb, &ids, t1);
             }
         }
-        if t1 >= next_sample - 1e-9 {
+        // A sample every sample_every, and one at the end, as the aggregated engine samples.
+        if t1 >= next_sample - 1e-9 || t1 >= scenario.duration_s - 1e-9 {
             for tb in &tables {
                 out.push(sample(tb, t1, reads_per_sample, &mut rng));
             }
