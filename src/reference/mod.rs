@@ -304,7 +304,9 @@ fn drop_expired(tb: &mut RefTable, now: f64) {
     if tb.params.strategy != Strategy::Twcs || now < tb.next_expired_check {
         return;
     }
-    tb.next_expired_check = now + tb.params.expired_check_s;
+    while tb.next_expired_check <= now + 1e-9 {
+        tb.next_expired_check += tb.params.expired_check_s;
+    }
     let gc_before = now - tb.gc_grace;
     let memtable_min = tb
         .memtable
