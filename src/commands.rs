@@ -306,21 +306,28 @@ pub fn sweep(options: &SweepOptions, progress: &(dyn Fn(usize, usize) + Sync)) -
         .enumerate()
         .flat_map(|(i, s)| crate::sweep::tasks(i, &labels[i], s.seed, s.sweep.as_ref()))
         .collect();
-    // Every variant is checked before any runs: a bad value or field path in a [sweep] is an
-    // error naming it, not a failure after the other runs.
+    // Every variant is loaded before any runs: a bad value or field path in a [sweep] is an
+    // error naming it, not a failure after the other runs. Runs use these scenarios.
+    let mut variants: BTreeMap<(usize, usize), Scenario> = BTreeMap::new();
     for t in tasks.iter().filter(|t| t.replica == 0) {
         let mut sets = options.sets.clone();
         sets.extend(t.values.iter().cloned());
-        if let Err(e) = load_scenario(options.files[t.file], options.schema, &options.vars, &sets) {
-            let values: Vec<String> = t.values.iter().map(|(p, v)| format!("{p} = {v}")).collect();
-            return Outcome {
-                stdout: String::new(),
-                code: 2,
+        match load_scenario(options.files[t.file], options.schema, &options.vars, &sets) {
+            Ok(s) => {
+                variants.insert((t.file, t.variant), s);
             }
-            .with_stderr(&format!(
-                "error: [sweep] variant {}: {e}",
-                values.join(", ")
-            ));
+            Err(e) => {
+                let values: Vec<String> =
+                    t.values.iter().map(|(p, v)| format!("{p} = {v}")).collect();
+                return Outcome {
+                    stdout: String::new(),
+                    code: 2,
+                }
+                .with_stderr(&format!(
+                    "error: [sweep] variant {}: {e}",
+                    values.join(", ")
+                ));
+            }
         }
     }
     let dir = options.out.map(Path::to_path_buf).unwrap_or_else(|| {
@@ -372,7 +379,7 @@ pub fn sweep(options: &SweepOptions, progress: &(dyn Fn(usize, usize) + Sync)) -
                             dir.display()
                         ))
                     }
-                    None => sweep_run(options, t, &dir)?,
+                    None => sweep_run(&variants[&(t.file, t.variant)], t, &dir)?,
                 };
                 let k = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 progress(k, tasks.len());
@@ -452,15 +459,11 @@ fn finished(dir: &Path) -> Option<serde_json::Value> {
 /// One run of a sweep: the variant's scenario at the run's seed, its outputs written into its
 /// folder; returns its summary.
 fn sweep_run(
-    options: &SweepOptions,
+    scenario: &Scenario,
     t: &crate::sweep::Task,
     dir: &Path,
 ) -> Result<serde_json::Value, String> {
-    let mut sets = options.sets.clone();
-    sets.extend(t.values.iter().cloned());
-    let scenario = load_scenario(options.files[t.file], options.schema, &options.vars, &sets)
-        .map_err(|e| e.to_string())?;
-    let (result, summary) = crate::sim::run(&scenario, t.seed, false, &|_, _| {});
+    let (result, summary) = crate::sim::run(scenario, t.seed, false, &|_, _| {});
     let json = report::summary_json(&summary);
     let mut files: Vec<(String, Vec<u8>)> = vec![
         (
@@ -469,11 +472,11 @@ fn sweep_run(
         ),
         (
             "queries.csv".into(),
-            report::queries_csv(&result, &scenario).into_bytes(),
+            report::queries_csv(&result, scenario).into_bytes(),
         ),
     ];
     if t.replica == 0 {
-        files.extend(report::report_files(&scenario, &result, &summary)?);
+        files.extend(report::report_files(scenario, &result, &summary)?);
     }
     // Renamed into place last: its presence is what `--resume` takes as a finished run.
     files.push(("summary.json".into(), json.clone().into_bytes()));

@@ -190,6 +190,16 @@ pub struct TableSample {
     pub overloaded: bool,
 }
 
+/// A node's per-table figure summed over its tables at each sample time: `(t_s, sum)` in time
+/// order (a node's samples hold one row per table per time).
+pub fn sum_by_time(samples: &[TableSample], f: impl Fn(&TableSample) -> f64) -> Vec<(f64, f64)> {
+    let mut by_time: std::collections::BTreeMap<u64, (f64, f64)> = Default::default();
+    for s in samples {
+        by_time.entry(s.t_s.to_bits()).or_insert((s.t_s, 0.0)).1 += f(s);
+    }
+    by_time.into_values().collect()
+}
+
 /// The `timeseries.csv` columns, in order.
 pub const TIMESERIES_COLUMNS: &[&str] = &[
     "t_s",

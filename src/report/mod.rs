@@ -15,16 +15,27 @@ pub use run_charts::{charts as run_charts, slug};
 pub use run_output::{queries_csv, render_run, render_size, summary_json, timeseries_csv};
 pub use sweep_report::{files as sweep_files, render as render_sweep};
 
-/// The report files of a run besides the data: every chart under `charts/` (an SVG and a PNG
-/// each, rendered in parallel, each chart on its own so the bytes do not depend on scheduling),
-/// `summary.md` and the self-contained `report.html`.
+/// The report files of a run besides the data: every chart under `charts/`, `summary.md` and
+/// the self-contained `report.html`.
 pub fn report_files(
     scenario: &crate::scenario::Scenario,
     run: &crate::sim::RunResult,
     summary: &crate::sim::Summary,
 ) -> Result<Vec<(String, Vec<u8>)>, String> {
-    use rayon::prelude::*;
     let charts = run_charts(scenario, run, summary);
+    let blocks = run_report::blocks(scenario, summary, &charts);
+    documents(&format!("cassim: {}", summary.scenario), &blocks, &charts)
+}
+
+/// `charts` as files under `charts/` (an SVG and a PNG each, rendered in parallel, each chart on
+/// its own so the bytes do not depend on scheduling), then `blocks` as `summary.md` and as
+/// `report.html` with the SVGs inline.
+fn documents(
+    title: &str,
+    blocks: &[document::Block],
+    charts: &[charts::Chart],
+) -> Result<Vec<(String, Vec<u8>)>, String> {
+    use rayon::prelude::*;
     let rendered: Vec<Result<(String, Vec<u8>), String>> = charts
         .par_iter()
         .map(|c| Ok((charts::svg(c)?, charts::png(c)?)))
@@ -37,13 +48,8 @@ pub fn report_files(
         out.push((format!("charts/{}.png", c.file), png));
         svgs.insert(c.file.clone(), svg);
     }
-    let blocks = run_report::blocks(scenario, summary, &charts);
-    out.push((
-        "summary.md".into(),
-        document::markdown(&blocks).into_bytes(),
-    ));
-    let title = format!("cassim: {}", summary.scenario);
-    let html = document::html(&title, &blocks, &|f| svgs.get(f).cloned());
+    out.push(("summary.md".into(), document::markdown(blocks).into_bytes()));
+    let html = document::html(title, blocks, &|f| svgs.get(f).cloned());
     out.push(("report.html".into(), html.into_bytes()));
     Ok(out)
 }

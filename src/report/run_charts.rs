@@ -84,18 +84,16 @@ fn worst(
     by_t.into_values().collect()
 }
 
-/// Per time, the sum of `f` over a node's tables.
+/// Per time, the sum of `f` over a node's tables, on the chart's time axis.
 fn node_sum(
     samples: &[TableSample],
     unit: f64,
     f: impl Fn(&TableSample) -> f64,
 ) -> Vec<(f64, f64)> {
-    let mut by_t: BTreeMap<u64, (f64, f64)> = BTreeMap::new();
-    for s in samples {
-        let e = by_t.entry(s.t_s as u64).or_insert((s.t_s / unit, 0.0));
-        e.1 += f(s);
-    }
-    by_t.into_values().collect()
+    crate::metrics::sum_by_time(samples, f)
+        .into_iter()
+        .map(|(t, v)| (t / unit, v))
+        .collect()
 }
 
 /// Per time, a node-level figure (the same on each of the node's table rows).

@@ -13,6 +13,11 @@ fn ms(x: f64) -> String {
     format!("{x:.2}")
 }
 
+/// A count's p50 and p99 as a table cell.
+fn p50_p99(p: &crate::metrics::Percentiles) -> String {
+    format!("{} / {}", format_count(p.p50), format_count(p.p99))
+}
+
 fn pct(x: f64) -> String {
     format!("{:.1} %", 100.0 * x)
 }
@@ -101,16 +106,8 @@ fn tables(summary: &Summary, out: &mut Vec<Block>) {
                 format_count(t.sstables),
                 format_bytes(t.disk_bytes),
                 format_count(t.tombstones.total()),
-                format!(
-                    "{} / {}",
-                    format_count(t.sstables_per_read.p50),
-                    format_count(t.sstables_per_read.p99)
-                ),
-                format!(
-                    "{} / {}",
-                    format_count(t.tombstones_per_read.p50),
-                    format_count(t.tombstones_per_read.p99)
-                ),
+                p50_p99(&t.sstables_per_read),
+                p50_p99(&t.tombstones_per_read),
                 format_count(t.warned_reads),
                 format_count(t.failed_reads),
             ]
@@ -160,16 +157,8 @@ fn queries(summary: &Summary, out: &mut Vec<Block>) {
                 q.kind.clone(),
                 q.table.clone(),
                 lat,
-                format!(
-                    "{} / {}",
-                    format_count(q.sstables_per_read.p50),
-                    format_count(q.sstables_per_read.p99)
-                ),
-                format!(
-                    "{} / {}",
-                    format_count(q.tombstones_per_read.p50),
-                    format_count(q.tombstones_per_read.p99)
-                ),
+                p50_p99(&q.sstables_per_read),
+                p50_p99(&q.tombstones_per_read),
                 pct(q.warned_share),
                 pct(q.failed_share),
             ]

@@ -1,7 +1,7 @@
 //! The report of a sweep: its comparison charts (`sweep::charts`), a `summary.md` and a
 //! self-contained `report.html` with the runs' key outcomes, and the terminal summary.
 
-use super::document::{self, Block};
+use super::document::Block;
 use crate::scenario::Scenario;
 use crate::sweep::Row;
 use crate::units::format_bytes;
@@ -12,7 +12,6 @@ pub fn files(
     labels: &[String],
     rows: &[Row],
 ) -> Result<Vec<(String, Vec<u8>)>, String> {
-    use rayon::prelude::*;
     let mut blocks = vec![Block::Heading(1, "cassim sweep".into())];
     let mut charts = Vec::new();
     for (i, s) in bases.iter().enumerate() {
@@ -40,25 +39,7 @@ pub fn files(
             charts.push(c);
         }
     }
-    let rendered: Vec<Result<(String, Vec<u8>), String>> = charts
-        .par_iter()
-        .map(|c| Ok((super::charts::svg(c)?, super::charts::png(c)?)))
-        .collect();
-    let mut out = Vec::new();
-    let mut svgs = std::collections::BTreeMap::new();
-    for (c, r) in charts.iter().zip(rendered) {
-        let (svg, png) = r?;
-        out.push((format!("charts/{}.svg", c.file), svg.clone().into_bytes()));
-        out.push((format!("charts/{}.png", c.file), png));
-        svgs.insert(c.file.clone(), svg);
-    }
-    out.push((
-        "summary.md".into(),
-        document::markdown(&blocks).into_bytes(),
-    ));
-    let html = document::html("cassim sweep", &blocks, &|f| svgs.get(f).cloned());
-    out.push(("report.html".into(), html.into_bytes()));
-    Ok(out)
+    super::documents("cassim sweep", &blocks, &charts)
 }
 
 fn table(rows: &[Row]) -> Block {

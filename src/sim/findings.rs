@@ -95,19 +95,16 @@ fn backlog(run: &RunResult, table: &str, out: &mut Vec<Finding>) {
 fn disk(scenario: &Scenario, run: &RunResult, out: &mut Vec<Finding>) {
     let size = scenario.node.disk.size_bytes;
     for node in &run.nodes {
-        let mut by_time: BTreeMap<u64, f64> = BTreeMap::new();
-        for s in &node.samples {
-            *by_time.entry(s.t_s as u64).or_default() += s.disk_bytes;
-        }
-        if let Some((t, bytes)) = by_time.iter().find(|(_, b)| **b > size) {
+        let by_time = crate::metrics::sum_by_time(&node.samples, |s| s.disk_bytes);
+        if let Some((t, bytes)) = by_time.iter().find(|(_, b)| *b > size) {
             out.push(finding(
                 Severity::Error,
                 "disk_full",
                 None,
-                Some(*t as f64),
+                Some(*t),
                 format!(
                     "from {}: {} of sstables on {} exceed its {} disk",
-                    day(*t as f64),
+                    day(*t),
                     format_bytes(*bytes),
                     node.share.name,
                     format_bytes(size)

@@ -135,8 +135,9 @@ pub fn constraints(
         ),
     });
     let usable = need.disk.usable_bytes;
+    let disk = node::DiskBasis::of(n);
     let without_headroom = |k: u32| {
-        let d = node::disk_at(scenario, n, scale(k));
+        let d = disk.at(scenario, scale(k));
         d.sstables_bytes + d.snapshot_bytes + d.commitlog_bytes <= usable
     };
     out.push(Constraint {
@@ -153,7 +154,7 @@ pub fn constraints(
             format_bytes(need.disk.disk_bytes)
         ),
     });
-    let with_headroom = |k: u32| node::disk_at(scenario, n, scale(k)).total_bytes <= usable;
+    let with_headroom = |k: u32| disk.at(scenario, scale(k)).total_bytes <= usable;
     out.push(Constraint {
         name: "compaction_headroom",
         nodes: smallest(dc.rf, with_headroom),
@@ -171,15 +172,11 @@ pub fn constraints(
     // leave, and a page cache smaller than the hot data costs reads disk accesses, which the
     // latency (the throughput limit) already carries.
     let ram = &need.ram;
-    let fixed =
-        ram.heap_bytes + crate::heap::fixed_offheap(ram.heap_bytes).total() + ram.reserve_bytes;
-    let per_data = ram.offheap_bytes - crate::heap::fixed_offheap(ram.heap_bytes).total();
-    let room = ram.ram_bytes - fixed;
-    let hard = fixed + per_data;
+    let hard = ram.hard_bytes();
     let cache = (ram.ram_bytes - hard).max(0.0);
     out.push(Constraint {
         name: "ram",
-        nodes: fits(per_data, room),
+        nodes: fits(ram.offheap_data_bytes, ram.ram_bytes - ram.fixed_bytes()),
         met: hard <= ram.ram_bytes,
         reason: format!(
             "heap {}, off-heap {} and reserve {}: {} against {} of RAM; the page cache left ({}) holds {} of the {} of data reads keep hot",

@@ -104,11 +104,8 @@ pub fn size(scenario: &Scenario, run: &RunResult, heap: HeapState) -> Sizing {
         .unwrap_or(0);
     let n = cluster::node_for(run, d).expect("a node for the datacenter");
     let scale = cluster::scale(scenario, d, worst.nodes_needed);
-    let disk = node::disk_at(scenario, n, scale);
-    let ram = &worst.node.ram;
-    let fixed =
-        ram.heap_bytes + crate::heap::fixed_offheap(ram.heap_bytes).total() + ram.reserve_bytes;
-    let ram_needed = fixed + (ram.total_bytes - fixed) * scale;
+    let disk = node::DiskBasis::of(n).at(scenario, scale);
+    let ram_needed = worst.node.ram.at(scale);
     let mut sizing = Sizing {
         nodes_needed: dcs
             .iter()

@@ -3,11 +3,9 @@
 //! cache the reads want), open files against `nofile`, the time to stream its data to a
 //! replacement, and how much hotter than the mean it runs.
 
-use std::collections::BTreeMap;
-
 use crate::engine::compaction::Params;
 use crate::heap::Jvm;
-use crate::metrics::TableSample;
+use crate::metrics::{sum_by_time, TableSample};
 use crate::scenario::Scenario;
 use crate::schema::options::Strategy;
 use crate::sim::{NodeRun, TableTotals};
@@ -40,14 +38,34 @@ pub struct DiskNeed {
 pub struct RamNeed {
     pub heap_bytes: f64,
     /// Bloom filters, index summaries, compression metadata, off-heap memtables, chunk and
-    /// networking caches at their peak.
+    /// networking caches at their peak: the caches' fixed part and the part that grows with the
+    /// node's data.
     pub offheap_bytes: f64,
+    pub offheap_fixed_bytes: f64,
+    pub offheap_data_bytes: f64,
     /// OS, metaspace, thread stacks (calibration `offheap_reserve_bytes`).
     pub reserve_bytes: f64,
     /// The data the reads keep hot (the page cache the read model wants), at its peak.
     pub page_cache_wanted_bytes: f64,
     pub total_bytes: f64,
     pub ram_bytes: f64,
+}
+
+impl RamNeed {
+    /// What does not shrink with more nodes: the heap, the fixed caches and the reserve.
+    pub fn fixed_bytes(&self) -> f64 {
+        self.heap_bytes + self.offheap_fixed_bytes + self.reserve_bytes
+    }
+
+    /// What must fit the RAM: everything but the page cache.
+    pub fn hard_bytes(&self) -> f64 {
+        self.fixed_bytes() + self.offheap_data_bytes
+    }
+
+    /// The RAM wanted at `scale` times the node's data.
+    pub fn at(&self, scale: f64) -> f64 {
+        self.fixed_bytes() + (self.offheap_data_bytes + self.page_cache_wanted_bytes) * scale
+    }
 }
 
 /// Open files per node, by what holds them.
@@ -103,23 +121,12 @@ pub struct NodeNeed {
     pub overloaded: bool,
 }
 
-/// Sums a node-level figure over tables per sample time, then its peak.
+/// The peak over sample times of a per-table figure summed over the node's tables.
 fn peak_by_time(samples: &[TableSample], f: impl Fn(&TableSample) -> f64) -> f64 {
-    let mut by_time: BTreeMap<u64, f64> = BTreeMap::new();
-    for s in samples {
-        *by_time.entry(s.t_s.to_bits()).or_default() += f(s);
-    }
-    by_time.values().copied().fold(0.0, f64::max)
-}
-
-/// The per-time totals of a per-table figure, in time order.
-fn series(samples: &[TableSample], f: impl Fn(&TableSample) -> f64) -> Vec<(f64, f64)> {
-    let mut by_time: BTreeMap<u64, (f64, f64)> = BTreeMap::new();
-    for s in samples {
-        let e = by_time.entry(s.t_s as u64).or_insert((s.t_s, 0.0));
-        e.1 += f(s);
-    }
-    by_time.into_values().collect()
+    sum_by_time(samples, f)
+        .into_iter()
+        .map(|p| p.1)
+        .fold(0.0, f64::max)
 }
 
 /// Free space a table's strategy needs for its largest compaction, for `bytes` of its data.
@@ -148,77 +155,99 @@ pub fn strategy_headroom(
     }
 }
 
-/// The strategies' headroom on a node holding `scale` times its simulated data: the largest
-/// per-table needs, as many as compactions run at once.
-fn strategies_headroom(scenario: &Scenario, n: &NodeRun, scale: f64) -> f64 {
-    let share = scenario.calibration.get("stcs_headroom_share");
-    let mut needs: Vec<f64> = n
-        .tables
-        .iter()
-        .map(|t: &TableTotals| {
-            let bytes = n
-                .samples
-                .iter()
-                .filter(|s| s.table == t.table)
-                .map(|s| s.disk_bytes)
-                .fold(0.0, f64::max)
-                * scale;
-            strategy_headroom(
-                &t.compaction,
-                bytes,
-                t.max_ttl_s,
-                scenario.duration_s,
-                share,
-            )
-        })
-        .collect();
-    needs.sort_by(|a, b| b.total_cmp(a));
-    needs.iter().take(n.concurrent_compactors.max(1)).sum()
+/// What the disk need is made of, measured once from a node's run; [`DiskBasis::at`] scales it
+/// to a cluster of another size (data per node goes as nodes / nodes').
+pub struct DiskBasis {
+    sstables_bytes: f64,
+    peak_compacting_bytes: f64,
+    growth_bytes_per_day: f64,
+    /// Per table: its compaction settings, its most bytes at once, its largest TTL.
+    tables: Vec<(Params, f64, f64)>,
+    concurrent_compactors: usize,
+}
+
+impl DiskBasis {
+    pub fn of(n: &NodeRun) -> DiskBasis {
+        let series = sum_by_time(&n.samples, |s| s.disk_bytes);
+        let growth = match (series.get(series.len() * 4 / 5), series.last()) {
+            (Some(a), Some(b)) if b.0 > a.0 => ((b.1 - a.1) / (b.0 - a.0) * 86_400.0).max(0.0),
+            _ => 0.0,
+        };
+        let tables = n
+            .tables
+            .iter()
+            .map(|t: &TableTotals| {
+                let bytes = n
+                    .samples
+                    .iter()
+                    .filter(|s| s.table == t.table)
+                    .map(|s| s.disk_bytes)
+                    .fold(0.0, f64::max);
+                (t.compaction.clone(), bytes, t.max_ttl_s)
+            })
+            .collect();
+        DiskBasis {
+            sstables_bytes: series.iter().map(|p| p.1).fold(0.0, f64::max),
+            peak_compacting_bytes: n.peak_compacting_bytes,
+            growth_bytes_per_day: growth,
+            tables,
+            concurrent_compactors: n.concurrent_compactors,
+        }
+    }
+
+    /// The strategies' headroom at `scale` times the data: the largest per-table needs, as many
+    /// as compactions run at once.
+    fn strategies_headroom(&self, scenario: &Scenario, scale: f64) -> f64 {
+        let share = scenario.calibration.get("stcs_headroom_share");
+        let mut needs: Vec<f64> = self
+            .tables
+            .iter()
+            .map(|(p, bytes, ttl)| {
+                strategy_headroom(p, bytes * scale, *ttl, scenario.duration_s, share)
+            })
+            .collect();
+        needs.sort_by(|a, b| b.total_cmp(a));
+        needs.iter().take(self.concurrent_compactors.max(1)).sum()
+    }
+
+    /// The disk the node needs holding `scale` times its simulated data.
+    pub fn at(&self, scenario: &Scenario, scale: f64) -> DiskNeed {
+        let cal = &scenario.calibration;
+        let sstables_bytes = self.sstables_bytes * scale;
+        let strategy = self.strategies_headroom(scenario, scale);
+        let peak = self.peak_compacting_bytes * scale;
+        let headroom = strategy.max(peak);
+        let disk_bytes = scenario.node.disk.size_bytes;
+        let commitlog = scenario
+            .settings
+            .number("commitlog_total_space")
+            .unwrap_or_else(|| crate::defaults::commitlog_total_space(disk_bytes));
+        let snapshot = cal.get("snapshot_allowance_share") * sstables_bytes;
+        let ceiling = cal.get("disk_utilisation_ceiling");
+        DiskNeed {
+            sstables_bytes,
+            compaction_headroom_bytes: headroom,
+            simulated_peak_compacting_bytes: peak,
+            strategy_headroom_bytes: strategy,
+            commitlog_bytes: commitlog,
+            snapshot_bytes: snapshot,
+            total_bytes: sstables_bytes + headroom + commitlog + snapshot,
+            disk_bytes,
+            utilisation_ceiling: ceiling,
+            usable_bytes: disk_bytes * ceiling,
+            growth_bytes_per_day: self.growth_bytes_per_day * scale,
+        }
+    }
 }
 
 pub fn disk(scenario: &Scenario, n: &NodeRun) -> DiskNeed {
-    disk_at(scenario, n, 1.0)
-}
-
-/// The disk the node would need holding `scale` times its simulated data (a cluster of other
-/// size: data per node scales with nodes / nodes').
-pub fn disk_at(scenario: &Scenario, n: &NodeRun, scale: f64) -> DiskNeed {
-    let cal = &scenario.calibration;
-    let sstables_bytes = peak_by_time(&n.samples, |s| s.disk_bytes) * scale;
-    let strategy = strategies_headroom(scenario, n, scale);
-    let peak = n.peak_compacting_bytes * scale;
-    let headroom = strategy.max(peak);
-    let disk_bytes = scenario.node.disk.size_bytes;
-    let commitlog = scenario
-        .settings
-        .number("commitlog_total_space")
-        .unwrap_or_else(|| crate::defaults::commitlog_total_space(disk_bytes));
-    let snapshot = cal.get("snapshot_allowance_share") * sstables_bytes;
-    let ceiling = cal.get("disk_utilisation_ceiling");
-    let s = series(&n.samples, |s| s.disk_bytes);
-    let growth = match (s.get(s.len() * 4 / 5), s.last()) {
-        (Some(a), Some(b)) if b.0 > a.0 => ((b.1 - a.1) / (b.0 - a.0) * 86_400.0).max(0.0) * scale,
-        _ => 0.0,
-    };
-    DiskNeed {
-        sstables_bytes,
-        compaction_headroom_bytes: headroom,
-        simulated_peak_compacting_bytes: peak,
-        strategy_headroom_bytes: strategy,
-        commitlog_bytes: commitlog,
-        snapshot_bytes: snapshot,
-        total_bytes: sstables_bytes + headroom + commitlog + snapshot,
-        disk_bytes,
-        utilisation_ceiling: ceiling,
-        usable_bytes: disk_bytes * ceiling,
-        growth_bytes_per_day: growth,
-    }
+    DiskBasis::of(n).at(scenario, 1.0)
 }
 
 pub fn ram(scenario: &Scenario, n: &NodeRun) -> RamNeed {
     let jvm = Jvm::of(scenario);
     let fixed = crate::heap::fixed_offheap(jvm.heap_bytes).total();
-    let offheap = fixed + peak_by_time(&n.samples, |s| s.offheap.total());
+    let data = peak_by_time(&n.samples, |s| s.offheap.total());
     // Node-level on every table's row: the peak of one row per time.
     let wanted = n
         .samples
@@ -228,10 +257,12 @@ pub fn ram(scenario: &Scenario, n: &NodeRun) -> RamNeed {
     let reserve = scenario.calibration.get("offheap_reserve_bytes");
     RamNeed {
         heap_bytes: jvm.heap_bytes,
-        offheap_bytes: offheap,
+        offheap_bytes: fixed + data,
+        offheap_fixed_bytes: fixed,
+        offheap_data_bytes: data,
         reserve_bytes: reserve,
         page_cache_wanted_bytes: wanted,
-        total_bytes: jvm.heap_bytes + offheap + reserve + wanted,
+        total_bytes: jvm.heap_bytes + fixed + data + reserve + wanted,
         ram_bytes: scenario.node.ram_bytes,
     }
 }
