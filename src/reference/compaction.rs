@@ -1,0 +1,329 @@
+//! The reference engine's sstables and compactions: STCS buckets (CASSANDRA.md 5.2), TWCS windows
+//! and whole-sstable drops (5.4), the single-sstable tombstone compaction (5.1), and the merge
+//! that reconciles a partition's rows and purges what gc_grace_seconds and the overlap rule allow
+//! (6.2, 6.3). Compaction is unthrottled: a planned compaction completes at once.
+
+use std::collections::BTreeMap;
+
+use super::data::{reconcile, EKind, Entry, RefPart};
+use super::RefTable;
+use crate::engine::compaction::Params;
+use crate::engine::frag::TableSizes;
+use crate::schema::options::Strategy;
+
+/// An sstable: its partitions and its metadata.
+#[derive(Debug, Clone)]
+pub struct RefSSTable {
+    pub id: u64,
+    pub parts: BTreeMap<u32, RefPart>,
+    pub min_ts: f64,
+    pub max_ts: f64,
+    /// The latest local deletion time of anything in it (infinite with a plain live row).
+    pub max_ldt: f64,
+    /// Serialized bytes.
+    pub bytes: f64,
+    pub created_s: f64,
+}
+
+/// Serialized bytes and cells of an entry (CASSANDRA.md 3.8), as the aggregated engine sizes
+/// its runs.
+pub fn entry_bytes(e: &Entry, sizes: &TableSizes) -> f64 {
+    let shape = &sizes.shapes[e.shape as usize];
+    match e.kind {
+        EKind::Row => shape.bytes,
+        EKind::Expired => shape.expired_bytes,
+        EKind::RowDel => sizes.row_tombstone,
+        EKind::Range => sizes.range_tombstone,
+        EKind::CellDel => shape.null_cells * sizes.cell_tombstone,
+    }
+}
+
+pub fn entry_cells(e: &Entry, sizes: &TableSizes) -> f64 {
+    let shape = &sizes.shapes[e.shape as usize];
+    match e.kind {
+        EKind::Row => (shape.cells + shape.null_cells).max(1.0),
+        EKind::Expired => shape.cells.max(1.0),
+        EKind::RowDel => 1.0,
+        EKind::Range => 2.0,
+        EKind::CellDel => shape.null_cells,
+    }
+}
+
+impl RefSSTable {
+    pub fn new(
+        id: u64,
+        parts: BTreeMap<u32, RefPart>,
+        sizes: &TableSizes,
+        created_s: f64,
+    ) -> RefSSTable {
+        let (mut min_ts, mut max_ts, mut max_ldt, mut bytes) =
+            (f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY, 0.0);
+        for p in parts.values() {
+            min_ts = min_ts.min(p.min_ts());
+            max_ts = max_ts.max(p.max_ts());
+            bytes += sizes.partition_overhead;
+            if let Some(d) = p.pdel {
+                max_ldt = max_ldt.max(d);
+                bytes += sizes.partition_tombstone;
+            }
+            for e in &p.entries {
+                max_ldt = max_ldt.max(e.ldt());
+                bytes += entry_bytes(e, sizes);
+            }
+        }
+        RefSSTable {
+            id,
+            parts,
+            min_ts,
+            max_ts,
+            max_ldt,
+            bytes,
+            created_s,
+        }
+    }
+
+    /// The share of its cells whose local deletion time is before `gc_before`: the droppable
+    /// tombstone ratio of `worthDroppingTombstones` (CASSANDRA.md 5.1).
+    fn droppable_ratio(&self, gc_before: f64, sizes: &TableSizes) -> f64 {
+        let (mut all, mut droppable) = (0.0, 0.0);
+        for e in self.parts.values().flat_map(|p| p.entries.iter()) {
+            let c = entry_cells(e, sizes);
+            all += c;
+            if e.ldt() < gc_before {
+                droppable += c;
+            }
+        }
+        if all > 0.0 {
+            droppable / all
+        } else {
+            0.0
+        }
+    }
+}
+
+/// STCS buckets (CASSANDRA.md 5.2): the smallest bucket of at least min_threshold alike
+/// sstables, at most max_threshold of them.
+pub fn stcs(sstables: &[&RefSSTable], p: &Params) -> Option<Vec<u64>> {
+    let mut members = sstables.to_vec();
+    members.sort_by(|a, b| a.bytes.total_cmp(&b.bytes).then(a.id.cmp(&b.id)));
+    let mut buckets: Vec<(f64, Vec<u64>)> = Vec::new();
+    for s in members {
+        let joins = buckets.last().is_some_and(|(avg, _)| {
+            (s.bytes > avg * p.bucket_low && s.bytes < avg * p.bucket_high)
+                || (s.bytes < p.min_sstable_size && *avg < p.min_sstable_size)
+        });
+        if joins {
+            let (avg, ids) = buckets.last_mut().expect("a bucket");
+            *avg = (*avg * ids.len() as f64 + s.bytes) / (ids.len() as f64 + 1.0);
+            ids.push(s.id);
+        } else {
+            buckets.push((s.bytes, vec![s.id]));
+        }
+    }
+    let (_, ids) = buckets
+        .into_iter()
+        .find(|(_, ids)| ids.len() as f64 >= p.min_threshold)?;
+    Some(ids.into_iter().take(p.max_threshold as usize).collect())
+}
+
+/// TWCS (CASSANDRA.md 5.4): windows by max timestamp, newest first; the current window by STCS
+/// rules, an older one with two sstables or more compacted whole.
+fn twcs(sstables: &[&RefSSTable], p: &Params, now: f64) -> Option<Vec<u64>> {
+    let current = (now / p.window_s).floor() as i64;
+    let mut windows: BTreeMap<i64, Vec<&RefSSTable>> = BTreeMap::new();
+    for s in sstables {
+        windows
+            .entry((s.max_ts / p.window_s).floor() as i64)
+            .or_default()
+            .push(s);
+    }
+    for (w, mut members) in windows.into_iter().rev() {
+        if w >= current {
+            if members.len() as f64 >= p.min_threshold {
+                if let Some(ids) = stcs(&members, p) {
+                    return Some(ids);
+                }
+            }
+        } else if members.len() >= 2 {
+            members.sort_by(|a, b| a.min_ts.total_cmp(&b.min_ts));
+            let ids = members.iter().map(|s| s.id);
+            return Some(ids.take(p.max_threshold as usize).collect());
+        }
+    }
+    None
+}
+
+/// The single-sstable tombstone compaction (CASSANDRA.md 5.1): an sstable older than
+/// tombstone_compaction_interval whose droppable ratio passes tombstone_threshold, and (unless
+/// unchecked) still passes it counting only the partitions no other sstable holds.
+fn tombstone(tb: &RefTable, now: f64) -> Option<Vec<u64>> {
+    let p = &tb.params;
+    let gc_before = now - tb.gc_grace;
+    let mut candidates: Vec<&RefSSTable> = tb.sstables.iter().collect();
+    candidates.sort_by(|a, b| b.bytes.total_cmp(&a.bytes).then(a.id.cmp(&b.id)));
+    for s in candidates {
+        if now - s.created_s < p.tombstone_compaction_interval {
+            continue;
+        }
+        let ratio = s.droppable_ratio(gc_before, &tb.sizes);
+        if ratio <= p.tombstone_threshold {
+            continue;
+        }
+        let alone = s
+            .parts
+            .keys()
+            .filter(|pk| {
+                !tb.sstables
+                    .iter()
+                    .any(|o| o.id != s.id && o.parts.contains_key(pk))
+            })
+            .count() as f64;
+        let remaining = alone / (s.parts.len() as f64).max(1.0);
+        if p.unchecked_tombstone_compaction || remaining * ratio > p.tombstone_threshold {
+            return Some(vec![s.id]);
+        }
+    }
+    None
+}
+
+/// The next compaction of the table, if any.
+pub fn plan(tb: &RefTable, now: f64) -> Option<Vec<u64>> {
+    let all: Vec<&RefSSTable> = tb.sstables.iter().collect();
+    let chosen = match tb.params.strategy {
+        Strategy::Twcs => twcs(&all, &tb.params, now),
+        _ => stcs(&all, &tb.params),
+    };
+    chosen.or_else(|| tombstone(tb, now))
+}
+
+/// TWCS drops sstables whose every cell expired past gc_grace and that hold nothing newer than
+/// what overlaps them (CASSANDRA.md 5.4), every expired_sstable_check_frequency_seconds.
+pub fn drop_expired(tb: &mut RefTable, now: f64) {
+    if tb.params.strategy != Strategy::Twcs || now < tb.next_expired_check {
+        return;
+    }
+    while tb.next_expired_check <= now + 1e-9 {
+        tb.next_expired_check += tb.params.expired_check_s;
+    }
+    let gc_before = now - tb.gc_grace;
+    let memtable_min = tb
+        .memtable
+        .values()
+        .map(RefPart::min_ts)
+        .fold(f64::INFINITY, f64::min);
+    let mut candidates: Vec<usize> = (0..tb.sstables.len())
+        .filter(|&i| tb.sstables[i].max_ldt < gc_before)
+        .collect();
+    let mut min_ts = tb
+        .sstables
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !candidates.contains(i))
+        .map(|(_, s)| s.min_ts)
+        .fold(memtable_min, f64::min);
+    candidates.sort_by(|a, b| tb.sstables[*b].max_ts.total_cmp(&tb.sstables[*a].max_ts));
+    let mut dropped = Vec::new();
+    for i in candidates {
+        let s = &tb.sstables[i];
+        if s.max_ts < min_ts {
+            dropped.push(s.id);
+        } else {
+            min_ts = min_ts.min(s.min_ts);
+        }
+    }
+    tb.sstables.retain(|s| !dropped.contains(&s.id));
+}
+
+/// Merges the sstables `ids` into one (CASSANDRA.md 6.2, 6.3): per partition, its rows
+/// reconciled; a tombstone (or a partition deletion) whose ldt is before gc_before and whose
+/// timestamp is older than every source of the partition left out (other sstables, the
+/// memtable) is purged; an expired row is purged likewise or rewritten as a tombstone, which
+/// 4.1+ may purge at once.
+pub fn compact(tb: &mut RefTable, ids: &[u64], now: f64) {
+    let gc_before = now - tb.gc_grace;
+    let (inputs, others): (Vec<RefSSTable>, Vec<RefSSTable>) = std::mem::take(&mut tb.sstables)
+        .into_iter()
+        .partition(|s| ids.contains(&s.id));
+    let max_purgeable = |pk: u32| -> f64 {
+        others
+            .iter()
+            .filter_map(|s| s.parts.get(&pk).map(|_| s.min_ts))
+            .chain(tb.memtable.get(&pk).map(RefPart::min_ts))
+            .fold(f64::INFINITY, f64::min)
+    };
+    let mut sources: BTreeMap<u32, Vec<&RefPart>> = BTreeMap::new();
+    for s in &inputs {
+        for (pk, part) in &s.parts {
+            sources.entry(*pk).or_default().push(part);
+        }
+    }
+    let mut out: BTreeMap<u32, RefPart> = BTreeMap::new();
+    for (pk, parts) in sources {
+        let merged = reconcile(&parts);
+        let maxp = max_purgeable(pk);
+        let purge = |ldt: f64, ts: f64| ldt < gc_before && ts < maxp;
+        let pdel = merged.pdel.filter(|d| !purge(*d, *d));
+        let mut entries = Vec::new();
+        for e in merged.entries {
+            if e.kind == EKind::Row && e.live(now) {
+                entries.push(e);
+            } else if purge(e.ldt(), e.ts) {
+                continue;
+            } else if e.kind == EKind::Row {
+                let t = Entry {
+                    kind: EKind::Expired,
+                    ttl: 0.0,
+                    ..e
+                };
+                if !(tb.repurge_expired && purge(t.ldt(), t.ts)) {
+                    entries.push(t);
+                }
+            } else {
+                entries.push(e);
+            }
+        }
+        let part = RefPart { entries, pdel };
+        if !part.is_empty() {
+            out.insert(pk, part);
+        }
+    }
+    tb.sstables = others;
+    if !out.is_empty() {
+        tb.next_id += 1;
+        let s = RefSSTable::new(tb.next_id, out, &tb.sizes, now);
+        tb.sstables.push(s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stcs_takes_the_smallest_bucket_of_min_threshold_alike_sstables() {
+        let p = Params::from(&crate::schema::options::Compaction::default());
+        let mk = |id: u64, bytes: f64| RefSSTable {
+            id,
+            parts: BTreeMap::new(),
+            min_ts: 0.0,
+            max_ts: 0.0,
+            max_ldt: 0.0,
+            bytes,
+            created_s: 0.0,
+        };
+        let mib = 1024.0 * 1024.0;
+        // Three small (below min_sstable_size together) and one huge: no bucket of four.
+        let a = [mk(1, mib), mk(2, mib), mk(3, mib), mk(4, 1000.0 * mib)];
+        let refs: Vec<&RefSSTable> = a.iter().collect();
+        assert_eq!(stcs(&refs, &p), None);
+        let b = [
+            mk(1, mib),
+            mk(2, mib),
+            mk(3, mib),
+            mk(5, mib),
+            mk(4, 1000.0 * mib),
+        ];
+        let refs: Vec<&RefSSTable> = b.iter().collect();
+        assert_eq!(stcs(&refs, &p), Some(vec![1, 2, 3, 5]));
+    }
+}
