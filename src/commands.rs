@@ -176,6 +176,8 @@ pub struct RunOptions<'a> {
     pub input: ScenarioInput<'a>,
     pub out: Option<&'a Path>,
     pub parallel: bool,
+    /// Run the per-row reference engine beside the aggregated one and compare them.
+    pub reference: bool,
 }
 
 /// Loads a scenario: TOML, or a cassandra-stress profile imported on the fly.
@@ -212,6 +214,9 @@ pub fn run(options: &RunOptions, progress: crate::sim::Progress) -> Outcome {
         Ok(x) => x,
         Err(outcome) => return outcome,
     };
+    if options.reference {
+        return run_reference(&scenario, seed, options.out, progress);
+    }
     let (result, summary) = crate::sim::run(&scenario, seed, options.parallel, progress);
     let dir = options
         .out
@@ -254,6 +259,74 @@ pub fn run(options: &RunOptions, progress: crate::sim::Progress) -> Outcome {
                 code,
             }
         }
+        Err(e) => Outcome {
+            stdout: String::new(),
+            code: 2,
+        }
+        .with_stderr(&format!("error: {}: {e}", dir.display())),
+    }
+}
+
+/// `cassim run --reference`: the reference engine and the aggregated one on the same scenario and
+/// seed; prints each table's compared quantities (means over the second half of the run) and
+/// writes `reference.csv` (the reference engine's samples) and `agreement.json` into DIR.
+fn run_reference(
+    scenario: &Scenario,
+    seed: u64,
+    out: Option<&Path>,
+    progress: crate::sim::Progress,
+) -> Outcome {
+    use crate::reference::compare;
+    let scale = 1000.0;
+    let tick = |done: f64, total: f64| progress((done / total * scale) as u64, scale as u64);
+    let runs = match compare::run_both(scenario, seed, &tick) {
+        Ok(r) => r,
+        Err(e) => {
+            return Outcome {
+                stdout: String::new(),
+                code: 2,
+            }
+            .with_stderr(&format!(
+                "error: {}: {e}\n  hint: the reference engine keeps every row; run a scaled-down copy of the scenario",
+                scenario.name
+            ))
+        }
+    };
+    let first = runs.reference.first().map(|r| r.table.clone());
+    let samples = runs
+        .reference
+        .iter()
+        .filter(|r| Some(&r.table) == first.as_ref())
+        .count();
+    let comparisons = compare::compare(&runs, samples / 2);
+    let dir = out
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| Path::new("out").join(format!("{}-reference", scenario.name)));
+    let json = serde_json::json!({ "seed": seed, "tables": comparisons });
+    let files: Vec<(String, Vec<u8>)> = vec![
+        (
+            "reference.csv".into(),
+            compare::csv(&runs.reference).into_bytes(),
+        ),
+        (
+            "agreement.json".into(),
+            format!(
+                "{}\n",
+                serde_json::to_string_pretty(&json).unwrap_or_default()
+            )
+            .into_bytes(),
+        ),
+    ];
+    match write_all(&dir, &files) {
+        Ok(written) => Outcome {
+            stdout: format!(
+                "{}: reference and aggregated engines, seed {seed}\n{}wrote {}\n",
+                scenario.name,
+                compare::text(&comparisons),
+                written.join(", ")
+            ),
+            code: 0,
+        },
         Err(e) => Outcome {
             stdout: String::new(),
             code: 2,

@@ -86,6 +86,10 @@ enum Command {
         /// Simulate nodes one after another instead of in parallel (results are identical).
         #[arg(long)]
         single_thread: bool,
+        /// Also run the per-row reference engine (small scenarios, compaction_throughput = 0)
+        /// and compare the two engines.
+        #[arg(long)]
+        reference: bool,
     },
     /// Find the smallest cluster that meets every limit: runs candidate node counts in parallel.
     Size {
@@ -244,11 +248,13 @@ fn dispatch(command: Command) -> Result<commands::Outcome, String> {
             input,
             out,
             single_thread,
+            reference,
         } => {
             let options = commands::RunOptions {
                 input: input.input()?,
                 out: out.as_deref(),
                 parallel: !single_thread,
+                reference,
             };
             with_progress(|p| commands::run(&options, &|done, total| p(done, total)))
         }

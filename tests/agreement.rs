@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use cassim::metrics::Percentiles;
+use cassim::reference::compare::{self, Quantity};
 
 fn load(file: &str, sets: &[(&str, &str)]) -> cassim::scenario::Scenario {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
@@ -15,107 +15,22 @@ fn load(file: &str, sets: &[(&str, &str)]) -> cassim::scenario::Scenario {
     cassim::scenario::Scenario::load(&path, &BTreeMap::new(), &all).expect("scenario")
 }
 
-/// One quantity's steady-state mean in each engine.
-struct Compared {
-    what: &'static str,
-    reference: f64,
-    aggregated: f64,
-}
-
-/// Runs both engines and returns the means, from sample `steady` on, of every compared quantity
-/// of the scenario's first table; prints them as a table.
-fn compare(s: &cassim::scenario::Scenario, steady: usize) -> Vec<Compared> {
-    let reference = cassim::reference::run(s, s.seed, &|_, _| {}).expect("reference run");
-    let aggregated = cassim::sim::simulate(s, s.seed, false, &|_, _| {});
-    let table = &reference[0].table;
-    let r: Vec<_> = reference.iter().filter(|x| &x.table == table).collect();
-    let a: Vec<_> = aggregated.nodes[0]
-        .samples
-        .iter()
-        .filter(|x| &x.table == table)
-        .collect();
-    assert_eq!(r.len(), a.len());
-    assert!(r.len() > steady + 4, "too few samples after the warm-up");
-    let n = (r.len() - steady) as f64;
-    let mean = |f: &dyn Fn(usize) -> f64| (steady..r.len()).map(f).sum::<f64>() / n;
-    let pct = |v: &[f64], q: f64| {
-        let p = Percentiles::of(v);
-        if q == 50.0 {
-            p.p50
-        } else {
-            p.p99
-        }
-    };
-    let rows = vec![
-        Compared {
-            what: "live rows",
-            reference: mean(&|k| r[k].live_rows),
-            aggregated: mean(&|k| a[k].live_rows),
-        },
-        Compared {
-            what: "expired cells",
-            reference: mean(&|k| r[k].tombstones.expired),
-            aggregated: mean(&|k| a[k].tombstones.expired),
-        },
-        Compared {
-            what: "row tombstones",
-            reference: mean(&|k| r[k].tombstones.row),
-            aggregated: mean(&|k| a[k].tombstones.row),
-        },
-        Compared {
-            what: "range tombstones",
-            reference: mean(&|k| r[k].tombstones.range),
-            aggregated: mean(&|k| a[k].tombstones.range),
-        },
-        Compared {
-            what: "partition tombstones",
-            reference: mean(&|k| r[k].tombstones.partition),
-            aggregated: mean(&|k| a[k].tombstones.partition),
-        },
-        Compared {
-            what: "cell tombstones",
-            reference: mean(&|k| r[k].tombstones.cell),
-            aggregated: mean(&|k| a[k].tombstones.cell),
-        },
-        Compared {
-            what: "sstables",
-            reference: mean(&|k| r[k].sstables),
-            aggregated: mean(&|k| a[k].sstables),
-        },
-        Compared {
-            what: "sstables per read p50",
-            reference: mean(&|k| pct(&r[k].sstables_per_read, 50.0)),
-            aggregated: mean(&|k| a[k].sstables_per_read.p50),
-        },
-        Compared {
-            what: "sstables per read p99",
-            reference: mean(&|k| pct(&r[k].sstables_per_read, 99.0)),
-            aggregated: mean(&|k| a[k].sstables_per_read.p99),
-        },
-        Compared {
-            what: "tombstones per read p50",
-            reference: mean(&|k| pct(&r[k].tombstones_per_read, 50.0)),
-            aggregated: mean(&|k| a[k].tombstones_per_read.p50),
-        },
-        Compared {
-            what: "tombstones per read p99",
-            reference: mean(&|k| pct(&r[k].tombstones_per_read, 99.0)),
-            aggregated: mean(&|k| a[k].tombstones_per_read.p99),
-        },
-    ];
-    eprintln!("{}: {} samples from {steady}", s.name, r.len());
-    for c in &rows {
-        eprintln!(
-            "  {:<24} reference {:>14.1}  aggregated {:>14.1}",
-            c.what, c.reference, c.aggregated
-        );
-    }
-    rows
+/// Runs both engines and returns the first table's steady-state means from sample `steady` on;
+/// prints them as `cassim run --reference` does.
+fn compare(s: &cassim::scenario::Scenario, steady: usize) -> Vec<Quantity> {
+    let runs = compare::run_both(s, s.seed, &|_, _| {}).expect("reference run");
+    let comparisons = compare::compare(&runs, steady);
+    eprintln!("{}\n{}", s.name, compare::text(&comparisons));
+    assert!(
+        comparisons[0].samples > 4,
+        "too few samples after the warm-up"
+    );
+    comparisons[0].quantities.clone()
 }
 
 /// Asserts each listed quantity agrees within its relative tolerance, or within `floor` in
 /// absolute terms (so that quantities near zero are not judged by their noise).
-fn assert_agree(rows: &[Compared], expected: &[(&str, f64, f64)]) {
+fn assert_agree(rows: &[Quantity], expected: &[(&str, f64, f64)]) {
     for (what, tolerance, floor) in expected {
         let c = rows
             .iter()

@@ -12,6 +12,7 @@
 //! hold row by row, with the estimated memory.
 
 pub mod compaction;
+pub mod compare;
 pub mod data;
 mod read;
 pub mod workload;

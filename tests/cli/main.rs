@@ -7,6 +7,7 @@ mod findings;
 mod latency;
 mod memory;
 mod parser_props;
+mod reference;
 mod reports;
 mod run;
 mod scenarios;
