@@ -1,0 +1,85 @@
+//! The reference engine against the aggregated one (`cargo bench --bench reference`): the same
+//! small scenarios, with compaction unthrottled as the reference engine requires, at about one
+//! million operations (rows written and deleted, plus reads) each; single-threaded; the best of
+//! three runs of each engine.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+use cassim::scenario::Scenario;
+
+fn load(file: &str, sets: &[(&str, &str)]) -> Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+    let mut all = vec![(
+        "settings.compaction_throughput".to_string(),
+        "0MiB/s".to_string(),
+    )];
+    all.extend(sets.iter().map(|(a, b)| (a.to_string(), b.to_string())));
+    Scenario::load(&path, &BTreeMap::new(), &all).expect("scenario loads")
+}
+
+fn best(runs: usize, f: &dyn Fn()) -> f64 {
+    (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// Operations one node of the scenario takes: rows written and deleted, and replica reads.
+fn operations(s: &Scenario) -> f64 {
+    let share = &cassim::cluster::nodes(s)[0];
+    let node = cassim::engine::build_node(s, share, s.seed, 0);
+    let per_s: f64 = node
+        .tables
+        .iter()
+        .map(|t| {
+            t.writers.iter().map(|w| w.rate).sum::<f64>()
+                + t.readers.iter().map(|r| r.rate).sum::<f64>()
+        })
+        .sum();
+    per_s * s.duration_s
+}
+
+fn main() {
+    let cases = [
+        (
+            "TTL series (TWCS), 2 000 s",
+            load(
+                "tests/data/scenarios/ttl-series.toml",
+                &[("duration", "2000s"), ("sample_every", "5m")],
+            ),
+        ),
+        (
+            "queue (STCS, head deletes), 2.7 h",
+            load(
+                "scenarios/queue.toml",
+                &[
+                    ("duration", "10000s"),
+                    ("sample_every", "25m"),
+                    ("tables.\"m2m.commands\".partitions.entities", "100"),
+                    ("workload[0].rate", "50/s"),
+                    ("workload[1].rate", "50/s"),
+                    ("workload[2].rate", "2/s"),
+                ],
+            ),
+        ),
+    ];
+    for (name, s) in &cases {
+        let ops = operations(s);
+        let reference = best(3, &|| {
+            std::hint::black_box(cassim::reference::run(s, s.seed, &|_, _| {}).expect("runs"));
+        });
+        let aggregated = best(3, &|| {
+            std::hint::black_box(cassim::sim::simulate(s, s.seed, false, &|_, _| {}));
+        });
+        println!(
+            "{name:<36} {:>6.2} M ops: reference {reference:>8.3} s, aggregated {aggregated:>7.4} s: {:>6.0}x (target >= 100x)",
+            ops / 1e6,
+            reference / aggregated
+        );
+    }
+}
