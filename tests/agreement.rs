@@ -1,5 +1,25 @@
 //! The agreement suite (issue 8): the aggregated engine against the per-row reference engine
-//! (`cassim::reference`) on the same scenario and seed.
+//! (`cassim::reference`) on the same scenario and seed, compaction unthrottled, compared on means
+//! over the steady state (after the warm-up samples), as `cassim run --reference` prints them.
+//!
+//! Tolerances, and why:
+//! - Live rows: 1 %. Both draw Poisson arrivals; over millions of rows the noise is below 0.1 %.
+//! - Tombstones per read p50: 2 %, p99: 3 % (5 % and 7 % under STCS). Each engine simulates 100
+//!   reads per sample; the p99 of 100 draws moves by a few percent from seed to seed; under STCS
+//!   the counts also follow purge compactions (below).
+//! - Sstables, sstables per read, tombstones stored by kind: 5 % (10 % for the queue's one to
+//!   three sstables). The aggregated engine flushes and compacts once per 10-minute step where
+//!   Cassandra (and the reference engine) compacts after every flush; it emulates the arrival
+//!   order (each min_threshold oldest merge, the newest wait), but a window closing, or a purge
+//!   compaction, can still fall a flush earlier or later, which moves the mean by a few percent.
+//!
+//! What this suite found and fixed in the aggregated engine: compactions planned at a step's
+//! start (closed TWCS windows compacted, tombstones purged a step late: +15 % row tombstones in
+//! the queue); a step's flushes merged all at once, and concurrent compactions planned before
+//! earlier ones' outputs existed (STCS tiers unlike Cassandra's: sstables 1.0 against 1.9, expired
+//! cells off by 30 % to 70 %); statements writing different columns of one row shadowing each
+//! other (a collection overwrite hid the INSERT's null-cell tombstones); the expired-sstable check
+//! drifting a step late with every sample.
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -55,7 +75,19 @@ fn ttl_series_under_twcs() {
         &[("duration", "\"1d\""), ("sample_every", "\"25m\"")],
     );
     let rows = compare(&s, 8);
-    assert_agree(&rows, &[("live rows", 0.01, 0.0)]);
+    assert_agree(
+        &rows,
+        &[
+            ("live rows", 0.01, 0.0),
+            ("expired cells", 0.05, 0.0),
+            ("flushes", 0.02, 0.0),
+            ("sstables", 0.05, 0.0),
+            ("sstables per read p50", 0.05, 0.0),
+            ("sstables per read p99", 0.05, 0.0),
+            ("tombstones per read p50", 0.02, 0.0),
+            ("tombstones per read p99", 0.03, 0.0),
+        ],
+    );
 }
 
 #[test]
@@ -72,7 +104,18 @@ fn ttl_series_under_stcs() {
         ],
     );
     let rows = compare(&s, 8);
-    assert_agree(&rows, &[("live rows", 0.01, 0.0)]);
+    assert_agree(
+        &rows,
+        &[
+            ("live rows", 0.01, 0.0),
+            ("expired cells", 0.05, 0.0),
+            ("flushes", 0.02, 0.0),
+            ("sstables", 0.05, 0.0),
+            ("sstables per read p50", 0.05, 0.0),
+            ("tombstones per read p50", 0.05, 0.0),
+            ("tombstones per read p99", 0.07, 0.0),
+        ],
+    );
 }
 
 #[test]
@@ -91,7 +134,18 @@ fn queue_with_head_deletes() {
         ],
     );
     let rows = compare(&s, 8);
-    assert_agree(&rows, &[("live rows", 0.05, 0.0)]);
+    assert_agree(
+        &rows,
+        &[
+            ("live rows", 0.01, 0.0),
+            ("row tombstones", 0.05, 0.0),
+            ("flushes", 0.02, 0.0),
+            ("sstables", 0.10, 0.0),
+            ("sstables per read p50", 0.10, 0.0),
+            ("tombstones per read p50", 0.02, 0.0),
+            ("tombstones per read p99", 0.03, 0.0),
+        ],
+    );
 }
 
 #[test]
@@ -101,7 +155,20 @@ fn upserts_into_a_small_clustering_population() {
         &[("duration", "\"6h\""), ("sample_every", "\"10m\"")],
     );
     let rows = compare(&s, 8);
-    assert_agree(&rows, &[("live rows", 0.01, 0.0)]);
+    // Not asserted: cell tombstones stored (75 000 against 54 000) and sstables (1.9 against
+    // 1.6). The aggregated engine keeps the flushes of one step as one record of n copies holding
+    // the union of their rows; upserts into a population repeat rows across flushes, so each copy
+    // holds fewer distinct rows than a real flush and the copies are merged sooner. Reads agree.
+    assert_agree(
+        &rows,
+        &[
+            ("live rows", 0.01, 0.0),
+            ("range tombstones", 0.08, 0.0),
+            ("flushes", 0.02, 0.0),
+            ("tombstones per read p50", 0.02, 0.0),
+            ("tombstones per read p99", 0.02, 0.0),
+        ],
+    );
 }
 
 #[test]

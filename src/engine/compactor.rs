@@ -40,24 +40,27 @@ impl NodeSim {
         } else {
             f64::INFINITY
         };
-        let mut now = t0;
+        // Unthrottled, compactions complete as they start, after the step's flushes: at its end,
+        // where gc_before and the TWCS windows are those of the flushes' time (found by the
+        // agreement suite: planned at the step's start, closed windows were compacted a step
+        // late and tombstones purged a step late).
+        let mut now = if throughput.is_finite() { t0 } else { t1 };
         let mut started = 0;
+        // Unthrottled, each compaction completes before the next is planned, so the next sees
+        // its output, as when compaction keeps up with every flush.
+        let slots = if throughput.is_finite() {
+            self.config.concurrent_compactors
+        } else {
+            1
+        };
         loop {
-            while self.jobs.len() < self.config.concurrent_compactors && started < 10_000 {
+            while self.jobs.len() < slots && started < 10_000 {
                 if !self.start_next(now) {
                     break;
                 }
                 started += 1;
             }
             if self.jobs.is_empty() {
-                // Unthrottled, compactions complete as they start: the compactor looks again at
-                // the step's end, when a TWCS window may have closed since its start (found by the
-                // agreement suite: closed windows were compacted a step late). Throttled, jobs
-                // outlast steps and the next step's start is the next look.
-                if now < t1 && throughput.is_infinite() {
-                    now = t1;
-                    continue;
-                }
                 break;
             }
             let k = self.jobs.len() as f64;
@@ -111,7 +114,8 @@ impl NodeSim {
                     .flat_map(|j| j.outputs.iter().map(|o| o.level)),
             )
             .collect();
-        let input = compaction::strategies_input(t, now, &busy);
+        let gradual = self.config.compaction_throughput <= 0.0;
+        let input = compaction::strategies_input(t, now, &busy, gradual);
         compaction::plan(&input)
     }
 

@@ -23,6 +23,9 @@ pub struct Piece {
     /// Rows not shadowed by newer rows, tombstones or a partition deletion; for a range
     /// tombstone, 1 when no newer one covers it here.
     pub visible: f64,
+    /// Of the visible live rows, those at positions no newer live piece of another statement
+    /// holds: the distinct live rows (two statements writing one row make one row).
+    pub distinct: f64,
     pub state: State,
     /// Local deletion time older than gc_before: dropped by the read before counting (CASSANDRA.md
     /// 6.4), purgeable by a compaction if the overlap rule allows (6.3).
@@ -306,12 +309,14 @@ fn build_with<'f>(
                 src: u.src,
                 frag,
                 visible: 0.0,
+                distinct: 0.0,
                 state: u.state,
                 purgeable: u.purgeable,
                 markers,
             });
         }
         reconcile(&mut view.pieces[start..], b - a, pdel.map(|p| p.0));
+        cap_distinct(&mut view.pieces[start..], b - a);
         view.segs.push(Seg {
             a,
             b,
@@ -336,8 +341,13 @@ fn reconcile(pieces: &mut [Piece], len: f64, pdel: Option<f64>) {
             .then(deletes(y).cmp(&deletes(x)))
             .then(y.src.cmp(&x.src))
     });
-    // Per source: the share of positions its newer pieces leave free.
-    let mut free: Vec<(u32, f64)> = Vec::new();
+    // Per source and statement: the share of positions its newer pieces leave free. A statement
+    // overwrites its own cells only (different statements write different columns of a row); a
+    // row deletion hides every statement's older cells, and a row written again hides its older
+    // deletion (found by the agreement suite: upserts by two statements lost one's cells).
+    let mut free: Vec<(u32, Class, f64)> = Vec::new();
+    // Per source and statement: the share of positions no newer live row holds.
+    let mut live_free: Vec<(u32, Class, f64)> = Vec::new();
     let mut ranged = false;
     for p in pieces.iter_mut() {
         let t = p.frag.time_at(0.5 * (p.frag.lo + p.frag.hi));
@@ -348,10 +358,11 @@ fn reconcile(pieces: &mut [Piece], len: f64, pdel: Option<f64>) {
             }
             continue;
         }
+        let class = Class::of(&p.frag);
         let open: f64 = free
             .iter()
-            .filter(|(s, _)| !(p.frag.merged && *s == p.src))
-            .map(|(_, f)| f)
+            .filter(|(s, c, _)| !(p.frag.merged && *s == p.src) && c.hides(class))
+            .map(|(_, _, f)| f)
             .product();
         match p.frag.kind {
             Kind::RangeTombstone => {
@@ -372,13 +383,70 @@ fn reconcile(pieces: &mut [Piece], len: f64, pdel: Option<f64>) {
                 } else {
                     density * open
                 };
-                match free.iter_mut().find(|(s, _)| *s == p.src) {
+                if p.frag.kind == Kind::Rows && p.state == State::Live {
+                    // Rows of the same statement are already distinct in `visible`.
+                    let unique: f64 = live_free
+                        .iter()
+                        .filter(|(_, c, _)| *c != class)
+                        .map(|(_, _, f)| f)
+                        .product();
+                    p.distinct = p.visible * unique;
+                    let occupied = density * open;
+                    match live_free
+                        .iter_mut()
+                        .find(|(s, c, _)| *s == p.src && *c == class)
+                    {
+                        Some((_, _, f)) if p.frag.merged => *f = (*f - occupied).max(0.0),
+                        Some((_, _, f)) => *f *= 1.0 - occupied,
+                        None => live_free.push((p.src, class, 1.0 - occupied)),
+                    }
+                }
+                match free.iter_mut().find(|(s, c, _)| *s == p.src && *c == class) {
                     // Merged rows fill positions their source left free; others fall at random.
-                    Some((_, f)) if p.frag.merged => *f = (*f - taken).max(0.0),
-                    Some((_, f)) => *f *= 1.0 - density,
-                    None => free.push((p.src, 1.0 - if p.frag.merged { taken } else { density })),
+                    Some((_, _, f)) if p.frag.merged => *f = (*f - taken).max(0.0),
+                    Some((_, _, f)) => *f *= 1.0 - density,
+                    None => free.push((
+                        p.src,
+                        class,
+                        1.0 - if p.frag.merged { taken } else { density },
+                    )),
                 }
             }
+        }
+    }
+}
+
+/// Distinct live rows cannot outnumber the segment's clustering positions: the independent
+/// spreads of several statements' rows overlap more than chance where the population is full.
+fn cap_distinct(pieces: &mut [Piece], len: f64) {
+    let total: f64 = pieces.iter().map(|p| p.distinct).sum();
+    if len > 0.0 && total > len {
+        for p in pieces.iter_mut() {
+            p.distinct *= len / total;
+        }
+    }
+}
+
+/// What a piece's rows hold, for shadowing: one statement's cells (by shape), or a deletion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Cells(u16),
+    Deletion,
+}
+
+impl Class {
+    fn of(f: &Frag) -> Class {
+        match f.kind {
+            Kind::Rows | Kind::Expired => Class::Cells(f.shape),
+            _ => Class::Deletion,
+        }
+    }
+
+    /// Whether newer rows of this class hide older rows of `older`'s class.
+    fn hides(self, older: Class) -> bool {
+        match (self, older) {
+            (Class::Deletion, _) | (_, Class::Deletion) => true,
+            (Class::Cells(a), Class::Cells(b)) => a == b,
         }
     }
 }
@@ -404,7 +472,7 @@ impl Piece {
             (Kind::Rows, State::Live) => {
                 let alive = shape.liveness || shape.cells > 0.0;
                 if alive {
-                    t.live = self.visible;
+                    t.live = self.distinct;
                 }
                 // Bound nulls are cell tombstones dated from the row's write.
                 t.counted = self.visible * shape.null_cells;

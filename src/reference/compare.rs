@@ -126,6 +126,7 @@ fn compare_table(table: &str, r: &[&RefSample], a: &[&TableSample], steady: usiz
             mean(&|k| r[k].tombstones.cell),
             mean(&|k| a[k].tombstones.cell),
         ),
+        q("flushes", mean(&|k| r[k].flushes), mean(&|k| a[k].flushes)),
         q(
             "sstables",
             mean(&|k| r[k].sstables),

@@ -17,7 +17,7 @@ pub mod data;
 mod read;
 pub mod workload;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
@@ -59,6 +59,8 @@ pub struct RefTable {
     pub sstables: Vec<RefSSTable>,
     pub next_id: u64,
     pub next_expired_check: f64,
+    /// Flushes since the last sample.
+    pub flushes: f64,
 }
 
 /// What the reference engine measured of one table at one sample.
@@ -73,6 +75,8 @@ pub struct RefSample {
     /// source, cell tombstones).
     pub tombstones: Tombstones,
     pub sstables: f64,
+    /// Flushes since the previous sample.
+    pub flushes: f64,
     pub sstables_per_read: Vec<f64>,
     pub tombstones_per_read: Vec<f64>,
 }
@@ -193,6 +197,7 @@ fn table(t: &TableSim, rng: &mut Pcg64Mcg) -> RefTable {
         sstables: Vec::new(),
         next_id: 0,
         next_expired_check: t.params.expired_check_s,
+        flushes: 0.0,
     }
 }
 
@@ -206,38 +211,27 @@ pub fn run(
     supported(scenario)?;
     let share = &crate::cluster::nodes(scenario)[0];
     let node = crate::engine::build_node(scenario, share, seed, 0);
-    let flush_threshold = node.config.flush_threshold;
     let reads_per_sample = node.config.reads_per_sample;
     let mut rng = Pcg64Mcg::seed_from_u64(seed ^ 0x7265_6665_7265_6e63);
-    let mut tables: Vec<RefTable> = node.tables.iter().map(|t| table(t, &mut rng)).collect();
+    let mut n = RefNode {
+        tables: node.tables.iter().map(|t| table(t, &mut rng)).collect(),
+        flush_threshold: node.config.flush_threshold,
+        due: VecDeque::new(),
+    };
     let mut out = Vec::new();
     let mut t = 0.0;
     let mut next_sample = scenario.sample_every_s;
     while t < scenario.duration_s - 1e-9 {
         let t1 = (t + STEP_S).min(scenario.duration_s).min(next_sample);
-        for tb in &mut tables {
-            write(tb, t, t1, &mut rng);
-        }
-        // The memtable pool: past its cleanup threshold, the largest memtable flushes.
-        while tables.iter().map(|x| x.memtable_heap).sum::<f64>() > flush_threshold {
-            let Some(k) = (0..tables.len()).max_by(|a, b| {
-                tables[*a]
-                    .memtable_heap
-                    .total_cmp(&tables[*b].memtable_heap)
-            }) else {
-                break;
-            };
-            flush(&mut tables[k], t1);
-        }
-        for tb in &mut tables {
+        n.write(t, t1, &mut rng);
+        for tb in &mut n.tables {
             compaction::drop_expired(tb, t1);
-            while let Some(ids) = compaction::plan(tb, t1) {
-                compaction::compact(tb, &ids, t1);
-            }
+            compact_all(tb, t1);
         }
         if t1 >= next_sample - 1e-9 || t1 >= scenario.duration_s - 1e-9 {
-            for tb in &tables {
+            for tb in &mut n.tables {
                 out.push(sample(tb, t1, reads_per_sample, &mut rng));
+                tb.flushes = 0.0;
             }
             next_sample += scenario.sample_every_s;
         }
@@ -247,42 +241,116 @@ pub fn run(
     Ok(out)
 }
 
-/// The step's writes, statement by statement: rows first, then what aims at existing rows.
-fn write(tb: &mut RefTable, t0: f64, t1: f64, rng: &mut Pcg64Mcg) {
-    for targeted in [false, true] {
-        for k in 0..tb.writers.len() {
-            let w = tb.writers[k].clone();
-            if matches!(w.action, Action::Write) == targeted {
-                continue;
+/// A row a consumer as fast as its producers deletes the delay after its write.
+struct Due {
+    at: f64,
+    table: usize,
+    writer: usize,
+    pk: u32,
+    ck: usize,
+}
+
+/// The reference node: its tables, the memtable pool's flush threshold, and the consumers'
+/// deletes to come (in time order: rows are appended in time order and the delay is fixed).
+struct RefNode {
+    tables: Vec<RefTable>,
+    flush_threshold: f64,
+    due: VecDeque<Due>,
+}
+
+impl RefNode {
+    /// The step's operations of every statement of every table, one by one in time order; the
+    /// memtable pool is checked after each.
+    fn write(&mut self, t0: f64, t1: f64, rng: &mut Pcg64Mcg) {
+        let mut ops: Vec<(f64, usize, usize)> = Vec::new();
+        for (ti, tb) in self.tables.iter().enumerate() {
+            for (wi, w) in tb.writers.iter().enumerate() {
+                if !w.keeps_up {
+                    ops.extend(workload::arrivals(w.rate, t0, t1, rng).map(|ts| (ts, ti, wi)));
+                }
             }
-            if w.keeps_up {
-                let kind = match w.action {
-                    Action::Targeted(kind) => kind,
-                    _ => EKind::RowDel,
-                };
-                let mut n = 0.0;
-                for pk in 0..tb.entities {
-                    let entries = workload::consume(&w, &mut tb.states[pk as usize], t0, t1, kind);
-                    n += entries.len() as f64;
-                    for e in entries {
-                        insert(tb, pk, Ok(e));
+        }
+        ops.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (ts, ti, wi) in ops {
+            self.consume(ts);
+            let tb = &mut self.tables[ti];
+            let w = &tb.writers[wi];
+            let pk = workload::pick(&w.cumulative, tb.entities, rng);
+            let Some(e) = workload::operation(w, &mut tb.states[pk as usize], ts, rng) else {
+                continue;
+            };
+            let heap = w.heap_per_row;
+            let appended = matches!(w.action, Action::Write) && w.append;
+            insert(tb, pk, e, heap);
+            if appended {
+                let ck = tb.states[pk as usize].appended.len() - 1;
+                for (ci, c) in tb.writers.iter().enumerate() {
+                    if c.keeps_up {
+                        let at = ts + c.delay_s;
+                        self.due.push_back(Due {
+                            at,
+                            table: ti,
+                            writer: ci,
+                            pk,
+                            ck,
+                        });
                     }
                 }
-                tb.memtable_heap += n * w.heap_per_row;
-                continue;
             }
-            for ts in workload::arrivals(w.rate, t0, t1, rng) {
-                let pk = workload::pick(&w.cumulative, tb.entities, rng);
-                if let Some(e) = workload::operation(&w, &mut tb.states[pk as usize], ts, rng) {
-                    insert(tb, pk, e);
-                    tb.memtable_heap += w.heap_per_row;
-                }
-            }
+            self.pool(ts);
+        }
+        self.consume(t1);
+    }
+
+    /// The consumers' deletes due before `t`.
+    fn consume(&mut self, t: f64) {
+        while self.due.front().is_some_and(|d| d.at < t) {
+            let d = self.due.pop_front().expect("a due delete");
+            let tb = &mut self.tables[d.table];
+            let w = &tb.writers[d.writer];
+            let kind = match w.action {
+                Action::Targeted(kind) => kind,
+                _ => EKind::RowDel,
+            };
+            let e = data::Entry {
+                kind,
+                ttl: 0.0,
+                ..data::Entry::row(d.ck as f64, d.at, 0.0, w.shape)
+            };
+            let heap = w.heap_per_row;
+            let st = &mut tb.states[d.pk as usize];
+            st.head = st.head.max(d.ck + 1);
+            insert(tb, d.pk, Ok(e), heap);
+            self.pool(d.at);
+        }
+    }
+
+    /// The memtable pool (CASSANDRA.md 8.2): past its cleanup threshold, the largest memtable
+    /// flushes, and compaction looks at the table at once (unthrottled, it completes at once).
+    fn pool(&mut self, now: f64) {
+        while self.tables.iter().map(|x| x.memtable_heap).sum::<f64>() > self.flush_threshold {
+            let Some(k) = (0..self.tables.len()).max_by(|a, b| {
+                self.tables[*a]
+                    .memtable_heap
+                    .total_cmp(&self.tables[*b].memtable_heap)
+            }) else {
+                break;
+            };
+            flush(&mut self.tables[k], now);
+            compact_all(&mut self.tables[k], now);
         }
     }
 }
 
-fn insert(tb: &mut RefTable, pk: u32, e: Result<data::Entry, f64>) {
+/// Every compaction the table's strategy wants at `now`, one after the other.
+fn compact_all(tb: &mut RefTable, now: f64) {
+    while let Some(ids) = compaction::plan(tb, now) {
+        compaction::compact(tb, &ids, now);
+    }
+}
+
+fn insert(tb: &mut RefTable, pk: u32, e: Result<data::Entry, f64>, heap: f64) {
+    tb.memtable_heap += heap;
     if !tb.memtable.contains_key(&pk) {
         tb.memtable_heap += tb.heap_per_partition;
     }
@@ -302,6 +370,7 @@ fn flush(tb: &mut RefTable, now: f64) {
         .map(|(pk, p)| (pk, data::reconcile(&[&p])))
         .collect();
     tb.next_id += 1;
+    tb.flushes += 1.0;
     let s = RefSSTable::new(tb.next_id, parts, &tb.sizes, now);
     tb.sstables.push(s);
 }
@@ -312,6 +381,7 @@ fn sample(tb: &RefTable, now: f64, reads: usize, rng: &mut Pcg64Mcg) -> RefSampl
         t_s: now,
         table: tb.name.clone(),
         sstables: tb.sstables.len() as f64,
+        flushes: tb.flushes,
         tombstones: stored_tombstones(tb, now),
         ..RefSample::default()
     };

@@ -114,19 +114,20 @@ impl PartState {
     }
 }
 
-/// Poisson-many operation times over `[t0, t1)`, in order.
-pub fn arrivals(rate: f64, t0: f64, t1: f64, rng: &mut Pcg64Mcg) -> Vec<f64> {
+/// Poisson-many operation times over `[t0, t1)`.
+pub fn arrivals(
+    rate: f64,
+    t0: f64,
+    t1: f64,
+    rng: &mut Pcg64Mcg,
+) -> impl Iterator<Item = f64> + use<'_> {
     let lambda = rate * (t1 - t0);
     let n = if lambda > 0.0 {
         Poisson::new(lambda).map(|p| p.sample(rng)).unwrap_or(0.0) as usize
     } else {
         0
     };
-    let mut times: Vec<f64> = (0..n)
-        .map(|_| t0 + rng.random::<f64>() * (t1 - t0))
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times
+    (0..n).map(move |_| t0 + rng.random::<f64>() * (t1 - t0))
 }
 
 /// The entry one operation at `ts` writes into partition `pk` (none when a targeted write
@@ -197,25 +198,6 @@ pub fn operation(
             Some(Ok(entry(ck as f64, kind)))
         }
     }
-}
-
-/// A consumer as fast as its producers: every appended row of `st` due by `t1` is deleted the
-/// delay after its write (no earlier than `t0`, when the step began).
-pub fn consume(w: &RefWriter, st: &mut PartState, t0: f64, t1: f64, kind: EKind) -> Vec<Entry> {
-    let mut out = Vec::new();
-    while st.head < st.appended.len() && st.appended[st.head] + w.delay_s < t1 {
-        let ts = (st.appended[st.head] + w.delay_s).max(t0);
-        out.push(Entry {
-            ck: st.head as f64,
-            hi: st.head as f64,
-            ts,
-            ttl: 0.0,
-            kind,
-            shape: w.shape,
-        });
-        st.head += 1;
-    }
-    out
 }
 
 /// Adds an entry (or a partition deletion) to a memtable partition in clustering order.

@@ -152,7 +152,12 @@ fn ucs_scaling(s: &str) -> (f64, f64) {
 }
 
 /// What the strategy of table `t` sees at `now`; `busy` lists the levels a running compaction holds.
-pub fn strategies_input<'a>(t: &'a TableSim, now: f64, busy: &'a [u32]) -> Input<'a> {
+pub fn strategies_input<'a>(
+    t: &'a TableSim,
+    now: f64,
+    busy: &'a [u32],
+    gradual: bool,
+) -> Input<'a> {
     Input {
         params: &t.params,
         sstables: t.sstables.iter().filter(|s| !s.compacting).collect(),
@@ -164,6 +169,7 @@ pub fn strategies_input<'a>(t: &'a TableSim, now: f64, busy: &'a [u32]) -> Input
         busy_levels: busy,
         sizes: &t.sizes,
         compression_ratio: t.compression_ratio,
+        gradual,
     }
 }
 

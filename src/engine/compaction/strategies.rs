@@ -21,6 +21,9 @@ pub struct Input<'a> {
     pub busy_levels: &'a [u32],
     pub sizes: &'a crate::engine::frag::TableSizes,
     pub compression_ratio: f64,
+    /// Compactions complete as flushes arrive (compaction unthrottled): a step's flushes were
+    /// compacted min_threshold at a time as they came, so the newest are still waiting.
+    pub gradual: bool,
 }
 
 pub fn plan(input: &Input) -> Option<Plan> {
@@ -28,14 +31,14 @@ pub fn plan(input: &Input) -> Option<Plan> {
         Strategy::Lcs => lcs(input),
         Strategy::Twcs => twcs(input),
         Strategy::Ucs => ucs(input),
-        _ => stcs(&input.sstables, input.params),
+        _ => stcs(&input.sstables, input.params, input.gradual),
     };
     chosen.or_else(|| tombstone(input))
 }
 
 /// STCS buckets (CASSANDRA.md 5.2): sizes sorted ascending; an sstable joins the bucket whose
 /// average it is within [bucket_low, bucket_high] of, or that is, like it, below min_sstable_size.
-fn stcs(sstables: &[&SSTable], p: &Params) -> Option<Plan> {
+fn stcs(sstables: &[&SSTable], p: &Params, gradual: bool) -> Option<Plan> {
     let mut members: Vec<&SSTable> = sstables.to_vec();
     members.sort_by(|a, b| {
         a.bytes_per_copy()
@@ -63,6 +66,9 @@ fn stcs(sstables: &[&SSTable], p: &Params) -> Option<Plan> {
     let (_, _, list) = buckets
         .into_iter()
         .find(|(_, n, _)| *n >= p.min_threshold - 1e-9)?;
+    if gradual && list[0].copies < 2.0 * p.max_threshold {
+        return Some(take_arrived(&list, p));
+    }
     Some(take_tier(&list, p, Why::Bucket))
 }
 
@@ -99,6 +105,37 @@ fn take_tier(list: &[&SSTable], p: &Params, why: Why) -> Plan {
     }
 }
 
+/// A bucket whose sstables arrived one flush at a time while compaction kept up: Cassandra
+/// compacted each min_threshold of them as the last arrived, so the oldest min_threshold merge;
+/// the output rejoins the bucket if it is still alike (or small), and the next plan takes the
+/// following ones, until fewer than min_threshold, the newest, are left waiting.
+fn take_arrived(list: &[&SSTable], p: &Params) -> Plan {
+    let mut by_age: Vec<&SSTable> = list.to_vec();
+    by_age.sort_by(|a, b| {
+        a.stats
+            .max_ts
+            .total_cmp(&b.stats.max_ts)
+            .then(a.id.cmp(&b.id))
+    });
+    let mut left = p.min_threshold.max(2.0);
+    let mut inputs = Vec::new();
+    for s in by_age {
+        let take = s.copies.min(left).floor();
+        if take < 1.0 {
+            break;
+        }
+        inputs.push((s.id, take));
+        left -= take;
+    }
+    Plan {
+        inputs,
+        merges: 1.0,
+        output: Output::Tier,
+        why: Why::Bucket,
+        promote: None,
+    }
+}
+
 /// TWCS (CASSANDRA.md 5.4): windows by max timestamp; the current window by STCS rules, any older
 /// window with two or more sstables compacted whole (up to max_threshold).
 fn twcs(input: &Input) -> Option<Plan> {
@@ -115,7 +152,7 @@ fn twcs(input: &Input) -> Option<Plan> {
         let copies: f64 = members.iter().map(|s| s.copies).sum();
         if w >= current {
             if copies >= p.min_threshold {
-                if let Some(plan) = stcs(&members, p) {
+                if let Some(plan) = stcs(&members, p, input.gradual) {
                     return Some(plan);
                 }
             }
@@ -167,7 +204,7 @@ fn lcs(input: &Input) -> Option<Plan> {
     let l0_count: f64 = l0.iter().map(|s| s.copies).sum();
     let busy = |l: u32| input.busy_levels.contains(&l);
     if l0_count > MAX_COMPACTING_L0 && !busy(0) {
-        if let Some(plan) = stcs(&l0, p) {
+        if let Some(plan) = stcs(&l0, p, input.gradual) {
             return Some(Plan {
                 why: Why::StcsInL0,
                 ..plan
@@ -427,6 +464,7 @@ mod tests {
             busy_levels: &[],
             sizes: &SIZES,
             compression_ratio: 1.0,
+            gradual: false,
         }
     }
 
