@@ -355,9 +355,7 @@ fn build_output(
         Output::Level(level) => {
             s.level = level;
             s.disjoint = true;
-            s.copies = (s.stats.bytes * t.compression_ratio / t.params.lcs_sstable_size)
-                .ceil()
-                .max(1.0);
+            s.copies = level_sstables(&s, t, weights);
             s.refresh(weights, &t.sizes);
         }
         Output::Shards(level) => {
@@ -417,9 +415,25 @@ fn coalesce_levels(t: &mut TableSim) {
         let id = t.new_id();
         let mut s = SSTable::new(id, merged, 1.0, true, created, &t.parts.weights, &t.sizes);
         s.level = level;
-        s.copies = (s.stats.bytes * t.compression_ratio / t.params.lcs_sstable_size)
-            .ceil()
-            .max(1.0);
+        s.copies = level_sstables(&s, t, &t.parts.weights);
         t.sstables.push(s);
     }
+}
+
+/// The sstables an LCS level's content makes (CASSANDRA.md 5.3): partitions packed in token order
+/// into sstables of sstable_size_in_mb on disk; a partition is never split, so one larger than
+/// that is an sstable of its own (found by the agreement suite: a wide partition under LCS).
+fn level_sstables(s: &SSTable, t: &TableSim, weights: &[f64]) -> f64 {
+    let size = t.params.lcs_sstable_size;
+    let (mut wide, mut packed) = (0.0, 0.0);
+    for part in &s.parts {
+        let w = weights[part.pidx as usize];
+        let bytes = part.bytes(&t.sizes) * t.compression_ratio;
+        if bytes >= size {
+            wide += w;
+        } else {
+            packed += w * bytes;
+        }
+    }
+    (wide + (packed / size).ceil()).max(1.0)
 }

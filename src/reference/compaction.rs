@@ -1,5 +1,6 @@
-//! The reference engine's sstables and compactions: STCS buckets (CASSANDRA.md 5.2), TWCS windows
-//! and whole-sstable drops (5.4), the single-sstable tombstone compaction (5.1), and the merge
+//! The reference engine's sstables and compactions: STCS buckets (CASSANDRA.md 5.2), LCS levels
+//! of disjoint sstables (5.3), TWCS windows and whole-sstable drops (5.4), the single-sstable
+//! tombstone compaction (5.1), and the merge
 //! that reconciles a partition's rows and purges what gc_grace_seconds and the overlap rule allow
 //! (6.2, 6.3). Compaction is unthrottled: a planned compaction completes at once.
 
@@ -7,7 +8,7 @@ use std::collections::BTreeMap;
 
 use super::data::{reconcile, EKind, Entry, RefPart};
 use super::RefTable;
-use crate::engine::compaction::Params;
+use crate::engine::compaction::{Params, MAX_COMPACTING_L0, MAX_LEVEL};
 use crate::engine::frag::TableSizes;
 use crate::schema::options::Strategy;
 
@@ -23,6 +24,8 @@ pub struct RefSSTable {
     /// Serialized bytes.
     pub bytes: f64,
     pub created_s: f64,
+    /// LCS level (0 for flushes and for the other strategies).
+    pub level: u32,
 }
 
 /// Serialized bytes and cells of an entry (CASSANDRA.md 3.8), as the aggregated engine sizes
@@ -79,7 +82,20 @@ impl RefSSTable {
             max_ldt,
             bytes,
             created_s,
+            level: 0,
         }
+    }
+
+    /// The first and last partition it holds (partitions are in token order by key here).
+    fn range(&self) -> (u32, u32) {
+        let first = self.parts.keys().next().copied().unwrap_or(0);
+        let last = self.parts.keys().next_back().copied().unwrap_or(0);
+        (first, last)
+    }
+
+    fn overlaps(&self, (a, b): (u32, u32)) -> bool {
+        let (first, last) = self.range();
+        first <= b && a <= last
     }
 
     /// The share of its cells whose local deletion time is before `gc_before`: the droppable
@@ -156,7 +172,7 @@ fn twcs(sstables: &[&RefSSTable], p: &Params, now: f64) -> Option<Vec<u64>> {
 /// The single-sstable tombstone compaction (CASSANDRA.md 5.1): an sstable older than
 /// tombstone_compaction_interval whose droppable ratio passes tombstone_threshold, and (unless
 /// unchecked) still passes it counting only the partitions no other sstable holds.
-fn tombstone(tb: &RefTable, now: f64) -> Option<Vec<u64>> {
+fn tombstone(tb: &RefTable, now: f64) -> Option<Planned> {
     let p = &tb.params;
     let gc_before = now - tb.gc_grace;
     let mut candidates: Vec<&RefSSTable> = tb.sstables.iter().collect();
@@ -180,20 +196,102 @@ fn tombstone(tb: &RefTable, now: f64) -> Option<Vec<u64>> {
             .count() as f64;
         let remaining = alone / (s.parts.len() as f64).max(1.0);
         if p.unchecked_tombstone_compaction || remaining * ratio > p.tombstone_threshold {
-            return Some(vec![s.id]);
+            let level = (p.strategy == Strategy::Lcs).then_some(s.level);
+            return Some(Planned {
+                ids: vec![s.id],
+                level,
+            });
         }
     }
     None
 }
 
+/// A compaction to run: its input sstables, and the LCS level its output goes to (split into
+/// sstables of sstable_size_in_mb), or none for one output sstable.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned {
+    pub ids: Vec<u64>,
+    pub level: Option<u32>,
+}
+
 /// The next compaction of the table, if any.
-pub fn plan(tb: &RefTable, now: f64) -> Option<Vec<u64>> {
+pub fn plan(tb: &mut RefTable, now: f64) -> Option<Planned> {
     let all: Vec<&RefSSTable> = tb.sstables.iter().collect();
     let chosen = match tb.params.strategy {
-        Strategy::Twcs => twcs(&all, &tb.params, now),
-        _ => stcs(&all, &tb.params),
+        Strategy::Twcs => twcs(&all, &tb.params, now).map(|ids| Planned { ids, level: None }),
+        Strategy::Lcs => return lcs(tb).or_else(|| tombstone(tb, now)),
+        _ => stcs(&all, &tb.params).map(|ids| Planned { ids, level: None }),
     };
     chosen.or_else(|| tombstone(tb, now))
+}
+
+/// LCS (CASSANDRA.md 5.3): past 32 sstables in L0, an STCS round in L0; else, from the highest
+/// level down, a level over its size limit promotes its next sstable after the last one promoted
+/// (round robin by partition), with the sstables of the next level it overlaps; else L0 (up to 32
+/// sstables, the oldest first) goes into L1 with every L1 sstable it overlaps.
+fn lcs(tb: &mut RefTable) -> Option<Planned> {
+    let p = tb.params.clone();
+    let level = |l: u32| -> Vec<&RefSSTable> {
+        let mut v: Vec<&RefSSTable> = tb.sstables.iter().filter(|s| s.level == l).collect();
+        v.sort_by_key(|s| s.range().0);
+        v
+    };
+    let l0 = level(0);
+    if l0.len() as f64 > MAX_COMPACTING_L0 {
+        if let Some(ids) = stcs(&l0, &p) {
+            return Some(Planned {
+                ids,
+                level: Some(0),
+            });
+        }
+    }
+    for l in (1..MAX_LEVEL).rev() {
+        let members = level(l);
+        let bytes: f64 = members.iter().map(|s| s.bytes).sum::<f64>() * tb.compression_ratio;
+        if members.is_empty() || bytes <= p.lcs_max_bytes(l) * 1.001 {
+            continue;
+        }
+        let cursor = tb.lcs_cursor.get(l as usize).copied().flatten();
+        let next = members
+            .iter()
+            .find(|s| cursor.is_none_or(|c| s.range().0 > c))
+            .unwrap_or(&members[0]);
+        let range = next.range();
+        let mut ids = vec![next.id];
+        ids.extend(
+            level(l + 1)
+                .iter()
+                .filter(|s| s.overlaps(range))
+                .map(|s| s.id),
+        );
+        if tb.lcs_cursor.len() <= l as usize {
+            tb.lcs_cursor.resize(l as usize + 1, None);
+        }
+        tb.lcs_cursor[l as usize] = Some(range.1);
+        return Some(Planned {
+            ids,
+            level: Some(l + 1),
+        });
+    }
+    if l0.is_empty() {
+        return None;
+    }
+    let mut oldest = l0.clone();
+    oldest.sort_by(|a, b| a.min_ts.total_cmp(&b.min_ts).then(a.id.cmp(&b.id)));
+    oldest.truncate(MAX_COMPACTING_L0 as usize);
+    let first = oldest.iter().map(|s| s.range().0).min().unwrap_or(0);
+    let last = oldest.iter().map(|s| s.range().1).max().unwrap_or(0);
+    let mut ids: Vec<u64> = oldest.iter().map(|s| s.id).collect();
+    ids.extend(
+        level(1)
+            .iter()
+            .filter(|s| s.overlaps((first, last)))
+            .map(|s| s.id),
+    );
+    Some(Planned {
+        ids,
+        level: Some(1),
+    })
 }
 
 /// TWCS drops sstables whose every cell expired past gc_grace and that hold nothing newer than
@@ -239,7 +337,8 @@ pub fn drop_expired(tb: &mut RefTable, now: f64) {
 /// timestamp is older than every source of the partition left out (other sstables, the
 /// memtable) is purged; an expired row is purged likewise or rewritten as a tombstone, which
 /// 4.1+ may purge at once.
-pub fn compact(tb: &mut RefTable, ids: &[u64], now: f64) {
+pub fn compact(tb: &mut RefTable, planned: &Planned, now: f64) {
+    let ids = &planned.ids;
     let gc_before = now - tb.gc_grace;
     let (inputs, others): (Vec<RefSSTable>, Vec<RefSSTable>) = std::mem::take(&mut tb.sstables)
         .into_iter()
@@ -288,9 +387,38 @@ pub fn compact(tb: &mut RefTable, ids: &[u64], now: f64) {
         }
     }
     tb.sstables = others;
-    if !out.is_empty() {
+    let level = planned.level.unwrap_or(0);
+    // LCS writes a level as sstables of sstable_size_in_mb (on disk), whole partitions each: the
+    // writer switches to a new sstable once the current one has passed the size.
+    let limit = if level > 0 {
+        tb.params.lcs_sstable_size / tb.compression_ratio
+    } else {
+        f64::INFINITY
+    };
+    let mut chunk: BTreeMap<u32, RefPart> = BTreeMap::new();
+    let mut chunk_bytes = 0.0;
+    let mut outputs = Vec::new();
+    for (pk, part) in out {
+        let bytes = tb.sizes.partition_overhead
+            + part
+                .entries
+                .iter()
+                .map(|e| entry_bytes(e, &tb.sizes))
+                .sum::<f64>();
+        if !chunk.is_empty() && chunk_bytes > limit {
+            outputs.push(std::mem::take(&mut chunk));
+            chunk_bytes = 0.0;
+        }
+        chunk_bytes += bytes;
+        chunk.insert(pk, part);
+    }
+    if !chunk.is_empty() {
+        outputs.push(chunk);
+    }
+    for parts in outputs {
         tb.next_id += 1;
-        let s = RefSSTable::new(tb.next_id, out, &tb.sizes, now);
+        let mut s = RefSSTable::new(tb.next_id, parts, &tb.sizes, now);
+        s.level = level;
         tb.sstables.push(s);
     }
 }
@@ -310,6 +438,7 @@ mod tests {
             max_ldt: 0.0,
             bytes,
             created_s: 0.0,
+            level: 0,
         };
         let mib = 1024.0 * 1024.0;
         // Three small (below min_sstable_size together) and one huge: no bucket of four.

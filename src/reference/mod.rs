@@ -6,10 +6,11 @@
 //! drops, single-sstable tombstone compactions (`compaction.rs`), TTL expiry and the counting of
 //! reads (`read.rs`) are applied by brute force: clear code over fast code.
 //!
-//! It runs one node of one datacenter, compaction unthrottled (`compaction_throughput = 0`),
-//! partition reads with or without LIMIT. [`supported`] refuses anything else (LCS, UCS,
-//! time-bucketed partitions, static-only writes, scans and slices), and scenarios too large to
-//! hold row by row, with the estimated memory.
+//! It runs one node of one datacenter, compaction unthrottled (`compaction_throughput = 0`) by
+//! STCS, LCS or TWCS, partition reads with or without LIMIT (and point reads of one-row
+//! partitions). [`supported`] refuses anything else (UCS, time-bucketed partitions, static-only
+//! writes, scans, slices, index reads), and scenarios too large to hold row by row, with the
+//! estimated memory.
 
 pub mod compaction;
 pub mod compare;
@@ -59,6 +60,9 @@ pub struct RefTable {
     pub sstables: Vec<RefSSTable>,
     pub next_id: u64,
     pub next_expired_check: f64,
+    pub compression_ratio: f64,
+    /// LCS: the last partition promoted from each level (round robin).
+    pub lcs_cursor: Vec<Option<u32>>,
     /// Flushes since the last sample.
     pub flushes: f64,
 }
@@ -125,8 +129,8 @@ fn table_supported(t: &TableSim) -> Result<(), String> {
         ))
     };
     match t.params.strategy {
-        Strategy::Stcs | Strategy::Twcs => {}
-        ref s => return refuse(&format!("{s:?} compaction (STCS and TWCS only)")),
+        Strategy::Stcs | Strategy::Twcs | Strategy::Lcs => {}
+        ref s => return refuse(&format!("{s:?} compaction (STCS, LCS and TWCS only)")),
     }
     if t.parts.layout.bucket_s.is_some() {
         return refuse("time-bucketed partitions");
@@ -145,10 +149,20 @@ fn table_supported(t: &TableSim) -> Result<(), String> {
             return refuse("latest or sequential key popularity");
         }
     }
+    // A table of one row per partition (no clustering): a point read reads the partition.
+    let single_row = matches!(
+        t.population,
+        None | Some(crate::distribution::Distribution::Fixed { value: 1.0 })
+    ) && t
+        .writers
+        .iter()
+        .all(|w| w.pattern != crate::workload::ClusteringPattern::Increasing);
     for r in &t.readers {
         let s = &r.shape;
-        if s.scan || s.slice || s.point || s.uses_index || s.partitions != 1.0 {
-            return refuse("scans, slices, point reads or multi-partition reads");
+        if s.scan || s.slice || (s.point && !single_row) || s.uses_index || s.partitions != 1.0 {
+            return refuse(
+                "scans, slices, point reads of wide partitions or multi-partition reads",
+            );
         }
         if !matches!(r.keys, KeyPopularity::Uniform | KeyPopularity::Zipf(_)) {
             return refuse("latest or sequential key popularity");
@@ -188,7 +202,12 @@ fn table(t: &TableSim, rng: &mut Pcg64Mcg) -> RefTable {
             .iter()
             .map(|r| {
                 let keys = workload::popularity(r.keys, entities);
-                (r.shape.limit, r.shape.reversed, keys)
+                let limit = if r.shape.point {
+                    Some(1.0)
+                } else {
+                    r.shape.limit
+                };
+                (limit, r.shape.reversed, keys)
             })
             .collect(),
         states,
@@ -197,6 +216,8 @@ fn table(t: &TableSim, rng: &mut Pcg64Mcg) -> RefTable {
         sstables: Vec::new(),
         next_id: 0,
         next_expired_check: t.params.expired_check_s,
+        compression_ratio: t.compression_ratio,
+        lcs_cursor: Vec::new(),
         flushes: 0.0,
     }
 }
@@ -344,8 +365,8 @@ impl RefNode {
 
 /// Every compaction the table's strategy wants at `now`, one after the other.
 fn compact_all(tb: &mut RefTable, now: f64) {
-    while let Some(ids) = compaction::plan(tb, now) {
-        compaction::compact(tb, &ids, now);
+    while let Some(planned) = compaction::plan(tb, now) {
+        compaction::compact(tb, &planned, now);
     }
 }
 
