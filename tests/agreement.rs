@@ -214,6 +214,43 @@ fn wide_rows_scaled_down() {
     }
 }
 
+#[test]
+fn sessions_scaled_down() {
+    // The shipped sessions scenario (single-row partitions refreshed at random with a 30-minute
+    // TTL under LCS, and a zipf-keyed cache with a 1 h TTL) with 5 000 and 2 000 partitions.
+    // Found: a compaction's surviving rows were spread evenly from the oldest write to the
+    // newest, so they expired too early (sessions: -21 % live rows, expired cells x18); their
+    // spread now keeps their mean write time. Still differs, not asserted: expired cells on disk
+    // (77 against 455): survivors of overwrites are skewed towards the newest writes, not spread
+    // evenly, so a few still expire early; live rows, within 5 %, show the same.
+    let s = load(
+        "scenarios/sessions.toml",
+        &[
+            ("duration", "\"8h\""),
+            ("sample_every", "\"4m\""),
+            ("tables.\"app.sessions\".partitions.entities", "5000"),
+            ("tables.\"app.cache\".partitions.entities", "2000"),
+            ("workload[0].rate", "\"15/s\""),
+            ("workload[1].rate", "\"100/s\""),
+            ("workload[2].rate", "\"40/s\""),
+            ("workload[3].rate", "\"100/s\""),
+            ("settings.memtable_heap_space", "\"16MiB\""),
+        ],
+    );
+    for c in compare_tables(&s, 60) {
+        assert_agree(
+            &c.quantities,
+            &[
+                ("live rows", 0.05, 0.0),
+                // 140 flushes of the sessions table in the run: ±8.5 %.
+                ("flushes", 0.10, 0.0),
+                ("sstables", 0.10, 0.0),
+                ("sstables per read p50", 0.10, 0.0),
+            ],
+        );
+    }
+}
+
 /// The TTL series without TTL, its appends over zipf(1.2) keys: the hottest partition takes a
 /// quarter of the rows.
 fn skewed_appends(sets: &[(&str, &str)]) -> cassim::scenario::Scenario {
