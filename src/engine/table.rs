@@ -318,9 +318,16 @@ impl TableSim {
             frag(0.0, population, rows, false, kind)
         };
         let mut pdel = None;
+        let mut ranges = Vec::new();
         let frag = match (w.kind, w.deletion) {
             (WriteKind::Delete, Some(Deletion::Partition)) => {
                 pdel = Some(0.5 * (t0 + t1));
+                None
+            }
+            (WriteKind::Delete, Some(Deletion::Range))
+                if w.pattern == ClusteringPattern::Increasing && p.cursor > 0.0 =>
+            {
+                ranges = range_deletes(p, w, n, t0, t1, &frag);
                 None
             }
             (WriteKind::Delete, Some(deletion)) => {
@@ -354,7 +361,7 @@ impl TableSim {
         if let Some(d) = pdel {
             part.pdel = Some(part.pdel.map_or(d, |x: f64| x.max(d)));
         }
-        if let Some(f) = frag {
+        for f in frag.into_iter().chain(ranges) {
             if f.rows > 0.0 || f.kind == Kind::RangeTombstone {
                 part.push(f);
             }
@@ -420,6 +427,38 @@ fn target_rows(
             frag(lo, ready.max(lo + 1.0), take, false, kind)
         }
     }
+}
+
+/// Most range tombstones one partition gets from one statement in one step; more deletes than
+/// that share them (each one's markers still count on reads).
+const MAX_RANGES_PER_STEP: f64 = 16.0;
+
+/// `n` range deletes of the rows written at least the delay ago, spread over the step: each
+/// covers from where the previous one stopped to what was due at its time (found by the agreement
+/// suite: one range at the step's end cut every partition back to the delay, -75 % live rows, and
+/// stored one tombstone where Cassandra stores n).
+fn range_deletes(
+    p: &mut super::partitions::Tracked,
+    w: &Writer,
+    n: f64,
+    t0: f64,
+    t1: f64,
+    frag: &dyn Fn(f64, f64, f64, bool, Kind) -> Frag,
+) -> Vec<Frag> {
+    let k = n.round().clamp(1.0, MAX_RANGES_PER_STEP);
+    (1..=k as usize)
+        .map(|j| {
+            let at = t0 + (t1 - t0) * j as f64 / (k + 1.0);
+            let ready = p.cursor_at(at - w.delay_s).max(0.0);
+            let lo = p.head.min(ready);
+            p.head = ready.max(p.head);
+            Frag {
+                t0: at,
+                t1: at,
+                ..frag(lo, ready.max(lo + 1e-9), 0.0, false, Kind::RangeTombstone)
+            }
+        })
+        .collect()
 }
 
 /// A targeted write happens a delay after the rows it hits were written: its times follow theirs,
