@@ -4,6 +4,8 @@
 //! the flushes, so more STCS tiers in the TWCS window: a larger state to simulate) and once with a
 //! ten times larger memtable (the same sstable layout: what the rate alone costs); R1 at a hundred
 //! times its rate likewise; and every other shipped scenario once. Prints the best of a few runs.
+//! `cargo bench --bench simulate -- r1` runs R1 alone, `-- rate` the write-rate multiples alone,
+//! `-- others` the other scenarios alone.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -34,6 +36,23 @@ fn time(scenario: &Scenario, runs: usize) -> f64 {
 }
 
 fn main() {
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wanted = |group: &str| filter.is_empty() || filter.iter().any(|f| f == group);
+    if wanted("r1") {
+        r1();
+    }
+    if wanted("rate") {
+        rate();
+    }
+    if wanted("others") {
+        others();
+    }
+}
+
+fn r1() {
     let r1 = load("m2m-readings", &[]);
     let t = time(&r1, 3);
     println!("R1 m2m-readings 60 d, one thread:            {t:>7.3} s (target < 1 s)");
@@ -43,7 +62,9 @@ fn main() {
         "R1 with the smallest-healthy-heap search:     {:>7.3} s",
         start.elapsed().as_secs_f64()
     );
+}
 
+fn rate() {
     let unthrottled = [("settings.compaction_throughput", "0MiB/s")];
     let base = load("m2m-readings", &unthrottled);
     let ten = load(
@@ -87,7 +108,9 @@ fn main() {
         "R1 100x writes, 100x memtable (same layout): {t100s:>7.3} s ({:.2}x)",
         t100s / t1
     );
+}
 
+fn others() {
     for name in ["queue", "sessions", "registry", "wide-rows"] {
         let s = load(name, &[]);
         println!(

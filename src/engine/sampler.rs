@@ -702,8 +702,8 @@ fn partition_stats(
         disk += s.stats.bytes * t.compression_ratio;
         sstables += s.copies;
     }
-    let memtable_parts: Vec<Part> = t.memtable.parts.values().cloned().collect();
-    let mem = super::sstable::Stats::compute(&memtable_parts, 1.0, false, weights, &t.sizes);
+    let mem =
+        super::sstable::Stats::compute(t.memtable.parts.values(), 1.0, false, weights, &t.sizes);
     tombstones.add(&mem.tombstones_at(now));
     let cells: Vec<(f64, f64)> = rows
         .iter()

@@ -94,8 +94,8 @@ fn compact_hist(hist: &mut Vec<(f64, f64, f64)>, max: usize) {
 const HIST_BINS: usize = 24;
 
 impl Stats {
-    pub fn compute(
-        parts: &[Part],
+    pub fn compute<'a>(
+        parts: impl IntoIterator<Item = &'a Part>,
         copies: f64,
         disjoint: bool,
         weights: &[f64],

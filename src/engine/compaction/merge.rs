@@ -48,6 +48,7 @@ fn merge_partition(pidx: u32, sources: &[&Part], cx: &MergeContext) -> Part {
     let mut part = Part {
         pidx,
         writes: sources.iter().map(|p| p.writes).sum(),
+        frags: Vec::with_capacity(view.pieces.len()),
         ..Part::default()
     };
     if let Some((t, _)) = view.pdel {
