@@ -702,9 +702,9 @@ fn partition_stats(
         disk += s.stats.bytes * t.compression_ratio;
         sstables += s.copies;
     }
-    let mem =
-        super::sstable::Stats::compute(t.memtable.parts.values(), 1.0, false, weights, &t.sizes);
-    tombstones.add(&mem.tombstones_at(now));
+    let (memtable_bytes, mem_tombstones) =
+        super::sstable::Stats::totals_at(t.memtable.parts.values(), weights, &t.sizes, now);
+    tombstones.add(&mem_tombstones);
     let cells: Vec<(f64, f64)> = rows
         .iter()
         .map(|(r, w)| ((r * cells_per_row).round(), *w))
@@ -726,7 +726,7 @@ fn partition_stats(
         tombstones,
         sstables,
         disk_bytes: disk,
-        memtable_bytes: mem.bytes,
+        memtable_bytes,
         memtable_heap_bytes: t.memtable.heap,
         ..TableSample::default()
     };

@@ -4,7 +4,7 @@
 //! `copies` alike sstables: the flushes of one engine step, or an LCS level or UCS shards whose
 //! copies split the token range (`disjoint`).
 
-use super::frag::{Kind, Part, TableSizes};
+use super::frag::{Frag, Kind, Part, TableSizes};
 
 /// Tombstones by kind (CASSANDRA.md 6.1), weighted to the node's real partitions.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
@@ -137,40 +137,46 @@ impl Stats {
                 s.max_ts = s.max_ts.max(f.t_max());
                 let (lo, hi) = (f.ldt(f.t_min()), f.ldt(f.t_max()));
                 s.max_ldt = s.max_ldt.max(hi);
-                let shape = &sizes.shapes[f.shape as usize];
-                match f.kind {
-                    Kind::Rows if f.ttl > 0.0 => {
-                        s.drop_hist.push((lo, hi, cells));
-                        s.ttl_hist.push((lo, hi, cells));
-                        s.tombstones.cell += w * f.rows * shape.null_cells;
-                    }
-                    Kind::Rows => s.tombstones.cell += w * f.rows * shape.null_cells,
-                    Kind::Expired => {
-                        s.drop_hist.push((lo, hi, cells));
-                        s.tombstones.expired += cells;
-                    }
-                    Kind::RowTombstones => {
-                        s.drop_hist.push((lo, hi, cells));
-                        s.tombstones.row += cells;
-                    }
-                    Kind::RangeTombstone => {
-                        s.drop_hist.push((lo, hi, cells));
-                        s.tombstones.range += w;
-                    }
-                    Kind::CellTombstones => {
-                        s.drop_hist.push((lo, hi, cells));
-                        s.tombstones.cell += cells;
-                    }
+                s.tombstones.add(&stored_tombstones(f, w, cells, sizes));
+                if f.kind != Kind::Rows || f.ttl > 0.0 {
+                    s.drop_hist.push((lo, hi, cells));
                 }
-                if f.kind == Kind::Rows && shape.complex_deletions > 0.0 {
-                    // A collection overwrite's complex deletion: a range-like tombstone per row.
-                    s.tombstones.range += w * f.rows * shape.complex_deletions;
+                if f.kind == Kind::Rows && f.ttl > 0.0 {
+                    s.ttl_hist.push((lo, hi, cells));
                 }
             }
         }
         compact_hist(&mut s.drop_hist, HIST_BINS);
         compact_hist(&mut s.ttl_hist, HIST_BINS);
         s
+    }
+
+    /// Bytes and tombstones by kind at `now` (expired TTL cells included) of `parts`: what
+    /// `compute` then `tombstones_at` give, without the histograms (the memtable, every sample).
+    pub fn totals_at<'a>(
+        parts: impl IntoIterator<Item = &'a Part>,
+        weights: &[f64],
+        sizes: &TableSizes,
+        now: f64,
+    ) -> (f64, Tombstones) {
+        let mut bytes = 0.0;
+        let mut t = Tombstones::default();
+        for part in parts {
+            let w = weights[part.pidx as usize];
+            bytes += w * part.bytes(sizes);
+            if part.pdel.is_some() {
+                t.partition += w;
+            }
+            for f in &part.frags {
+                let cells = w * f.cells(sizes);
+                t.add(&stored_tombstones(f, w, cells, sizes));
+                if f.kind == Kind::Rows && f.ttl > 0.0 {
+                    let (lo, hi) = (f.ldt(f.t_min()), f.ldt(f.t_max()));
+                    t.expired += hist_before(&[(lo, hi, cells)], now);
+                }
+            }
+        }
+        (bytes, t)
     }
 
     /// Tombstones by kind at `now`, expired TTL cells included.
@@ -187,6 +193,25 @@ impl Stats {
         }
         hist_before(&self.drop_hist, gc_before) / self.cells
     }
+}
+
+/// The tombstones a frag stores, by kind, for `w` real partitions holding `cells` of its cells;
+/// expiring cells are not yet tombstones (`Stats::tombstones_at` counts them once expired).
+fn stored_tombstones(f: &Frag, w: f64, cells: f64, sizes: &TableSizes) -> Tombstones {
+    let shape = &sizes.shapes[f.shape as usize];
+    let mut t = Tombstones::default();
+    match f.kind {
+        Kind::Rows => {
+            t.cell += w * f.rows * shape.null_cells;
+            // A collection overwrite's complex deletion: a range-like tombstone per row.
+            t.range += w * f.rows * shape.complex_deletions;
+        }
+        Kind::Expired => t.expired += cells,
+        Kind::RowTombstones => t.row += cells,
+        Kind::RangeTombstone => t.range += w,
+        Kind::CellTombstones => t.cell += cells,
+    }
+    t
 }
 
 /// How many of `copies` overlapping sstables hold a partition with `writes` write requests spread
@@ -319,7 +344,6 @@ impl SSTable {
 mod tests {
     use super::*;
     use crate::engine::fixtures;
-    use crate::engine::frag::Frag;
 
     fn sizes() -> TableSizes {
         fixtures::sizes(2.0, 100.0, 0.0)
@@ -345,6 +369,43 @@ mod tests {
         assert_eq!(s.stats.max_ldt, 1100.0);
         assert!((s.stats.droppable_ratio(1050.0) - 0.5).abs() < 1e-9);
         assert!((s.stats.tombstones_at(1100.0).expired - 600.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn memtable_totals_match_the_full_statistics() {
+        let mut p = Part::new(0);
+        let frag = |lo: f64, kind, ttl| Frag {
+            lo,
+            hi: lo + 50.0,
+            rows: 50.0,
+            t0: lo,
+            t1: lo + 50.0,
+            ordered: true,
+            kind,
+            ttl,
+            shape: 0,
+            merged: false,
+        };
+        p.push(frag(0.0, Kind::Rows, 1000.0));
+        p.push(frag(50.0, Kind::RowTombstones, 0.0));
+        p.push(frag(100.0, Kind::Expired, 0.0));
+        p.pdel = Some(10.0);
+        let parts = [p];
+        let full = Stats::compute(&parts, 1.0, false, &[3.0], &sizes());
+        for now in [0.0, 1020.0, 1040.0, 2000.0] {
+            let (bytes, t) = Stats::totals_at(&parts, &[3.0], &sizes(), now);
+            assert_eq!(bytes, full.bytes);
+            let want = full.tombstones_at(now);
+            assert!(
+                (t.expired - want.expired).abs() < 1e-9,
+                "{now}: {t:?} vs {want:?}"
+            );
+            assert_eq!(
+                (t.row, t.partition, t.cell),
+                (want.row, want.partition, want.cell)
+            );
+            assert!(t.expired > 0.0 && t.row > 0.0);
+        }
     }
 
     #[test]

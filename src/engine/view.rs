@@ -164,9 +164,7 @@ pub fn build(sources: &[&Part], now: f64, gc_before: f64, window: Option<(f64, f
         .iter()
         .enumerate()
         .flat_map(|(i, p)| p.frags.iter().map(move |f| (i as u32, f)));
-    with_scratch(|units, bounds, active| {
-        build_with(frags, pdel, now, gc_before, window, units, bounds, active)
-    })
+    with_scratch(|scratch| build_with(frags, pdel, now, gc_before, window, scratch))
 }
 
 fn newest_pdel(sources: &[&Part]) -> Option<(f64, u32)> {
@@ -181,18 +179,13 @@ fn newest_pdel(sources: &[&Part]) -> Option<(f64, u32)> {
     pdel
 }
 
-fn with_scratch<R>(f: impl FnOnce(&mut Vec<Unit>, &mut Vec<f64>, &mut Vec<Unit>) -> R) -> R {
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
     SCRATCH.with(|scratch| {
         let mut scratch = scratch.borrow_mut();
-        let Scratch {
-            units,
-            bounds,
-            active,
-        } = &mut *scratch;
-        units.clear();
-        bounds.clear();
-        active.clear();
-        f(units, bounds, active)
+        scratch.units.clear();
+        scratch.bounds.clear();
+        scratch.active.clear();
+        f(&mut scratch)
     })
 }
 
@@ -227,44 +220,43 @@ impl FragIndex {
         let from = self.frags.partition_point(|(_, f)| f.lo < a - self.max_len);
         let to = self.frags.partition_point(|(_, f)| f.lo < b);
         let frags = self.frags[from..to.max(from)].iter().map(|(s, f)| (*s, f));
-        with_scratch(|units, bounds, active| {
-            build_with(
-                frags,
-                self.pdel,
-                now,
-                gc_before,
-                Some((a, b)),
-                units,
-                bounds,
-                active,
-            )
-        })
+        with_scratch(|scratch| build_with(frags, self.pdel, now, gc_before, Some((a, b)), scratch))
     }
 }
 
-/// Buffers `build` reuses between calls: it runs for every partition of every compaction.
+/// Buffers `build` reuses between calls: it runs for every partition of every compaction and
+/// every sampled read, and reconciles thousands of segments a sample (the queue spent 5 % of its
+/// run allocating and freeing `reconcile`'s buffers).
 #[derive(Default)]
 struct Scratch {
     units: Vec<Unit>,
     bounds: Vec<f64>,
     active: Vec<Unit>,
+    /// `reconcile`'s buffers: per source and statement, the share of positions its newer pieces
+    /// leave free, and the share no newer live row holds.
+    free: Shadows,
+    live_free: Shadows,
 }
 
 thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
-#[allow(clippy::too_many_arguments)]
 fn build_with<'f>(
     frags: impl Iterator<Item = (u32, &'f Frag)>,
     pdel: Option<(f64, u32)>,
     now: f64,
     gc_before: f64,
     window: Option<(f64, f64)>,
-    units: &mut Vec<Unit>,
-    bounds: &mut Vec<f64>,
-    active: &mut Vec<Unit>,
+    scratch: &mut Scratch,
 ) -> View {
+    let Scratch {
+        units,
+        bounds,
+        active,
+        free,
+        live_free,
+    } = scratch;
     for (i, f) in frags {
         match window {
             Some((a, b)) if f.hi <= a || f.lo >= b => {}
@@ -315,7 +307,13 @@ fn build_with<'f>(
                 markers,
             });
         }
-        reconcile(&mut view.pieces[start..], b - a, pdel.map(|p| p.0));
+        reconcile(
+            &mut view.pieces[start..],
+            b - a,
+            pdel.map(|p| p.0),
+            free,
+            live_free,
+        );
         cap_distinct(&mut view.pieces[start..], b - a);
         view.segs.push(Seg {
             a,
@@ -331,7 +329,13 @@ fn build_with<'f>(
 /// its rows at positions no newer piece holds; rows of different sources are spread independently
 /// over the segment. Rows a compaction wrote (`merged`) are already disjoint from the other rows
 /// of their source, so only other sources' newer rows shadow them.
-fn reconcile(pieces: &mut [Piece], len: f64, pdel: Option<f64>) {
+fn reconcile(
+    pieces: &mut [Piece],
+    len: f64,
+    pdel: Option<f64>,
+    free: &mut Shadows,
+    live_free: &mut Shadows,
+) {
     // Newest first; on equal timestamps a deletion wins over data, as in Cassandra's reconcile.
     let deletes = |p: &Piece| p.frag.kind != Kind::Rows || p.state != State::Live;
     pieces.sort_by(|x, y| {
@@ -345,24 +349,13 @@ fn reconcile(pieces: &mut [Piece], len: f64, pdel: Option<f64>) {
     // overwrites its own cells only (different statements write different columns of a row); a
     // row deletion hides every statement's older cells, and a row written again hides its older
     // deletion (found by the agreement suite: upserts by two statements lost one's cells).
-    // Per source and statement (second buffer): the share of positions no newer live row holds.
-    // The buffers are reused: a sample reconciles thousands of segments (the queue: 5 % of the
-    // run in allocating and freeing them).
-    SHADOWS.with(|shadows| {
-        let (free, live_free) = &mut *shadows.borrow_mut();
-        free.clear();
-        live_free.clear();
-        shadow(pieces, len, pdel, free, live_free);
-    });
+    // Per source and statement (`live_free`): the share of positions no newer live row holds.
+    free.clear();
+    live_free.clear();
+    shadow(pieces, len, pdel, free, live_free);
 }
 
 type Shadows = Vec<(u32, Class, f64)>;
-
-thread_local! {
-    static SHADOWS: std::cell::RefCell<(Shadows, Shadows)> = const {
-        std::cell::RefCell::new((Vec::new(), Vec::new()))
-    };
-}
 
 /// `reconcile`'s pass over the pieces, newest first.
 fn shadow(
