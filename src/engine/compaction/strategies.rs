@@ -141,23 +141,24 @@ fn take_arrived(list: &[&SSTable], p: &Params) -> Plan {
 fn twcs(input: &Input) -> Option<Plan> {
     let p = input.params;
     let current = (input.now / p.window_s).floor();
-    let mut windows: std::collections::BTreeMap<i64, Vec<&SSTable>> =
-        std::collections::BTreeMap::new();
-    for s in &input.sstables {
-        let w = (s.stats.max_ts / p.window_s).floor() as i64;
-        windows.entry(w).or_default().push(s);
-    }
-    for (w, members) in windows.into_iter().rev() {
-        let w = w as f64;
-        let copies: f64 = members.iter().map(|s| s.copies).sum();
+    // Sstables by window, newest window first (one sort, no map: R1 plans ten thousand times a
+    // run over two hundred records).
+    let window = |s: &SSTable| (s.stats.max_ts / p.window_s).floor();
+    let mut by_window: Vec<(f64, &SSTable)> =
+        input.sstables.iter().map(|s| (window(s), *s)).collect();
+    by_window.sort_by(|a, b| b.0.total_cmp(&a.0));
+    for group in by_window.chunk_by(|a, b| a.0 == b.0) {
+        let w = group[0].0;
+        let copies: f64 = group.iter().map(|(_, s)| s.copies).sum();
         if w >= current {
             if copies >= p.min_threshold {
+                let members: Vec<&SSTable> = group.iter().map(|(_, s)| *s).collect();
                 if let Some(plan) = stcs(&members, p, input.gradual) {
                     return Some(plan);
                 }
             }
         } else if copies >= 2.0 {
-            let mut sorted = members.clone();
+            let mut sorted: Vec<&SSTable> = group.iter().map(|(_, s)| *s).collect();
             sorted.sort_by(|a, b| a.stats.min_ts.total_cmp(&b.stats.min_ts));
             let mut inputs = Vec::new();
             let mut taken = 0.0;
