@@ -51,6 +51,46 @@ pub struct View {
     pub pdel: Option<(f64, u32)>,
 }
 
+thread_local! {
+    /// Buffers of dropped views, for the next one: a run builds a view for every partition of
+    /// every compaction and of every sample's statistics (R1: a fifth of its time allocating).
+    static SPARE: std::cell::RefCell<Vec<(Vec<Seg>, Vec<Piece>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Spare buffers kept per thread: enough for the views a sample's reads hold at once.
+const SPARE_VIEWS: usize = 64;
+
+impl View {
+    /// An empty view on a dropped view's buffers, if any.
+    fn recycled(pdel: Option<(f64, u32)>) -> View {
+        let (segs, pieces) = SPARE
+            .with(|spare| spare.borrow_mut().pop())
+            .unwrap_or_default();
+        View { segs, pieces, pdel }
+    }
+}
+
+impl Drop for View {
+    fn drop(&mut self) {
+        if self.pieces.capacity() == 0 {
+            return;
+        }
+        let mut segs = std::mem::take(&mut self.segs);
+        let mut pieces = std::mem::take(&mut self.pieces);
+        segs.clear();
+        pieces.clear();
+        // `try_with`: a view dropped while the thread's storage is torn down just frees.
+        let _ = SPARE.try_with(|spare| {
+            if let Ok(mut spare) = spare.try_borrow_mut() {
+                if spare.len() < SPARE_VIEWS {
+                    spare.push((segs, pieces));
+                }
+            }
+        });
+    }
+}
+
 /// A frag cut so that its state is one throughout.
 #[derive(Debug, Clone, Copy)]
 struct Unit {
@@ -272,10 +312,7 @@ fn build_with<'f>(
     bounds.sort_by(f64::total_cmp);
     bounds.dedup();
     units.sort_by(|a, b| a.frag.lo.total_cmp(&b.frag.lo));
-    let mut view = View {
-        pdel,
-        ..View::default()
-    };
+    let mut view = View::recycled(pdel);
     let mut next = 0;
     for w in bounds.windows(2) {
         let (a, b) = (w[0], w[1]);
