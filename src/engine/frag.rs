@@ -97,6 +97,20 @@ impl Frag {
         }
     }
 
+    /// The share of its rows written after `t`, which a partition deletion at `t` leaves: its
+    /// writes are spread evenly over `[t0, t1]`; a deletion wins a tie, as in the merge by timestamp (CASSANDRA.md 7.1 step 7).
+    /// Found by the agreement suite: the partition deletions of a step fell on the middle of its
+    /// upserts and left all of them (registry: +4 % live rows).
+    pub fn share_after(&self, t: f64) -> f64 {
+        if self.t1 > self.t0 {
+            ((self.t1 - t) / (self.t1 - self.t0)).clamp(0.0, 1.0)
+        } else if self.t0 > t {
+            1.0
+        } else {
+            0.0
+        }
+    }
+
     /// The clustering position written at time `t` (ordered frags only).
     pub fn position_at(&self, t: f64) -> Option<f64> {
         if !self.ordered || self.t1 <= self.t0 || t <= self.t0 || t >= self.t1 {

@@ -150,7 +150,10 @@ pub fn build_node(scenario: &Scenario, share: &NodeShare, seed: u64, index: usiz
             Some("batch") | Some("group")
         ),
     };
-    let tables = build_tables(scenario, share);
+    let mut tables = build_tables(scenario, share);
+    for (i, t) in tables.iter_mut().enumerate() {
+        t.population_rng = Pcg64Mcg::seed_from_u64(node_seed(node_seed(seed, index), i) ^ 0x706F_7075);
+    }
     let rng = Pcg64Mcg::seed_from_u64(node_seed(seed, index));
     let latency_rng = Pcg64Mcg::seed_from_u64(node_seed(seed, index) ^ 0x6C61_7465_6E63_7921);
     NodeSim::new(config, tables, rng, latency_rng)
@@ -464,6 +467,8 @@ fn new_table(scenario: &Scenario, table: &Table, share: &NodeShare) -> TableSim 
         max_sstable_partition: 0.0,
         first_large_partition_s: None,
         pversion: Vec::new(),
+        // Seeded per node and table in `build_node`.
+        population_rng: Pcg64Mcg::seed_from_u64(0),
         chunk_bytes: table
             .options
             .effective_chunk_kib(version)

@@ -114,7 +114,7 @@ impl NodeSim {
     /// Runs `[t0, t1)`.
     pub fn step(&mut self, t0: f64, t1: f64) {
         for t in &mut self.tables {
-            t.advance_partitions(t0, &mut self.rng);
+            t.advance_partitions(t0);
             t.write_step(t0, t1, &mut self.rng);
         }
         self.flush(t0, t1);

@@ -160,6 +160,9 @@ pub struct TableSim {
     /// Per tracked partition, a counter bumped whenever its merged content may change (a write,
     /// a compaction, a dropped sstable); flushes move content without changing it.
     pub pversion: Vec<u32>,
+    /// Draws each new partition's clustering population: a stream of its own, so the same seed
+    /// gives the same partitions whatever the writes drew (the reference engine draws the same).
+    pub population_rng: Pcg64Mcg,
     /// Compression chunk (or 4 KiB page when uncompressed) a read decompresses whole.
     pub chunk_bytes: f64,
     /// Partition statistics of earlier samples, reused while the version holds and no TTL expires.
@@ -199,8 +202,9 @@ impl TableSim {
     }
 
     /// Creates the partitions whose time bucket has begun.
-    pub fn advance_partitions(&mut self, now: f64, rng: &mut Pcg64Mcg) {
+    pub fn advance_partitions(&mut self, now: f64) {
         let population = self.population;
+        let rng = &mut self.population_rng;
         self.parts.advance(now, || match population {
             Some(d) => sample_distribution(&d, rng).round().max(1.0),
             None => 1.0,

@@ -404,8 +404,8 @@ fn shadow(
 ) {
     let mut ranged = false;
     for p in pieces.iter_mut() {
-        let t = p.frag.time_at(0.5 * (p.frag.lo + p.frag.hi));
-        if pdel.is_some_and(|d| t < d) || ranged {
+        let after = pdel.map_or(1.0, |d| p.frag.share_after(d));
+        if after <= 0.0 || ranged {
             p.visible = 0.0;
             if p.frag.kind == Kind::RangeTombstone {
                 p.markers = 0.0;
@@ -413,11 +413,12 @@ fn shadow(
             continue;
         }
         let class = Class::of(&p.frag);
-        let open: f64 = free
-            .iter()
-            .filter(|(s, c, _)| !(p.frag.merged && *s == p.src) && c.hides(class))
-            .map(|(_, _, f)| f)
-            .product();
+        let open: f64 = after
+            * free
+                .iter()
+                .filter(|(s, c, _)| !(p.frag.merged && *s == p.src) && c.hides(class))
+                .map(|(_, _, f)| f)
+                .product::<f64>();
         match p.frag.kind {
             Kind::RangeTombstone => {
                 // Present (not shadowed): the one range tombstone that counts here.
@@ -433,7 +434,7 @@ fn shadow(
                 };
                 p.visible = p.frag.rows * open;
                 let taken = if p.frag.merged {
-                    density
+                    density * after
                 } else {
                     density * open
                 };

@@ -26,6 +26,11 @@ pub struct RefSSTable {
     pub created_s: f64,
     /// LCS level (0 for flushes and for the other strategies).
     pub level: u32,
+    /// Cells that become droppable, as `(local deletion time, cells up to it)` in time order,
+    /// and all its cells: the droppable ratio at any gc_before without walking every entry
+    /// (tombstone compactions ask it of every sstable after every flush).
+    drop_times: Vec<(f64, f64)>,
+    cells: f64,
 }
 
 /// Serialized bytes and cells of an entry (CASSANDRA.md 3.8), as the aggregated engine sizes
@@ -61,6 +66,8 @@ impl RefSSTable {
     ) -> RefSSTable {
         let (mut min_ts, mut max_ts, mut max_ldt, mut bytes) =
             (f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY, 0.0);
+        let mut drop_times = Vec::new();
+        let mut cells = 0.0;
         for p in parts.values() {
             min_ts = min_ts.min(p.min_ts());
             max_ts = max_ts.max(p.max_ts());
@@ -72,7 +79,18 @@ impl RefSSTable {
             for e in &p.entries {
                 max_ldt = max_ldt.max(e.ldt());
                 bytes += entry_bytes(e, sizes);
+                let c = entry_cells(e, sizes);
+                cells += c;
+                if e.ldt().is_finite() {
+                    drop_times.push((e.ldt(), c));
+                }
             }
+        }
+        drop_times.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut acc = 0.0;
+        for d in &mut drop_times {
+            acc += d.1;
+            d.1 = acc;
         }
         RefSSTable {
             id,
@@ -83,6 +101,8 @@ impl RefSSTable {
             bytes,
             created_s,
             level: 0,
+            drop_times,
+            cells,
         }
     }
 
@@ -100,17 +120,11 @@ impl RefSSTable {
 
     /// The share of its cells whose local deletion time is before `gc_before`: the droppable
     /// tombstone ratio of `worthDroppingTombstones` (CASSANDRA.md 5.1).
-    fn droppable_ratio(&self, gc_before: f64, sizes: &TableSizes) -> f64 {
-        let (mut all, mut droppable) = (0.0, 0.0);
-        for e in self.parts.values().flat_map(|p| p.entries.iter()) {
-            let c = entry_cells(e, sizes);
-            all += c;
-            if e.ldt() < gc_before {
-                droppable += c;
-            }
-        }
-        if all > 0.0 {
-            droppable / all
+    fn droppable_ratio(&self, gc_before: f64) -> f64 {
+        let k = self.drop_times.partition_point(|d| d.0 < gc_before);
+        let droppable = if k > 0 { self.drop_times[k - 1].1 } else { 0.0 };
+        if self.cells > 0.0 {
+            droppable / self.cells
         } else {
             0.0
         }
@@ -181,7 +195,7 @@ fn tombstone(tb: &RefTable, now: f64) -> Option<Planned> {
         if now - s.created_s < p.tombstone_compaction_interval {
             continue;
         }
-        let ratio = s.droppable_ratio(gc_before, &tb.sizes);
+        let ratio = s.droppable_ratio(gc_before);
         if ratio <= p.tombstone_threshold {
             continue;
         }
@@ -439,6 +453,8 @@ mod tests {
             bytes,
             created_s: 0.0,
             level: 0,
+            drop_times: Vec::new(),
+            cells: 0.0,
         };
         let mib = 1024.0 * 1024.0;
         // Three small (below min_sstable_size together) and one huge: no bucket of four.

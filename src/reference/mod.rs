@@ -45,15 +45,25 @@ const STEP_S: f64 = 60.0;
 /// One table on the reference node.
 pub struct RefTable {
     pub name: String,
+    /// Partitions per time bucket (all of them without buckets).
     pub entities: u32,
+    /// Time bucket length when the partition key has one: bucket `g`'s partitions are numbered
+    /// `g * entities ..`, and writes go to the bucket of their time.
+    pub bucket_s: Option<f64>,
+    /// Draws a new partition's clustering population, from the aggregated engine's stream for
+    /// the table: where it tracks every partition, both engines hold the same populations.
+    pub population: Option<crate::distribution::Distribution>,
+    population_rng: Pcg64Mcg,
     pub gc_grace: f64,
     pub params: Params,
     pub repurge_expired: bool,
     pub sizes: TableSizes,
     pub heap_per_partition: f64,
     pub writers: Vec<RefWriter>,
-    /// `(LIMIT, reversed, cumulative key popularity)` per read statement.
+    /// `(LIMIT, reversed, cumulative key popularity)` per read statement; on a bucketed table
+    /// reads go to the current bucket (`latest` keys), uniformly.
     pub readers: Vec<(Option<f64>, bool, Vec<f64>)>,
+    /// Per partition, by number; a bucket's partitions are added when it begins.
     pub states: Vec<PartState>,
     pub memtable: BTreeMap<u32, RefPart>,
     pub memtable_heap: f64,
@@ -132,21 +142,19 @@ fn table_supported(t: &TableSim) -> Result<(), String> {
         Strategy::Stcs | Strategy::Twcs | Strategy::Lcs => {}
         ref s => return refuse(&format!("{s:?} compaction (STCS, LCS and TWCS only)")),
     }
-    if t.parts.layout.bucket_s.is_some() {
-        return refuse("time-bucketed partitions");
-    }
+    let bucketed = t.parts.layout.bucket_s.is_some();
     if t.flush_period_s.is_some() {
         return refuse("memtable_flush_period_in_ms");
     }
     for w in &t.writers {
-        if w.static_only {
-            return refuse("static-only writes");
-        }
         if w.kind == WriteKind::Delete && w.deletion.is_none() {
             return refuse("this delete");
         }
         if !matches!(w.keys, KeyPopularity::Uniform | KeyPopularity::Zipf(_)) {
             return refuse("latest or sequential key popularity");
+        }
+        if bucketed && w.kind == WriteKind::Delete {
+            return refuse("deletes in time-bucketed partitions");
         }
     }
     // A table of one row per partition (no clustering): a point read reads the partition.
@@ -159,34 +167,38 @@ fn table_supported(t: &TableSim) -> Result<(), String> {
         .all(|w| w.pattern != crate::workload::ClusteringPattern::Increasing);
     for r in &t.readers {
         let s = &r.shape;
-        if s.scan || s.slice || (s.point && !single_row) || s.uses_index || s.partitions != 1.0 {
+        // A read through a legacy secondary index reads the index table's partition for the
+        // value, as the aggregated engine models it: a partition read of that table.
+        let scan = s.scan && !s.uses_index;
+        if scan || s.slice || (s.point && !single_row) || s.partitions != 1.0 {
             return refuse(
                 "scans, slices, point reads of wide partitions or multi-partition reads",
             );
         }
-        if !matches!(r.keys, KeyPopularity::Uniform | KeyPopularity::Zipf(_)) {
-            return refuse("latest or sequential key popularity");
+        let keys_ok = if bucketed {
+            r.keys == KeyPopularity::Latest
+        } else {
+            matches!(r.keys, KeyPopularity::Uniform | KeyPopularity::Zipf(_))
+        };
+        if !keys_ok {
+            return refuse(if bucketed {
+                "reads of time-bucketed partitions other than the current bucket's (latest keys)"
+            } else {
+                "latest or sequential key popularity"
+            });
         }
     }
     Ok(())
 }
 
-fn table(t: &TableSim, rng: &mut Pcg64Mcg) -> RefTable {
+fn table(t: &TableSim) -> RefTable {
     let entities = t.parts.layout.entities.max(1.0) as u32;
-    let states = (0..entities)
-        .map(|_| PartState {
-            population: match &t.population {
-                Some(d) => crate::engine::table::sample_distribution(d, rng)
-                    .round()
-                    .max(1.0) as u32,
-                None => 1,
-            },
-            ..PartState::default()
-        })
-        .collect();
-    RefTable {
+    let mut tb = RefTable {
         name: t.name.clone(),
         entities,
+        bucket_s: t.parts.layout.bucket_s,
+        population: t.population.clone(),
+        population_rng: t.population_rng.clone(),
         gc_grace: t.gc_grace,
         params: t.params.clone(),
         repurge_expired: t.repurge_expired,
@@ -210,7 +222,7 @@ fn table(t: &TableSim, rng: &mut Pcg64Mcg) -> RefTable {
                 (limit, r.shape.reversed, keys)
             })
             .collect(),
-        states,
+        states: Vec::new(),
         memtable: BTreeMap::new(),
         memtable_heap: 0.0,
         sstables: Vec::new(),
@@ -219,6 +231,37 @@ fn table(t: &TableSim, rng: &mut Pcg64Mcg) -> RefTable {
         compression_ratio: t.compression_ratio,
         lcs_cursor: Vec::new(),
         flushes: 0.0,
+    };
+    tb.open_bucket(0.0);
+    tb
+}
+
+impl RefTable {
+    /// The bucket holding time `t` (0 without buckets).
+    fn bucket(&self, t: f64) -> u32 {
+        self.bucket_s.map_or(0, |b| (t / b).floor().max(0.0) as u32)
+    }
+
+    /// Adds the partitions of every bucket begun by `t`, each with its clustering population.
+    fn open_bucket(&mut self, t: f64) {
+        let want = (self.bucket(t) as usize + 1) * self.entities as usize;
+        while self.states.len() < want {
+            let population = match &self.population {
+                Some(d) => crate::engine::table::sample_distribution(d, &mut self.population_rng)
+                    .round()
+                    .max(1.0) as u32,
+                None => 1,
+            };
+            self.states.push(PartState {
+                population,
+                ..PartState::default()
+            });
+        }
+    }
+
+    /// Partition `entity` of the bucket holding `t`.
+    fn partition(&self, entity: u32, t: f64) -> u32 {
+        self.bucket(t) * self.entities + entity
     }
 }
 
@@ -235,7 +278,7 @@ pub fn run(
     let reads_per_sample = node.config.reads_per_sample;
     let mut rng = Pcg64Mcg::seed_from_u64(seed ^ 0x7265_6665_7265_6e63);
     let mut n = RefNode {
-        tables: node.tables.iter().map(|t| table(t, &mut rng)).collect(),
+        tables: node.tables.iter().map(table).collect(),
         flush_threshold: node.config.flush_threshold,
         due: VecDeque::new(),
     };
@@ -295,8 +338,9 @@ impl RefNode {
         for (ts, ti, wi) in ops {
             self.consume(ts);
             let tb = &mut self.tables[ti];
+            tb.open_bucket(ts);
             let w = &tb.writers[wi];
-            let pk = workload::pick(&w.cumulative, tb.entities, rng);
+            let pk = tb.partition(workload::pick(&w.cumulative, tb.entities, rng), ts);
             let Some(e) = workload::operation(w, &mut tb.states[pk as usize], ts, rng) else {
                 continue;
             };
@@ -406,7 +450,7 @@ fn sample(tb: &RefTable, now: f64, reads: usize, rng: &mut Pcg64Mcg) -> RefSampl
         tombstones: stored_tombstones(tb, now),
         ..RefSample::default()
     };
-    for pk in 0..tb.entities {
+    for pk in 0..tb.states.len() as u32 {
         let sources: Vec<&RefPart> = tb
             .sstables
             .iter()
@@ -428,7 +472,9 @@ fn sample(tb: &RefTable, now: f64, reads: usize, rng: &mut Pcg64Mcg) -> RefSampl
     }
     for (limit, reversed, keys) in &tb.readers {
         for _ in 0..reads {
-            let pk = workload::pick(keys, tb.entities, rng);
+            // The current bucket: at its boundary, the one just ended (as the aggregated
+            // engine's `latest` reads).
+            let pk = tb.partition(workload::pick(keys, tb.entities, rng), now - 1e-6);
             let (sstables, tombstones) = read::read(tb, pk, *limit, *reversed, now);
             s.sstables_per_read.push(sstables);
             s.tombstones_per_read.push(tombstones);

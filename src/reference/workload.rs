@@ -11,6 +11,9 @@ use super::data::{EKind, Entry, RefPart};
 use crate::engine::table::Writer;
 use crate::workload::{ClusteringPattern, Deletion, KeyPopularity, Target, WriteKind};
 
+/// The static row's clustering position: before every row (the aggregated engine's too).
+pub const STATIC_ROW: f64 = -1.0;
+
 /// What one statement does to a row.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Action {
@@ -23,6 +26,9 @@ pub enum Action {
     /// A range delete of the rows written at least the delay ago, not yet range-deleted.
     Range,
     Partition,
+    /// An INSERT or UPDATE of static columns only: the partition's static row, which is
+    /// clustered before every row.
+    Static,
 }
 
 /// One statement as it writes this table on the reference node.
@@ -51,6 +57,7 @@ impl RefWriter {
             (WriteKind::Delete, Some(Deletion::Range)) => Action::Range,
             (WriteKind::Delete, Some(Deletion::Row)) => Action::Targeted(EKind::RowDel),
             (WriteKind::Delete, _) => Action::Targeted(EKind::CellDel),
+            _ if w.static_only => Action::Static,
             _ if w.targets_existing_rows() => Action::Targeted(EKind::Row),
             _ => Action::Write,
         };
@@ -150,6 +157,7 @@ pub fn operation(
         |st: &PartState, rng: &mut Pcg64Mcg| f64::from(rng.random_range(0..st.population.max(1)));
     match w.action {
         Action::Partition => Some(Err(ts)),
+        Action::Static => Some(Ok(entry(STATIC_ROW, EKind::Row))),
         Action::Write if w.append => {
             st.appended.push(ts);
             Some(Ok(entry((st.appended.len() - 1) as f64, EKind::Row)))
