@@ -30,7 +30,13 @@
 //! 8. a compaction's surviving upserts were spread from the oldest write to the newest and
 //!    expired too early (sessions: -21 % live rows, expired cells x18);
 //! 9. a step's range deletes were one tombstone at its end (-75 % live rows, -80 % range
-//!    tombstones).
+//!    tombstones);
+//! 10. the sampler's one stride over the partitions of every time bucket aliased with the
+//!     buckets (R1 scaled down: live rows off by up to 2 %);
+//! 11. a step's partition deletions left all of the step's upserts (registry: +4 % live rows).
+//!
+//! Both engines draw the same clustering populations (the aggregated engine's stream per table)
+//! wherever it tracks every partition, so that a case compares the engines, not two draws.
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -395,6 +401,82 @@ fn m2m_readings_scaled_down() {
             ],
         );
     }
+}
+
+#[test]
+fn registry_scaled_down() {
+    // The shipped registry scenario on one node: 2 000 entities of properties and 200 files,
+    // every statement at a tenth to a hundredth of its rate; the file read without its
+    // `chunk >= ?` slice. Its entries' upserts and partition deletions, the legacy index table
+    // they maintain and its reads, the files' chunk upserts and static rows all run in both
+    // engines. Found: a step's partition deletions fell on the middle of its upserts, whose
+    // time is their mean, and left all of them (+4 % live rows); a deletion now leaves the share
+    // written after it.
+    let s = load(
+        "scenarios/registry.toml",
+        &[
+            (
+                "cluster.datacenters",
+                "[{ name = \"dc1\", nodes = 1, rf = 1 }]",
+            ),
+            ("duration", "\"12h\""),
+            ("sample_every", "\"20m\""),
+            ("tables.\"registry.entries\".partitions.entities", "2000"),
+            ("tables.\"registry.files\".partitions.entities", "200"),
+            ("workload[0].rate", "\"30/s\""),
+            ("workload[1].rate", "\"40/s\""),
+            ("workload[2].rate", "\"5/s\""),
+            ("workload[3].rate", "\"0.2/s\""),
+            ("workload[4].rate", "\"2/s\""),
+            ("workload[5].rate", "\"0.1/s\""),
+            ("workload[6].rate", "\"3/s\""),
+            (
+                "workload[6].cql",
+                "\"SELECT chunk, data FROM registry.files WHERE path = ? LIMIT 16\"",
+            ),
+            ("settings.memtable_heap_space", "\"16MiB\""),
+        ],
+    );
+    // Still differs, not asserted (left for the next change, see the notes):
+    // - flushes of the two small tables (entries and its index, 8.4 and 4.2 a sample against
+    //   7.6 and 3.8): the files' 64 KiB chunks fill the shared memtable pool, and which table is
+    //   the largest when it fills is decided per write in Cassandra, per step here;
+    // - the index table's row tombstones (370 against 460) and tombstones per read p50 (1.2
+    //   against 1.9): the index entries an overwrite deletes;
+    // - the files' sstables (6.3 against 6.8) and sstables per read p50 (5.4 against 6.4):
+    //   which of a step's flushes hold a partition written twice a second over 200.
+    let tables = compare_tables(&s, 18);
+    let table = |name: &str| {
+        tables
+            .iter()
+            .find(|c| c.table == name)
+            .unwrap_or_else(|| panic!("no table {name}"))
+    };
+    // Live rows within 2 %: upserts into populations of 5 to 40 rows, so the live rows are the
+    // share of each population written since its partition's last deletion, a sum of small
+    // counts (the flush and read noise of the rows per partition is about 1 %).
+    assert_agree(
+        &table("registry.entries").quantities,
+        &[
+            ("live rows", 0.02, 0.0),
+            ("partition tombstones", 0.02, 0.0),
+            ("sstables", 0.05, 0.0),
+            ("sstables per read p50", 0.05, 0.0),
+            ("sstables per read p99", 0.05, 0.0),
+        ],
+    );
+    assert_agree(
+        &table("registry.entries.entries_by_value").quantities,
+        &[("live rows", 0.01, 0.0)],
+    );
+    assert_agree(
+        &table("registry.files").quantities,
+        &[
+            ("live rows", 0.02, 0.0),
+            ("flushes", 0.03, 0.0),
+            ("sstables per read p99", 0.05, 0.0),
+        ],
+    );
 }
 
 /// The TTL series without TTL, its appends over zipf(1.2) keys: the hottest partition takes a

@@ -152,7 +152,8 @@ pub fn build_node(scenario: &Scenario, share: &NodeShare, seed: u64, index: usiz
     };
     let mut tables = build_tables(scenario, share);
     for (i, t) in tables.iter_mut().enumerate() {
-        t.population_rng = Pcg64Mcg::seed_from_u64(node_seed(node_seed(seed, index), i) ^ 0x706F_7075);
+        t.population_rng =
+            Pcg64Mcg::seed_from_u64(node_seed(node_seed(seed, index), i) ^ 0x706F_7075);
     }
     let rng = Pcg64Mcg::seed_from_u64(node_seed(seed, index));
     let latency_rng = Pcg64Mcg::seed_from_u64(node_seed(seed, index) ^ 0x6C61_7465_6E63_7921);

@@ -7,10 +7,12 @@
 //! reads (`read.rs`) are applied by brute force: clear code over fast code.
 //!
 //! It runs one node of one datacenter, compaction unthrottled (`compaction_throughput = 0`) by
-//! STCS, LCS or TWCS, partition reads with or without LIMIT (and point reads of one-row
-//! partitions). [`supported`] refuses anything else (UCS, time-bucketed partitions, static-only
-//! writes, scans, slices, index reads), and scenarios too large to hold row by row, with the
-//! estimated memory.
+//! STCS, LCS or TWCS; time-bucketed partitions (writes to the bucket of their time, reads of the
+//! current one); static rows; partition reads with or without LIMIT, point reads of one-row
+//! partitions, and reads through a legacy secondary index (a partition read of the index table,
+//! as the aggregated engine models it). [`supported`] refuses anything else (UCS, scans, slices,
+//! deletes in bucketed tables, latest or sequential keys elsewhere), and scenarios too large to
+//! hold row by row, with the estimated memory.
 
 pub mod compaction;
 pub mod compare;
