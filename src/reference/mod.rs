@@ -199,7 +199,7 @@ fn table(t: &TableSim) -> RefTable {
         name: t.name.clone(),
         entities,
         bucket_s: t.parts.layout.bucket_s,
-        population: t.population.clone(),
+        population: t.population,
         population_rng: t.population_rng.clone(),
         gc_grace: t.gc_grace,
         params: t.params.clone(),
