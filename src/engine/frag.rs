@@ -419,6 +419,18 @@ mod tests {
     }
 
     #[test]
+    fn a_partition_deletion_leaves_what_was_written_after_it() {
+        let f = rows(0.0, 10.0, 100.0, 200.0);
+        assert_eq!(f.share_after(50.0), 1.0);
+        assert_eq!(f.share_after(150.0), 0.5);
+        assert_eq!(f.share_after(200.0), 0.0);
+        // Written at one instant: the deletion wins a tie.
+        let at = rows(0.0, 10.0, 100.0, 100.0);
+        assert_eq!(at.share_after(100.0), 0.0);
+        assert_eq!(at.share_after(99.0), 1.0);
+    }
+
+    #[test]
     fn appends_join_into_one_run() {
         let mut p = Part::new(0);
         p.push(rows(0.0, 100.0, 0.0, 10.0));

@@ -83,6 +83,9 @@ pub struct Memtable {
     pub oldest: f64,
     /// Heap written during the current step (for the flush split).
     pub step_heap: f64,
+    /// The current step's writes by partition: `(partition, rows, new to the memtable)`, so a
+    /// step with several flushes charges a partition's overhead to every memtable it enters.
+    pub step_touches: Vec<(u32, f64, bool)>,
 }
 
 impl Memtable {
@@ -356,6 +359,7 @@ impl TableSim {
             },
         };
         let is_new = !self.memtable.parts.contains_key(&pidx);
+        self.memtable.step_touches.push((pidx, n, is_new));
         let part = self
             .memtable
             .parts
