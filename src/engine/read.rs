@@ -484,10 +484,11 @@ fn holders(t: &Touch, rng: &mut Pcg64Mcg) -> f64 {
         let z = statrs::distribution::Normal::standard().inverse_cdf(u.clamp(1e-12, 1.0 - 1e-12));
         return (t.presence + z * (n * p * (1.0 - p)).sqrt()).round().clamp(0.0, n);
     }
-    // The inverse of the binomial CDF, walked from 0: about `presence` steps (a library draw per
-    // read and record cost R1 a fifth of its run).
-    let ratio = p / (1.0 - p);
-    let mut pmf = (1.0 - p).powf(n);
+    // The inverse of the binomial CDF, walked from 0 on the rarer side (the copies holding it,
+    // or those missing it): a few steps, and (1 - q)^n stays far from underflow for q <= 1/2.
+    let q = p.min(1.0 - p);
+    let ratio = q / (1.0 - q);
+    let mut pmf = (1.0 - q).powf(n);
     let mut cdf = pmf;
     let mut k = 0.0;
     while u > cdf && k < n {
@@ -495,7 +496,11 @@ fn holders(t: &Touch, rng: &mut Pcg64Mcg) -> f64 {
         k += 1.0;
         cdf += pmf;
     }
-    k
+    if p <= 0.5 {
+        k
+    } else {
+        n - k
+    }
 }
 
 #[cfg(test)]
@@ -506,7 +511,7 @@ mod tests {
     #[test]
     fn the_copies_holding_a_partition_are_a_binomial_draw_around_the_presence() {
         let mut rng = Pcg64Mcg::seed_from_u64(3);
-        for (copies, presence) in [(10.0, 3.0), (200.0, 50.0), (1.0, 1.0)] {
+        for (copies, presence) in [(10.0, 3.0), (40.0, 39.0), (200.0, 50.0), (1.0, 1.0)] {
             let t = Touch {
                 presence,
                 copies,
