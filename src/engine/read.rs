@@ -482,7 +482,9 @@ fn holders(t: &Touch, rng: &mut Pcg64Mcg) -> f64 {
         // Many copies: the normal approximation, by the same single draw.
         use statrs::distribution::ContinuousCDF;
         let z = statrs::distribution::Normal::standard().inverse_cdf(u.clamp(1e-12, 1.0 - 1e-12));
-        return (t.presence + z * (n * p * (1.0 - p)).sqrt()).round().clamp(0.0, n);
+        return (t.presence + z * (n * p * (1.0 - p)).sqrt())
+            .round()
+            .clamp(0.0, n);
     }
     // The inverse of the binomial CDF, walked from 0 on the rarer side (the copies holding it,
     // or those missing it): a few steps, and (1 - q)^n stays far from underflow for q <= 1/2.
@@ -524,9 +526,15 @@ mod tests {
             let mean = draws.iter().sum::<f64>() / draws.len() as f64;
             let var = draws.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / draws.len() as f64;
             let p = presence / copies;
-            assert!((mean - presence).abs() < 0.02 * presence, "{copies}: mean {mean}");
+            assert!(
+                (mean - presence).abs() < 0.02 * presence,
+                "{copies}: mean {mean}"
+            );
             let want = copies * p * (1.0 - p);
-            assert!((var - want).abs() <= 0.05 * want + 1e-9, "{copies}: variance {var}");
+            assert!(
+                (var - want).abs() <= 0.05 * want + 1e-9,
+                "{copies}: variance {var}"
+            );
             assert!(draws.iter().all(|d| *d >= 0.0 && *d <= copies.max(1.0)));
         }
     }
