@@ -1,7 +1,11 @@
 //! The smallest healthy heap for a scenario (issue 5, item 4): the scenario re-run at the heap
-//! sizes an operator would choose, binary-searched on the assumption that a bigger heap never
-//! makes a verdict worse. The ladder stops at half the RAM and at 31 GiB (F9: keep the heap at
-//! ¼–½ of RAM, under 32 GB for compressed oops).
+//! sizes an operator would choose, binary-searched, then checked upwards: the answer is the
+//! smallest heap from which every larger one up to a heap known healthy is healthy too. A
+//! bigger heap usually never makes a verdict worse, but near a threshold it can (R1 for 15 days:
+//! 3 GiB flushes small sstables compaction keeps up with, 4 and 6 GiB fall behind, 8 GiB is
+//! healthy), and a plain binary search then answered by where it started. The ladder stops at
+//! half the RAM and at 31 GiB (F9: keep the heap at ¼–½ of RAM, under 32 GB for compressed
+//! oops).
 
 use super::{node_summary, simulate};
 use crate::heap::verdict::Verdict;
@@ -60,20 +64,42 @@ pub fn smallest_healthy(
         .into_iter()
         .filter(|h| if healthy_now { *h < heap } else { *h > heap })
         .collect();
-    let (mut lo, mut hi) = (0usize, candidates.len());
-    // Invariant: candidates[hi..] are healthy (or past the end), candidates[..lo] are not.
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        if verdict_with(scenario, seed, parallel, candidates[mid]) == Verdict::Healthy {
-            hi = mid;
-        } else {
-            lo = mid + 1;
-        }
-    }
+    let lo = search(candidates.len(), |i| {
+        verdict_with(scenario, seed, parallel, candidates[i]) == Verdict::Healthy
+    });
     match candidates.get(lo) {
         Some(h) => Some(*h),
         None if healthy_now => Some(heap),
         None => None,
+    }
+}
+
+/// The smallest index `i` of `n` ascending candidates such that every candidate from `i` up to
+/// the first one tested healthy above it (or the end: past it, the known run is healthy or none
+/// is) is healthy; `n` when none is. Each candidate is tested at most once.
+fn search(n: usize, mut healthy: impl FnMut(usize) -> bool) -> usize {
+    let mut known: Vec<Option<bool>> = vec![None; n];
+    let mut test = |i: usize, known: &mut Vec<Option<bool>>| -> bool {
+        *known[i].get_or_insert_with(|| healthy(i))
+    };
+    let mut floor = 0;
+    loop {
+        let (mut lo, mut hi) = (floor, n);
+        // Invariant: candidates[hi..] were found healthy (or past the end), [..lo] not.
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if test(mid, &mut known) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        // Upwards from the answer to the next heap known healthy, every untested one.
+        let next_known = (lo + 1..n).find(|&j| known[j] == Some(true)).unwrap_or(n);
+        match (lo + 1..next_known).find(|&k| !test(k, &mut known)) {
+            Some(k) => floor = k + 1,
+            None => return lo,
+        }
     }
 }
 
@@ -87,6 +113,44 @@ mod tests {
         assert_eq!(l.first(), Some(&GIB));
         assert_eq!(l.last(), Some(&(16.0 * GIB)));
         assert_eq!(ladder(256.0 * GIB).last(), Some(&(31.0 * GIB)));
+    }
+
+    #[test]
+    fn the_search_answers_alike_from_either_side_of_a_non_monotone_verdict() {
+        // Healthy at 3 and from 8 up, not at 4 and 6: the R1 case (ladder 1..16 GiB).
+        let ladder = [1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0];
+        let healthy = |h: f64| h == 3.0 || h >= 8.0;
+        for start in ladder {
+            let candidates: Vec<f64> = ladder
+                .iter()
+                .copied()
+                .filter(|h| {
+                    if healthy(start) {
+                        *h < start
+                    } else {
+                        *h > start
+                    }
+                })
+                .collect();
+            let mut tests = 0;
+            let i = search(candidates.len(), |i| {
+                tests += 1;
+                healthy(candidates[i])
+            });
+            let answer = candidates.get(i).copied().unwrap_or(start);
+            // A run healthy at 3 GiB is a heap known healthy: nothing below it is.
+            let want = if start == 3.0 { 3.0 } else { 8.0 };
+            assert_eq!(answer, want, "from {start}");
+            // The binary search's four, and the untested heaps it skipped above its answer.
+            assert!(tests <= 7, "from {start}: {tests} runs");
+        }
+        // Monotone: the binary search alone.
+        let mut tests = 0;
+        let i = search(9, |i| {
+            tests += 1;
+            i >= 6
+        });
+        assert_eq!((i, tests), (6, 4));
     }
 
     #[test]
