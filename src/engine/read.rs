@@ -53,6 +53,9 @@ pub struct Cached<'a> {
     head_walks: Vec<(bool, f64, Tally)>,
     /// Sstables holding the partition, newest max timestamp first.
     touches: Vec<Touch>,
+    /// Without partition deletions a read without a slice goes to every touch: the sum of the
+    /// touches whose count is certain, and those to draw (R1 reads pass hundreds of sstables).
+    plain: Option<(f64, Vec<usize>)>,
     /// Bloom-filter false positives expected from the sstables that do not hold it.
     bloom: f64,
     /// Clustering extent of its content.
@@ -125,6 +128,17 @@ pub fn cached<'c, 'a>(
             (a.min(f.lo), b.max(f.hi))
         });
         let bytes = sources.iter().map(|p| p.bytes(&table.sizes)).sum();
+        let plain = touches.iter().all(|t| t.pdel.is_none()).then(|| {
+            let drawn: Vec<usize> = (0..touches.len())
+                .filter(|&i| !certain(&touches[i]))
+                .collect();
+            let fixed = touches
+                .iter()
+                .filter(|t| certain(t))
+                .map(|t| t.presence)
+                .sum();
+            (fixed, drawn)
+        });
         Cached {
             bytes,
             sources,
@@ -132,6 +146,7 @@ pub fn cached<'c, 'a>(
             index: None,
             head_walks: Vec::new(),
             touches,
+            plain,
             bloom,
             lo: if lo.is_finite() { lo } else { 0.0 },
             hi: if hi.is_finite() { hi } else { 0.0 },
@@ -314,7 +329,17 @@ fn read_one<'a>(
         (tally.scanned, tally.counted)
     };
     let memtable_pdel = table.memtable.parts.get(&pidx).and_then(|p| p.pdel);
-    let sstables = sstables_read(&entry.touches, memtable_pdel, start, shape.reversed, rng);
+    let sstables = match (&entry.plain, memtable_pdel, start) {
+        (Some((fixed, drawn)), None, None) => {
+            let count = fixed
+                + drawn
+                    .iter()
+                    .map(|&i| holders(&entry.touches[i], rng))
+                    .sum::<f64>();
+            whole(count, rng)
+        }
+        _ => sstables_read(&entry.touches, memtable_pdel, start, shape.reversed, rng),
+    };
     let bloom = entry.bloom;
     let mut work = ReadWork {
         live_rows: tally.live,
@@ -460,8 +485,18 @@ fn sstables_read(
         }
         count += holders(t, rng);
     }
-    // Expected counts become whole sstables by random rounding, as a histogram records them.
+    whole(count, rng)
+}
+
+/// Expected counts become whole sstables by random rounding, as a histogram records them.
+fn whole(count: f64, rng: &mut Pcg64Mcg) -> f64 {
     count.floor() + f64::from(u8::from(rng.random::<f64>() < count.fract()))
+}
+
+/// Whether a record's count of copies holding the partition needs no draw.
+fn certain(t: &Touch) -> bool {
+    let n = t.copies.round();
+    n < 2.0 || t.presence >= n
 }
 
 /// How many of a record's copies hold the partition for one read: each alike sstable holds it
@@ -469,14 +504,11 @@ fn sstables_read(
 /// mean alone gave every read the same count, p50 = p99, where reads of partitions written
 /// now and then see a spread).
 fn holders(t: &Touch, rng: &mut Pcg64Mcg) -> f64 {
-    let n = t.copies.round();
-    if n < 2.0 || t.presence >= n {
+    if certain(t) {
         return t.presence;
     }
+    let n = t.copies.round();
     let p = (t.presence / n).clamp(0.0, 1.0);
-    if p >= 1.0 {
-        return n;
-    }
     let u: f64 = rng.random();
     if n > 64.0 {
         // Many copies: the normal approximation, by the same single draw.
