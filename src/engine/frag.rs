@@ -98,7 +98,8 @@ impl Frag {
     }
 
     /// The share of its rows written after `t`, which a partition deletion at `t` leaves: its
-    /// writes are spread evenly over `[t0, t1]`; a deletion wins a tie, as in the merge by timestamp (CASSANDRA.md 7.1 step 7).
+    /// writes are spread evenly over `[t0, t1]`; a deletion wins a tie, as in the merge by
+    /// timestamp (CASSANDRA.md 7.1 step 7).
     /// Found by the agreement suite: the partition deletions of a step fell on the middle of its
     /// upserts and left all of them (registry: +4 % live rows).
     pub fn share_after(&self, t: f64) -> f64 {

@@ -255,16 +255,11 @@ fn reentry_heap(t: &mut TableSim, flushes: f64) -> f64 {
     let mut extra = 0.0;
     for group in touches.chunk_by(|a, b| a.0 == b.0) {
         let rows: f64 = group.iter().map(|x| x.1).sum();
-        let was_new = group[0].2;
         let enters = 1.0 - (-rows / k).exp();
-        // The first memtable holds it already unless it was new; each later one may take it.
-        let expected = if was_new {
-            k * enters
-        } else {
-            (k - 1.0) * enters
-        };
-        let charged = if was_new { 1.0 } else { 0.0 };
-        extra += t.parts.weights[group[0].0 as usize] * (expected - charged).max(0.0);
+        // The first memtable holds it already unless it was new (then charged once); each
+        // memtable after a flush may take it again.
+        let (memtables, charged) = if group[0].2 { (k, 1.0) } else { (k - 1.0, 0.0) };
+        extra += t.parts.weights[group[0].0 as usize] * (memtables * enters - charged).max(0.0);
     }
     extra * t.heap_per_partition
 }

@@ -129,14 +129,14 @@ pub fn cached<'c, 'a>(
         });
         let bytes = sources.iter().map(|p| p.bytes(&table.sizes)).sum();
         let plain = touches.iter().all(|t| t.pdel.is_none()).then(|| {
-            let drawn: Vec<usize> = (0..touches.len())
-                .filter(|&i| !certain(&touches[i]))
-                .collect();
-            let fixed = touches
-                .iter()
-                .filter(|t| certain(t))
-                .map(|t| t.presence)
-                .sum();
+            let (mut fixed, mut drawn) = (0.0, Vec::new());
+            for (i, t) in touches.iter().enumerate() {
+                if certain(t) {
+                    fixed += t.presence;
+                } else {
+                    drawn.push(i);
+                }
+            }
             (fixed, drawn)
         });
         Cached {
@@ -329,17 +329,7 @@ fn read_one<'a>(
         (tally.scanned, tally.counted)
     };
     let memtable_pdel = table.memtable.parts.get(&pidx).and_then(|p| p.pdel);
-    let sstables = match (&entry.plain, memtable_pdel, start) {
-        (Some((fixed, drawn)), None, None) => {
-            let count = fixed
-                + drawn
-                    .iter()
-                    .map(|&i| holders(&entry.touches[i], rng))
-                    .sum::<f64>();
-            whole(count, rng)
-        }
-        _ => sstables_read(&entry.touches, memtable_pdel, start, shape.reversed, rng),
-    };
+    let sstables = sstables_read(entry, memtable_pdel, start, shape.reversed, rng);
     let bloom = entry.bloom;
     let mut work = ReadWork {
         live_rows: tally.live,
@@ -462,12 +452,19 @@ fn walk(
 /// skipping those whose clustering range misses a slice. Bloom-filter false positives cost an
 /// index read each but are not counted.
 fn sstables_read(
-    touches: &[Touch],
+    entry: &Cached,
     memtable_pdel: Option<f64>,
     start: Option<f64>,
     reversed: bool,
     rng: &mut Pcg64Mcg,
 ) -> f64 {
+    // Nothing stops the read early and no slice skips an sstable: every touch counts.
+    if let (Some((fixed, drawn)), None, None) = (&entry.plain, memtable_pdel, start) {
+        let touches = &entry.touches;
+        let drawn: f64 = drawn.iter().map(|&i| holders(&touches[i], rng)).sum();
+        return whole(fixed + drawn, rng);
+    }
+    let touches = &entry.touches;
     let mut newest_pdel = memtable_pdel.unwrap_or(f64::NEG_INFINITY);
     let mut count = 0.0;
     for t in touches {
@@ -512,11 +509,11 @@ fn holders(t: &Touch, rng: &mut Pcg64Mcg) -> f64 {
     let u: f64 = rng.random();
     if n > 64.0 {
         // Many copies: the normal approximation, by the same single draw.
-        use statrs::distribution::ContinuousCDF;
-        let z = statrs::distribution::Normal::standard().inverse_cdf(u.clamp(1e-12, 1.0 - 1e-12));
-        return (t.presence + z * (n * p * (1.0 - p)).sqrt())
-            .round()
-            .clamp(0.0, n);
+        let normal = crate::distribution::Distribution::Normal {
+            mean: t.presence,
+            sd: (n * p * (1.0 - p)).sqrt(),
+        };
+        return normal.quantile(u).round().min(n);
     }
     // The inverse of the binomial CDF, walked from 0 on the rarer side (the copies holding it,
     // or those missing it): a few steps, and (1 - q)^n stays far from underflow for q <= 1/2.

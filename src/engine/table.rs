@@ -208,10 +208,7 @@ impl TableSim {
     pub fn advance_partitions(&mut self, now: f64) {
         let population = self.population;
         let rng = &mut self.population_rng;
-        self.parts.advance(now, || match population {
-            Some(d) => sample_distribution(&d, rng).round().max(1.0),
-            None => 1.0,
-        });
+        self.parts.advance(now, || draw_population(population, rng));
         self.pversion.resize(self.parts.tracked.len(), 0);
     }
 
@@ -475,6 +472,15 @@ fn after_delay(p: &super::partitions::Tracked, w: &Writer, f: Frag) -> Frag {
     let t0 = (p.time_of(f.lo) + w.delay_s).clamp(f.t0, f.t1);
     let t1 = (p.time_of(f.hi) + w.delay_s).clamp(t0, f.t1);
     Frag { t0, t1, ..f }
+}
+
+/// A new partition's clustering population (rows it can hold): a draw from the table's
+/// `rows_per_partition`, at least one; one row without it. Both engines draw it so.
+pub fn draw_population(
+    population: Option<crate::distribution::Distribution>,
+    rng: &mut Pcg64Mcg,
+) -> f64 {
+    population.map_or(1.0, |d| sample_distribution(&d, rng).round().max(1.0))
 }
 
 /// One draw from a scenario distribution (clustering populations).

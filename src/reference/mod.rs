@@ -248,14 +248,10 @@ impl RefTable {
     fn open_bucket(&mut self, t: f64) {
         let want = (self.bucket(t) as usize + 1) * self.entities as usize;
         while self.states.len() < want {
-            let population = match &self.population {
-                Some(d) => crate::engine::table::sample_distribution(d, &mut self.population_rng)
-                    .round()
-                    .max(1.0) as u32,
-                None => 1,
-            };
+            let population =
+                crate::engine::table::draw_population(self.population, &mut self.population_rng);
             self.states.push(PartState {
-                population,
+                population: population as u32,
                 ..PartState::default()
             });
         }
