@@ -9,6 +9,10 @@ use std::time::Instant;
 use cassim::commands::check_file;
 use cassim::defaults::CassandraVersion;
 
+/// The CLI's allocator (`src/main.rs`), so the benchmarks time what the CLI runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let runs = 50;
     for name in ["m2m-readings", "queue", "sessions", "registry", "wide-rows"] {

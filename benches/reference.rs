@@ -10,6 +10,10 @@ use std::time::Instant;
 
 use cassim::scenario::Scenario;
 
+/// The CLI's allocator (`src/main.rs`), so the benchmarks time what the CLI runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn load(file: &str, sets: &[(&str, &str)]) -> Scenario {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
     let mut all = vec![(

@@ -6,6 +6,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
+/// The CLI's allocator (`src/main.rs`), so the benchmarks time what the CLI runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SCALE_SCENARIO: &str = r#"
 name = "scale"
 seed = 3

@@ -5,13 +5,17 @@
 //! ten times larger memtable (the same sstable layout: what the rate alone costs); R1 at a hundred
 //! times its rate likewise; and every other shipped scenario once. Prints the best of a few runs.
 //! `cargo bench --bench simulate -- r1` runs R1 alone, `-- rate` the write-rate multiples alone,
-//! `-- others` the other scenarios alone.
+//! `-- others` the other scenarios alone, `-- r1-profile` R1's simulation alone, five times (`CASSIM_BENCH_RUNS`), for a profiler.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
 use cassim::scenario::Scenario;
+
+/// The CLI's allocator (`src/main.rs`), so the benchmarks time what the CLI runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn load(name: &str, sets: &[(&str, &str)]) -> Scenario {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.toml"));
@@ -43,6 +47,11 @@ fn main() {
     let wanted = |group: &str| filter.is_empty() || filter.iter().any(|f| f == group);
     if wanted("r1") {
         r1();
+    }
+    if filter.iter().any(|f| f == "r1-profile") {
+        let r1 = load("m2m-readings", &[]);
+        let runs = std::env::var("CASSIM_BENCH_RUNS").map_or(5, |r| r.parse().unwrap_or(5));
+        println!("R1 best of {runs}: {:.3} s", time(&r1, runs));
     }
     if wanted("rate") {
         rate();

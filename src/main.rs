@@ -7,6 +7,11 @@ use cassim::commands::{self, Format};
 use cassim::defaults::CassandraVersion;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// The CLI's allocator (the benchmarks use it too): the engine builds and drops many small
+/// vectors, and mimalloc makes R1 6 % cheaper in instructions than the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "cassim",

@@ -83,6 +83,35 @@ struct Touch {
     hi: f64,
     pdel: Option<f64>,
     max_ts: f64,
+    /// The binomial draw's first term, `(1 - q)^n` on the rarer side: every read of the
+    /// partition in the sample draws from the same record (a power per draw was 2 % of R1's run).
+    none: f64,
+}
+
+impl Touch {
+    fn new(
+        presence: f64,
+        copies: f64,
+        (lo, hi): (f64, f64),
+        pdel: Option<f64>,
+        max_ts: f64,
+    ) -> Touch {
+        let mut t = Touch {
+            presence,
+            copies,
+            lo,
+            hi,
+            pdel,
+            max_ts,
+            none: 1.0,
+        };
+        if !certain(&t) {
+            let n = copies.round();
+            let p = (presence / n).clamp(0.0, 1.0);
+            t.none = (1.0 - p.min(1.0 - p)).powf(n);
+        }
+        t
+    }
 }
 
 /// Per-sample cache by partition.
@@ -91,85 +120,145 @@ pub type ViewCache<'a> = HashMap<u32, Cached<'a>>;
 /// What reads of partition `pidx` share in this sample.
 pub fn cached<'c, 'a>(
     table: &'a TableSim,
-    order: &[&'a SSTable],
+    order: &ReadOrder<'a>,
     pidx: u32,
     cache: &'c mut ViewCache<'a>,
 ) -> &'c mut Cached<'a> {
-    cache.entry(pidx).or_insert_with(|| {
-        let mut sources: Vec<&Part> = table.memtable.parts.get(&pidx).into_iter().collect();
-        let mut touches = Vec::new();
-        let mut bloom = 0.0;
-        for s in order {
-            let presence = s.presence(pidx);
-            bloom += (s.copies - presence).max(0.0) * table.bloom_fp;
-            if let Some(part) = s.part(pidx) {
-                sources.push(part);
-                touches.push(Touch {
-                    presence,
-                    // A partition is in exactly one of a disjoint record's sstables.
-                    copies: if s.disjoint { 1.0 } else { s.copies },
-                    lo: part
-                        .frags
-                        .iter()
-                        .map(|f| f.lo)
-                        .fold(f64::INFINITY, f64::min),
-                    hi: part
-                        .frags
-                        .iter()
-                        .map(|f| f.hi)
-                        .fold(f64::NEG_INFINITY, f64::max),
-                    pdel: part.pdel,
-                    max_ts: s.stats.max_ts,
-                });
-            }
-        }
-        let frags = sources.iter().flat_map(|p| p.frags.iter());
-        let (lo, hi) = frags.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), f| {
-            (a.min(f.lo), b.max(f.hi))
-        });
-        let bytes = sources.iter().map(|p| p.bytes(&table.sizes)).sum();
-        let plain = touches.iter().all(|t| t.pdel.is_none()).then(|| {
-            let (mut fixed, mut drawn) = (0.0, Vec::new());
-            for (i, t) in touches.iter().enumerate() {
-                if certain(t) {
-                    fixed += t.presence;
-                } else {
-                    drawn.push(i);
-                }
-            }
-            (fixed, drawn)
-        });
-        Cached {
-            bytes,
-            sources,
-            view: None,
-            index: None,
-            head_walks: Vec::new(),
-            touches,
-            plain,
-            bloom,
-            lo: if lo.is_finite() { lo } else { 0.0 },
-            hi: if hi.is_finite() { hi } else { 0.0 },
-        }
-    })
+    cache
+        .entry(pidx)
+        .or_insert_with(|| build_cached(table, order, pidx))
 }
 
-/// Sstables newest max timestamp first, as the read path orders them (CASSANDRA.md 7.1 step 3).
-pub fn read_order(table: &TableSim) -> Vec<&SSTable> {
-    let mut order: Vec<&SSTable> = table.sstables.iter().collect();
-    order.sort_by(|a, b| {
-        b.stats
-            .max_ts
-            .total_cmp(&a.stats.max_ts)
-            .then(b.id.cmp(&a.id))
+/// Gathers what reads of partition `pidx` share: its sources, the sstables holding it and the
+/// bloom-filter false positives of the rest.
+fn build_cached<'a>(table: &'a TableSim, order: &ReadOrder<'a>, pidx: u32) -> Cached<'a> {
+    let holding = order.holding(pidx);
+    let mut sources: Vec<&Part> = Vec::with_capacity(holding.len() + 1);
+    sources.extend(table.memtable.parts.get(&pidx));
+    let mut touches = Vec::with_capacity(holding.len());
+    // Every sstable not holding the partition answers its bloom filter with a false
+    // positive at the filter's rate; the holders' copies that miss it do too.
+    let mut missed = order.copies;
+    for s in holding {
+        let Some(part) = s.part(pidx) else { continue };
+        let presence = s.presence_of(part);
+        missed -= s.copies.min(presence);
+        sources.push(part);
+        let lo = part
+            .frags
+            .iter()
+            .map(|f| f.lo)
+            .fold(f64::INFINITY, f64::min);
+        let hi = part
+            .frags
+            .iter()
+            .map(|f| f.hi)
+            .fold(f64::NEG_INFINITY, f64::max);
+        // A partition is in exactly one of a disjoint record's sstables.
+        let copies = if s.disjoint { 1.0 } else { s.copies };
+        touches.push(Touch::new(
+            presence,
+            copies,
+            (lo, hi),
+            part.pdel,
+            s.stats.max_ts,
+        ));
+    }
+    let bloom = missed.max(0.0) * table.bloom_fp;
+    let frags = sources.iter().flat_map(|p| p.frags.iter());
+    let (lo, hi) = frags.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), f| {
+        (a.min(f.lo), b.max(f.hi))
     });
-    order
+    let bytes = sources.iter().map(|p| p.bytes(&table.sizes)).sum();
+    let plain = touches.iter().all(|t| t.pdel.is_none()).then(|| {
+        let (mut fixed, mut drawn) = (0.0, Vec::new());
+        for (i, t) in touches.iter().enumerate() {
+            if certain(t) {
+                fixed += t.presence;
+            } else {
+                drawn.push(i);
+            }
+        }
+        (fixed, drawn)
+    });
+    Cached {
+        bytes,
+        sources,
+        view: None,
+        index: None,
+        head_walks: Vec::new(),
+        touches,
+        plain,
+        bloom,
+        lo: if lo.is_finite() { lo } else { 0.0 },
+        hi: if hi.is_finite() { hi } else { 0.0 },
+    }
+}
+
+/// A table's sstables as the read path orders them (CASSANDRA.md 7.1 step 3: newest max
+/// timestamp first), with each one's range of tracked partitions side by side: a read of a
+/// partition finds its sstables without visiting every record (R1 keeps thousands late in its
+/// run, most of them holding other days' partitions).
+pub struct ReadOrder<'a> {
+    sstables: Vec<&'a SSTable>,
+    /// `(first pidx, last pidx, place in read order)` of every non-empty record, by first pidx.
+    by_first: Vec<(u32, u32, u32)>,
+    /// The largest last pidx of `by_first[..=k]`: a lookup walks back from the records starting
+    /// at or before a partition only while one of them can still reach it.
+    reach: Vec<u32>,
+    /// Copies over all records.
+    copies: f64,
+}
+
+impl<'a> ReadOrder<'a> {
+    pub fn new(sstables: &'a [SSTable]) -> ReadOrder<'a> {
+        let mut sstables: Vec<&SSTable> = sstables.iter().collect();
+        sstables.sort_by(|a, b| {
+            b.stats
+                .max_ts
+                .total_cmp(&a.stats.max_ts)
+                .then(b.id.cmp(&a.id))
+        });
+        let mut by_first: Vec<(u32, u32, u32)> = sstables
+            .iter()
+            .enumerate()
+            .filter_map(|(k, s)| Some((s.parts.first()?.pidx, s.parts.last()?.pidx, k as u32)))
+            .collect();
+        by_first.sort_unstable();
+        let reach = by_first
+            .iter()
+            .scan(0, |max, r| {
+                *max = r.1.max(*max);
+                Some(*max)
+            })
+            .collect();
+        let copies = sstables.iter().map(|s| s.copies).sum();
+        ReadOrder {
+            sstables,
+            by_first,
+            reach,
+            copies,
+        }
+    }
+
+    /// The sstables whose partition range holds `pidx`, in read order.
+    fn holding(&self, pidx: u32) -> Vec<&'a SSTable> {
+        let end = self.by_first.partition_point(|r| r.0 <= pidx);
+        let mut places: Vec<u32> = (0..end)
+            .rev()
+            .take_while(|&k| self.reach[k] >= pidx)
+            .filter(|&k| self.by_first[k].1 >= pidx)
+            .map(|k| self.by_first[k].2)
+            .collect();
+        places.sort_unstable();
+        places.iter().map(|&k| self.sstables[k as usize]).collect()
+    }
 }
 
 /// What the reads of one sample share: the table, its sstables in read order, the time and limits.
 pub struct ReadContext<'a> {
     pub table: &'a TableSim,
-    pub order: Vec<&'a SSTable>,
+    pub order: ReadOrder<'a>,
     pub now: f64,
     pub limits: ReadLimits,
 }
@@ -378,7 +467,7 @@ fn walk_windows(
         let index = entry
             .index
             .get_or_insert_with(|| view::FragIndex::new(sources));
-        let v = index.window(now, now - table.gc_grace, a, b);
+        let v = index.window(sources, now, now - table.gc_grace, a, b);
         let t = walk(&v, table, start, reversed, limit, point);
         let whole = if reversed {
             a <= entry.lo
@@ -519,7 +608,7 @@ fn holders(t: &Touch, rng: &mut Pcg64Mcg) -> f64 {
     // or those missing it): a few steps, and (1 - q)^n stays far from underflow for q <= 1/2.
     let q = p.min(1.0 - p);
     let ratio = q / (1.0 - q);
-    let mut pmf = (1.0 - q).powf(n);
+    let mut pmf = t.none;
     let mut cdf = pmf;
     let mut k = 0.0;
     while u > cdf && k < n {
@@ -537,20 +626,55 @@ fn holders(t: &Touch, rng: &mut Pcg64Mcg) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::fixtures;
+    use crate::engine::frag::Kind;
     use rand::SeedableRng;
+
+    #[test]
+    fn the_read_order_finds_exactly_the_sstables_whose_range_holds_a_partition() {
+        let sizes = fixtures::sizes(2.0, 100.0, 0.0);
+        let weights = vec![1.0; 400];
+        let mut rng = Pcg64Mcg::seed_from_u64(11);
+        let sstables: Vec<SSTable> = (0..60)
+            .map(|id| {
+                let first = rng.random_range(0..380u32);
+                let len = if id % 5 == 0 {
+                    200
+                } else {
+                    rng.random_range(0..12u32)
+                };
+                let parts = (first..(first + len).min(400))
+                    .step_by(1 + id as usize % 3)
+                    .map(|pidx| {
+                        let mut p = Part::new(pidx);
+                        p.push(fixtures::run(Kind::Rows, 0.0, 10.0, 0.0, 1.0));
+                        p.writes = 1.0;
+                        p
+                    })
+                    .collect();
+                let created = rng.random_range(0.0..1e4);
+                SSTable::new(id, parts, 1.0, false, created, &weights, &sizes)
+            })
+            .collect();
+        let order = ReadOrder::new(&sstables);
+        for pidx in 0..400 {
+            let want: Vec<u64> = order
+                .sstables
+                .iter()
+                .filter(|s| s.parts.first().is_some_and(|p| p.pidx <= pidx))
+                .filter(|s| s.parts.last().is_some_and(|p| p.pidx >= pidx))
+                .map(|s| s.id)
+                .collect();
+            let got: Vec<u64> = order.holding(pidx).iter().map(|s| s.id).collect();
+            assert_eq!(got, want, "partition {pidx}");
+        }
+    }
 
     #[test]
     fn the_copies_holding_a_partition_are_a_binomial_draw_around_the_presence() {
         let mut rng = Pcg64Mcg::seed_from_u64(3);
         for (copies, presence) in [(10.0, 3.0), (40.0, 39.0), (200.0, 50.0), (1.0, 1.0)] {
-            let t = Touch {
-                presence,
-                copies,
-                lo: 0.0,
-                hi: 1.0,
-                pdel: None,
-                max_ts: 0.0,
-            };
+            let t = Touch::new(presence, copies, (0.0, 1.0), None, 0.0);
             let draws: Vec<f64> = (0..20_000).map(|_| holders(&t, &mut rng)).collect();
             let mean = draws.iter().sum::<f64>() / draws.len() as f64;
             let var = draws.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / draws.len() as f64;

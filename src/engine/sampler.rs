@@ -458,7 +458,7 @@ impl NodeSim {
         let t = &self.tables[i];
         let cx = read::ReadContext {
             table: t,
-            order: read::read_order(t),
+            order: read::ReadOrder::new(&t.sstables),
             now,
             limits: config.limits,
         };
@@ -657,21 +657,27 @@ fn partition_stats(
     // sample scaled to their weight: a skewed key popularity puts a large share of the rows in a
     // few partitions, which a plain sample over-weights (found by the agreement suite: +19 % live
     // rows under zipf(1.2)).
-    let mut by_rank = present.clone();
-    by_rank.sort_by(|a, b| {
-        t.parts.tracked[*a as usize]
-            .rank
-            .total_cmp(&t.parts.tracked[*b as usize].rank)
-            .then(a.cmp(b))
-    });
-    let head = (limit / 4).min(by_rank.len());
-    let (hot, rest) = by_rank.split_at(head);
+    let head = (limit / 4).min(present.len());
+    let hot: Vec<u32> = t
+        .parts
+        .by_rank
+        .iter()
+        .copied()
+        .filter(|&p| has_data[p as usize])
+        .take(head)
+        .collect();
     // The rest by generation, each sampled by its own stride and scaled to its own weight: one
     // stride over all of them would alias with the generations of a time-bucketed table, whose
     // live rows differ by age (found by the agreement suite: R1 scaled down, live rows off by up
     // to 2 %). Without buckets there is one generation, in rank order.
-    let mut rest = rest.to_vec();
-    rest.sort_unstable();
+    for &p in &hot {
+        has_data[p as usize] = false;
+    }
+    let rest: Vec<u32> = present
+        .iter()
+        .copied()
+        .filter(|&p| has_data[p as usize])
+        .collect();
     let budget = limit.saturating_sub(head).max(1);
     let mut chosen: Vec<(u32, f64)> = hot.iter().map(|&p| (p, 1.0)).collect();
     let generation = |p: &u32| t.parts.tracked[*p as usize].from_s;

@@ -305,10 +305,15 @@ impl SSTable {
 
     /// How many of this record's sstables hold partition `pidx` (CASSANDRA.md 7.2 counts them).
     pub fn presence(&self, pidx: u32) -> f64 {
-        match self.part(pidx) {
-            None => 0.0,
-            Some(_) if self.disjoint => 1.0,
-            Some(p) => presence_in(p, self.copies),
+        self.part(pidx).map_or(0.0, |p| self.presence_of(p))
+    }
+
+    /// How many of this record's sstables hold `part`, one of its parts.
+    pub fn presence_of(&self, part: &Part) -> f64 {
+        if self.disjoint {
+            1.0
+        } else {
+            presence_in(part, self.copies)
         }
     }
 
