@@ -220,7 +220,7 @@ impl NodeSim {
             .sstables
             .iter()
             .filter(|s| job.inputs.contains(&s.id))
-            .flat_map(|s| s.parts.iter().map(|p| p.pidx))
+            .flat_map(|s| s.pidxs().iter().copied())
             .collect();
         for pidx in touched {
             t.touch(pidx);
@@ -286,7 +286,7 @@ impl NodeSim {
                 .sstables
                 .iter()
                 .filter(|s| dropped.contains(&s.id))
-                .flat_map(|s| s.parts.iter().map(|p| p.pidx))
+                .flat_map(|s| s.pidxs().iter().copied())
                 .collect();
             for pidx in touched {
                 t.touch(pidx);
@@ -309,7 +309,7 @@ fn oldest_outside(
 ) -> Vec<(u32, f64)> {
     let mut oldest: Vec<(u32, f64)> = inputs
         .iter()
-        .flat_map(|s| s.parts.iter().map(|p| (p.pidx, f64::INFINITY)))
+        .flat_map(|s| s.pidxs().iter().map(|&p| (p, f64::INFINITY)))
         .collect();
     oldest.sort_by_key(|o| o.0);
     oldest.dedup_by_key(|o| o.0);
@@ -318,10 +318,10 @@ fn oldest_outside(
         return oldest;
     };
     for s in others {
-        let (Some(a), Some(b)) = (s.parts.first(), s.parts.last()) else {
+        let (Some(&a), Some(&b)) = (s.pidxs().first(), s.pidxs().last()) else {
             continue;
         };
-        if b.pidx < first || a.pidx > last {
+        if b < first || a > last {
             continue;
         }
         for o in oldest.iter_mut() {

@@ -222,7 +222,7 @@ impl<'a> ReadOrder<'a> {
         let mut by_first: Vec<(u32, u32, u32)> = sstables
             .iter()
             .enumerate()
-            .filter_map(|(k, s)| Some((s.parts.first()?.pidx, s.parts.last()?.pidx, k as u32)))
+            .filter_map(|(k, s)| Some((*s.pidxs().first()?, *s.pidxs().last()?, k as u32)))
             .collect();
         by_first.sort_unstable();
         let reach = by_first

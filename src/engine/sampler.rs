@@ -645,8 +645,8 @@ fn partition_stats(
         has_data[*p as usize] = true;
     }
     for s in &t.sstables {
-        for p in &s.parts {
-            has_data[p.pidx as usize] = true;
+        for &p in s.pidxs() {
+            has_data[p as usize] = true;
         }
     }
     let present: Vec<u32> = (0..weights.len() as u32)

@@ -253,8 +253,13 @@ pub struct SSTable {
     /// When the data was written (the oldest flush time among its inputs), for
     /// tombstone_compaction_interval.
     pub created_s: f64,
-    /// Tracked partitions' content, sorted by `pidx`.
+    /// Tracked partitions' content, sorted by `pidx`. Changed only by `new` or followed by
+    /// `refresh`, which keep `pidxs` and `stats` with it.
     pub parts: Vec<Part>,
+    /// `parts[i].pidx`, side by side: lookups and the sampler's walk over every record's
+    /// partitions read four bytes a partition instead of a cache line (R1 keeps thousands of
+    /// records; walking their parts was 7 % of its run).
+    pidxs: Vec<u32>,
     pub stats: Stats,
     pub compacting: bool,
     /// Written by a flush and not compacted since.
@@ -273,6 +278,7 @@ impl SSTable {
     ) -> SSTable {
         let stats = Stats::compute(&parts, copies, disjoint, weights, sizes);
         SSTable {
+            pidxs: parts.iter().map(|p| p.pidx).collect(),
             id,
             copies: copies.max(1.0),
             disjoint,
@@ -288,14 +294,18 @@ impl SSTable {
     pub fn part(&self, pidx: u32) -> Option<&Part> {
         // Generations of time-bucketed tables take increasing indices: an old sstable's range
         // rejects a new partition at once.
-        match (self.parts.first(), self.parts.last()) {
-            (Some(a), Some(b)) if pidx >= a.pidx && pidx <= b.pidx => {}
+        match (self.pidxs.first(), self.pidxs.last()) {
+            (Some(&a), Some(&b)) if pidx >= a && pidx <= b => {}
             _ => return None,
         }
-        self.parts
-            .binary_search_by_key(&pidx, |p| p.pidx)
-            .ok()
-            .map(|i| &self.parts[i])
+        let i = self.pidxs.binary_search(&pidx).ok()?;
+        debug_assert_eq!(self.parts[i].pidx, pidx, "pidxs follow parts");
+        Some(&self.parts[i])
+    }
+
+    /// The tracked partitions this record holds, ascending.
+    pub fn pidxs(&self) -> &[u32] {
+        &self.pidxs
     }
 
     /// Bytes of one of the alike sstables.
@@ -319,6 +329,8 @@ impl SSTable {
 
     /// Recomputes the statistics after the parts changed.
     pub fn refresh(&mut self, weights: &[f64], sizes: &TableSizes) {
+        self.pidxs.clear();
+        self.pidxs.extend(self.parts.iter().map(|p| p.pidx));
         self.stats = Stats::compute(&self.parts, self.copies, self.disjoint, weights, sizes);
     }
 

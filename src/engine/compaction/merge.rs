@@ -24,7 +24,7 @@ pub struct MergeContext<'a> {
 pub fn merge(inputs: &[&SSTable], cx: &MergeContext) -> Vec<Part> {
     let mut pidxs: Vec<u32> = inputs
         .iter()
-        .flat_map(|s| s.parts.iter().map(|p| p.pidx))
+        .flat_map(|s| s.pidxs().iter().copied())
         .collect();
     pidxs.sort_unstable();
     pidxs.dedup();

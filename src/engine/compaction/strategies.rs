@@ -260,7 +260,7 @@ fn promote(input: &Input, level: u32, share: f64) -> Option<Plan> {
         .collect();
     let mut pidxs: Vec<u32> = from
         .iter()
-        .flat_map(|s| s.parts.iter().map(|p| p.pidx))
+        .flat_map(|s| s.pidxs().iter().copied())
         .collect();
     pidxs.sort_unstable();
     pidxs.dedup();
