@@ -18,7 +18,7 @@ pub mod table;
 pub mod view;
 
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 #[cfg(test)]
 mod invariants;
 

@@ -60,18 +60,19 @@ impl Entry {
 
     /// Whether this entry supersedes `older` at the same clustering (reconciliation by
     /// timestamp): a row deletion hides every older entry of the row; a statement's new write
-    /// hides its own older write or expired cells, and an older row deletion.
+    /// hides its own older write or expired cells. A row written again after its deletion keeps
+    /// the deletion beside it: Cassandra's row merge drops a row deletion older than the row's
+    /// liveness only when it is shadowable (materialized views' `Row.Deletion.isShadowedBy`), so
+    /// a regular one stays on disk until it is purged; reads do not count it while the row has
+    /// live data (CASSANDRA.md 6.4).
     fn supersedes(&self, older: &Entry) -> bool {
         if self.ts < older.ts || older.kind == EKind::Range {
             return false;
         }
         match self.kind {
             EKind::RowDel => true,
-            // A row written again after its deletion is live: the deletion no longer counts.
             EKind::Row | EKind::Expired => {
-                older.kind == EKind::RowDel
-                    || (matches!(older.kind, EKind::Row | EKind::Expired)
-                        && older.shape == self.shape)
+                matches!(older.kind, EKind::Row | EKind::Expired) && older.shape == self.shape
             }
             _ => false,
         }
@@ -178,19 +179,26 @@ mod tests {
     }
 
     #[test]
-    fn newer_deletions_hide_older_rows_but_not_newer_ones() {
+    fn newer_deletions_hide_older_rows_and_a_newer_row_keeps_an_older_deletion_beside_it() {
         let a = RefPart {
             entries: vec![Entry::row(1.0, 10.0, 0.0, 0), Entry::row(2.0, 10.0, 0.0, 0)],
             pdel: None,
         };
         let b = RefPart {
-            entries: vec![del(1.0, 20.0), del(2.0, 5.0)],
+            entries: vec![
+                del(1.0, 20.0),
+                del(1.0, 15.0),
+                del(2.0, 5.0),
+                Entry::row(2.0, 3.0, 0.0, 0),
+            ],
             pdel: None,
         };
         let m = reconcile(&[&a, &b]);
+        // Row 1: the newest deletion only. Row 2: written at 10 after its deletion at 5, which
+        // stays stored (not shadowable) and still hides the write at 3.
         assert_eq!(
             m.entries,
-            vec![del(1.0, 20.0), Entry::row(2.0, 10.0, 0.0, 0)]
+            vec![del(1.0, 20.0), del(2.0, 5.0), Entry::row(2.0, 10.0, 0.0, 0)]
         );
     }
 

@@ -3,8 +3,9 @@
 //! the next sstable; their entries merged; then, in clustering order (reversed for a reversed
 //! read), the tombstones younger than gc_grace counted until LIMIT live rows are found.
 
-use super::data::{reconcile, EKind, RefPart};
+use super::data::{reconcile, EKind, Entry, RefPart};
 use super::RefTable;
+use crate::engine::frag::TableSizes;
 
 /// The sstables a read of `pk` merges (the `SSTables` column of `tablehistograms`), and the
 /// tombstones it counts.
@@ -31,11 +32,32 @@ pub fn read(tb: &RefTable, pk: u32, limit: Option<f64>, reversed: bool, now: f64
         sources.push(part);
     }
     let merged = reconcile(&sources);
-    let mut entries = merged.entries;
+    let limit = limit.unwrap_or(f64::INFINITY);
+    let counted = tombstones_counted(merged.entries, &tb.sizes, limit, reversed, now, gc_before);
+    (merged_sstables, counted)
+}
+
+/// The tombstones a read counts over a partition's merged `entries` (in clustering order) until
+/// `limit` live rows (CASSANDRA.md 6.4): those younger than gc_grace; a row deletion only while
+/// its row has no live data.
+fn tombstones_counted(
+    mut entries: Vec<Entry>,
+    sizes: &TableSizes,
+    limit: f64,
+    reversed: bool,
+    now: f64,
+    gc_before: f64,
+) -> f64 {
+    let mut live: Vec<u64> = entries
+        .iter()
+        .filter(|e| e.kind == EKind::Row && e.live(now))
+        .map(|e| e.ck.to_bits())
+        .collect();
+    live.sort_unstable();
+    live.dedup();
     if reversed {
         entries.reverse();
     }
-    let limit = limit.unwrap_or(f64::INFINITY);
     let (mut found, mut counted) = (0.0, 0.0);
     // Entries of different statements at one clustering are one row.
     let mut last_live: Option<f64> = None;
@@ -43,7 +65,7 @@ pub fn read(tb: &RefTable, pk: u32, limit: Option<f64>, reversed: bool, now: f64
         if found >= limit {
             break;
         }
-        let shape = &tb.sizes.shapes[e.shape as usize];
+        let shape = &sizes.shapes[e.shape as usize];
         let young = e.ldt() >= gc_before;
         match e.kind {
             EKind::Row if e.live(now) => {
@@ -54,11 +76,53 @@ pub fn read(tb: &RefTable, pk: u32, limit: Option<f64>, reversed: bool, now: f64
                 counted += shape.null_cells;
             }
             EKind::Row | EKind::Expired if young => counted += shape.cells.max(1.0),
-            EKind::RowDel if young => counted += 1.0,
+            EKind::RowDel if young && live.binary_search(&e.ck.to_bits()).is_err() => {
+                counted += 1.0
+            }
             EKind::Range if young => counted += 2.0,
             EKind::CellDel if young => counted += shape.null_cells,
             _ => {}
         }
     }
-    (merged_sstables, counted)
+    counted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::fixtures;
+
+    fn del(ck: f64, ts: f64) -> Entry {
+        Entry {
+            kind: EKind::RowDel,
+            ..Entry::row(ck, ts, 0.0, 0)
+        }
+    }
+
+    #[test]
+    fn a_row_deletion_counts_only_while_its_row_has_no_live_data() {
+        let sizes = fixtures::sizes(1.0, 50.0, 0.0);
+        // Row 1 deleted; row 2 deleted and written again; static row (-1) deleted.
+        let entries = vec![
+            del(-1.0, 5.0),
+            del(1.0, 10.0),
+            del(2.0, 10.0),
+            Entry::row(2.0, 20.0, 0.0, 0),
+            Entry::row(3.0, 20.0, 0.0, 0),
+        ];
+        let counted =
+            |limit: f64| tombstones_counted(entries.clone(), &sizes, limit, false, 100.0, 0.0);
+        assert_eq!(counted(f64::INFINITY), 2.0);
+        // Past gc_grace none counts.
+        assert_eq!(
+            tombstones_counted(entries.clone(), &sizes, f64::INFINITY, false, 100.0, 50.0),
+            0.0
+        );
+        // The written-again row ends a LIMIT 1 read before the others are passed.
+        assert_eq!(counted(1.0), 2.0);
+        assert_eq!(
+            tombstones_counted(entries, &sizes, 1.0, true, 100.0, 0.0),
+            0.0
+        );
+    }
 }
