@@ -455,13 +455,12 @@ fn registry_scaled_down() {
     // reference engine now does (it dropped them, 380); the aggregated engine still drops a
     // deletion hidden by newer rows from a compaction's output, and needs deletions kept but not
     // counted. Reads (they count a row deletion only while its row has no live data), two causes
-    // measured, neither fixed yet: (1) the merge orders pieces by mid-time, so
-    // a step's deletes at random rows sort wholly after the step's upserts (the upserts written
-    // after a delete never hide it): with 60 s engine steps instead of 600 s the gaps fall to
-    // 3 % and 1.2 against 1.1; (2) a tracked partition holds the expected count of random
-    // deletes where a real one holds a random count (p50 = p99 within a partition); a Poisson
-    // draw of that count brings p50 to 1.1 but, with (1) corrected pair by pair, p99 to 5.9
-    // against 4.6: the mean is still about 7 % high.
+    // measured, neither fixed yet: (1) the merge orders pieces by mid-time, so a step's deletes
+    // at random rows sort wholly after the step's upserts (the upserts written after a delete
+    // never hide it): with 60 s engine steps instead of 600 s, p50 falls to 1.2 against 1.1;
+    // (2) a tracked partition holds the expected count of random deletes where a real one holds
+    // a random count (p50 = p99 within a partition); a Poisson draw of that count brings p50 to
+    // 1.1 but, with (1) corrected pair by pair, p99 to 5.9 against 4.6: the mean is still high.
     let tables = compare_tables(&s, 72);
     let table = |name: &str| {
         tables
