@@ -196,32 +196,17 @@ impl Partitions {
         }
     }
 
-    /// Merges the generation tracked from `first` on into `by_rank`.
+    /// Adds the generation tracked from `first` on to `by_rank`: the sort finds the two sorted
+    /// runs (the ranks so far, the new generation's ranks in order) and merges them.
     fn rank_generation(&mut self, first: usize) {
         let tracked = &self.tracked;
-        let cmp = |a: &u32, b: &u32| {
+        self.by_rank.extend(first as u32..tracked.len() as u32);
+        self.by_rank.sort_by(|a, b| {
             tracked[*a as usize]
                 .rank
                 .total_cmp(&tracked[*b as usize].rank)
                 .then(a.cmp(b))
-        };
-        let mut new: Vec<u32> = (first as u32..tracked.len() as u32).collect();
-        new.sort_by(cmp);
-        let old = &self.by_rank;
-        let mut merged = Vec::with_capacity(old.len() + new.len());
-        let (mut i, mut j) = (0, 0);
-        while i < old.len() && j < new.len() {
-            if cmp(&old[i], &new[j]).is_gt() {
-                merged.push(new[j]);
-                j += 1;
-            } else {
-                merged.push(old[i]);
-                i += 1;
-            }
-        }
-        merged.extend_from_slice(&old[i..]);
-        merged.extend_from_slice(&new[j..]);
-        self.by_rank = merged;
+        });
     }
 
     /// A partition's share of its generation's requests under a key popularity; `zipf_norm` is

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use rand::RngExt;
 use rand_pcg::Pcg64Mcg;
 
-use super::frag::Part;
+use super::frag::{Frag, Part};
 use super::partitions::Tracked;
 use super::sstable::SSTable;
 use super::table::{Reader, TableSim};
@@ -76,15 +76,22 @@ impl<'a> Cached<'a> {
 
 /// An sstable record holding the partition, as the read path sees it.
 struct Touch {
-    /// Of the record's `copies` overlapping sstables, how many hold the partition, on average.
+    /// Of the record's overlapping sstables, how many hold the partition, on average.
     presence: f64,
-    copies: f64,
     lo: f64,
     hi: f64,
     pdel: Option<f64>,
     max_ts: f64,
-    /// The binomial draw's first term, `(1 - q)^n` on the rarer side: every read of the
-    /// partition in the sample draws from the same record (a power per draw was 2 % of R1's run).
+    /// The binomial draw of the copies holding the partition, when their count is not certain.
+    draw: Option<Draw>,
+}
+
+/// A binomial draw set up once per record and sample: every read of the partition in the sample
+/// draws from it (a power per draw was 2 % of R1's run).
+struct Draw {
+    n: f64,
+    p: f64,
+    /// `(1 - q)^n`, the first term of the CDF on the rarer side `q = min(p, 1 - p)`.
     none: f64,
 }
 
@@ -96,21 +103,24 @@ impl Touch {
         pdel: Option<f64>,
         max_ts: f64,
     ) -> Touch {
-        let mut t = Touch {
+        let n = copies.round();
+        // One copy, or every copy holding it: no draw.
+        let draw = (n >= 2.0 && presence < n).then(|| {
+            let p = (presence / n).clamp(0.0, 1.0);
+            Draw {
+                n,
+                p,
+                none: (1.0 - p.min(1.0 - p)).powf(n),
+            }
+        });
+        Touch {
             presence,
-            copies,
             lo,
             hi,
             pdel,
             max_ts,
-            none: 1.0,
-        };
-        if !certain(&t) {
-            let n = copies.round();
-            let p = (presence / n).clamp(0.0, 1.0);
-            t.none = (1.0 - p.min(1.0 - p)).powf(n);
+            draw,
         }
-        t
     }
 }
 
@@ -144,39 +154,26 @@ fn build_cached<'a>(table: &'a TableSim, order: &ReadOrder<'a>, pidx: u32) -> Ca
         let presence = s.presence_of(part);
         missed -= s.copies.min(presence);
         sources.push(part);
-        let lo = part
-            .frags
-            .iter()
-            .map(|f| f.lo)
-            .fold(f64::INFINITY, f64::min);
-        let hi = part
-            .frags
-            .iter()
-            .map(|f| f.hi)
-            .fold(f64::NEG_INFINITY, f64::max);
         // A partition is in exactly one of a disjoint record's sstables.
         let copies = if s.disjoint { 1.0 } else { s.copies };
+        let range = extent(part.frags.iter());
         touches.push(Touch::new(
             presence,
             copies,
-            (lo, hi),
+            range,
             part.pdel,
             s.stats.max_ts,
         ));
     }
     let bloom = missed.max(0.0) * table.bloom_fp;
-    let frags = sources.iter().flat_map(|p| p.frags.iter());
-    let (lo, hi) = frags.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), f| {
-        (a.min(f.lo), b.max(f.hi))
-    });
+    let (lo, hi) = extent(sources.iter().flat_map(|p| p.frags.iter()));
     let bytes = sources.iter().map(|p| p.bytes(&table.sizes)).sum();
     let plain = touches.iter().all(|t| t.pdel.is_none()).then(|| {
         let (mut fixed, mut drawn) = (0.0, Vec::new());
         for (i, t) in touches.iter().enumerate() {
-            if certain(t) {
-                fixed += t.presence;
-            } else {
-                drawn.push(i);
+            match t.draw {
+                None => fixed += t.presence,
+                Some(_) => drawn.push(i),
             }
         }
         (fixed, drawn)
@@ -193,6 +190,13 @@ fn build_cached<'a>(table: &'a TableSim, order: &ReadOrder<'a>, pidx: u32) -> Ca
         lo: if lo.is_finite() { lo } else { 0.0 },
         hi: if hi.is_finite() { hi } else { 0.0 },
     }
+}
+
+/// The clustering range `frags` cover.
+fn extent<'f>(frags: impl Iterator<Item = &'f Frag>) -> (f64, f64) {
+    frags.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), f| {
+        (a.min(f.lo), b.max(f.hi))
+    })
 }
 
 /// A table's sstables as the read path orders them (CASSANDRA.md 7.1 step 3: newest max
@@ -579,22 +583,14 @@ fn whole(count: f64, rng: &mut Pcg64Mcg) -> f64 {
     count.floor() + f64::from(u8::from(rng.random::<f64>() < count.fract()))
 }
 
-/// Whether a record's count of copies holding the partition needs no draw.
-fn certain(t: &Touch) -> bool {
-    let n = t.copies.round();
-    n < 2.0 || t.presence >= n
-}
-
 /// How many of a record's copies hold the partition for one read: each alike sstable holds it
 /// independently, so a binomial draw around the presence (found by the agreement suite: the
 /// mean alone gave every read the same count, p50 = p99, where reads of partitions written
 /// now and then see a spread).
 fn holders(t: &Touch, rng: &mut Pcg64Mcg) -> f64 {
-    if certain(t) {
+    let Some(Draw { n, p, none }) = t.draw else {
         return t.presence;
-    }
-    let n = t.copies.round();
-    let p = (t.presence / n).clamp(0.0, 1.0);
+    };
     let u: f64 = rng.random();
     if n > 64.0 {
         // Many copies: the normal approximation, by the same single draw.
@@ -608,7 +604,7 @@ fn holders(t: &Touch, rng: &mut Pcg64Mcg) -> f64 {
     // or those missing it): a few steps, and (1 - q)^n stays far from underflow for q <= 1/2.
     let q = p.min(1.0 - p);
     let ratio = q / (1.0 - q);
-    let mut pmf = t.none;
+    let mut pmf = none;
     let mut cdf = pmf;
     let mut k = 0.0;
     while u > cdf && k < n {

@@ -313,12 +313,8 @@ impl SSTable {
         self.stats.bytes / self.copies
     }
 
-    /// How many of this record's sstables hold partition `pidx` (CASSANDRA.md 7.2 counts them).
-    pub fn presence(&self, pidx: u32) -> f64 {
-        self.part(pidx).map_or(0.0, |p| self.presence_of(p))
-    }
-
-    /// How many of this record's sstables hold `part`, one of its parts.
+    /// How many of this record's sstables hold `part`, one of its parts (CASSANDRA.md 7.2
+    /// counts them).
     pub fn presence_of(&self, part: &Part) -> f64 {
         if self.disjoint {
             1.0
@@ -472,7 +468,7 @@ mod tests {
             merged: false,
         });
         let mut s = SSTable::new(1, vec![p], 4.0, false, 0.0, &[1.0], &sizes());
-        assert!(s.presence(0) > 3.9);
+        assert!(s.presence_of(s.part(0).expect("part 0")) > 3.9);
         let taken = s.split_copies(1.0, 2, &[1.0], &sizes());
         assert_eq!(taken.copies, 1.0);
         assert_eq!(taken.parts[0].frags[0].hi, 10.0);

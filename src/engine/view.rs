@@ -366,13 +366,12 @@ fn build_with<'f>(
                 markers,
             });
         }
-        sort_newest_first(&mut view.pieces[start..], keys, moved);
         reconcile(
             &mut view.pieces[start..],
             b - a,
             pdel.map(|p| p.0),
-            free,
-            live_free,
+            (keys, moved),
+            (free, live_free),
         );
         cap_distinct(&mut view.pieces[start..], b - a);
         view.segs.push(Seg {
@@ -417,17 +416,19 @@ fn newest_first(x: &PieceKey, y: &PieceKey) -> std::cmp::Ordering {
         .then(x.3.cmp(&y.3))
 }
 
-/// Newest wins (CASSANDRA.md 7.1 step 7): walking pieces from the newest (`sort_newest_first`),
-/// each keeps the share of its rows at positions no newer piece holds; rows of different sources
-/// are spread independently over the segment. Rows a compaction wrote (`merged`) are already
-/// disjoint from the other rows of their source, so only other sources' newer rows shadow them.
+/// Newest wins (CASSANDRA.md 7.1 step 7): walking pieces from the newest, each keeps the share
+/// of its rows at positions no newer piece holds; rows of different sources are spread
+/// independently over the segment. Rows a compaction wrote (`merged`) are already disjoint from
+/// the other rows of their source, so only other sources' newer rows shadow them. The buffers
+/// are the view's scratch: the sort's keys and moved pieces, and the shadows below.
 fn reconcile(
     pieces: &mut [Piece],
     len: f64,
     pdel: Option<f64>,
-    free: &mut Shadows,
-    live_free: &mut Shadows,
+    (keys, moved): (&mut Vec<PieceKey>, &mut Vec<Piece>),
+    (free, live_free): (&mut Shadows, &mut Shadows),
 ) {
+    sort_newest_first(pieces, keys, moved);
     // Per source and statement: the share of positions its newer pieces leave free. A statement
     // overwrites its own cells only (different statements write different columns of a row); a
     // row deletion hides every statement's older cells, and a row written again hides its older
