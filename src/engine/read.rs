@@ -217,7 +217,8 @@ pub struct ReadOrder<'a> {
 impl<'a> ReadOrder<'a> {
     pub fn new(sstables: &'a [SSTable]) -> ReadOrder<'a> {
         let mut sstables: Vec<&SSTable> = sstables.iter().collect();
-        sstables.sort_by(|a, b| {
+        // Ids are unique: the order is total, an unstable sort gives it.
+        sstables.sort_unstable_by(|a, b| {
             b.stats
                 .max_ts
                 .total_cmp(&a.stats.max_ts)

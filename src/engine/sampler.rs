@@ -723,11 +723,12 @@ fn partition_stats(
         .iter()
         .map(|(r, w)| ((r * cells_per_row).round(), *w))
         .collect();
+    let bytes_levels = crate::metrics::levels(&bytes);
     let sample = TableSample {
         partitions: total_weight,
-        partition_bytes: Percentiles::weighted(&bytes),
+        partition_bytes: Percentiles::from_levels(&bytes_levels),
         partition_rows: Percentiles::weighted(&rows),
-        partition_bytes_levels: crate::metrics::levels(&bytes),
+        partition_bytes_levels: bytes_levels,
         partition_size_histogram: {
             let mut h = vec![0.0; crate::metrics::SIZE_BUCKETS];
             for (b, w) in &bytes {

@@ -81,7 +81,7 @@ fn compact_hist(hist: &mut Vec<(f64, f64, f64)>, max: usize) {
     if hist.len() <= max {
         return;
     }
-    hist.sort_by(|a, b| a.0.total_cmp(&b.0));
+    crate::metrics::sort_stable_by_key(hist, |b| crate::metrics::total_order_key(b.0));
     let per = hist.len().div_ceil(max);
     *hist = hist
         .chunks(per)

@@ -235,32 +235,43 @@ fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
 pub struct FragIndex {
     /// `(lo, source, frag)` sorted: the order of a stable sort of the frags by start.
     starts: Vec<(f64, u32, u32)>,
-    /// The longest frag: a frag starting further back than this cannot reach the window.
-    max_len: f64,
+    /// The furthest end among `starts[..=k]`: frags before the first that reaches a window end
+    /// before it (a frag compacted long ago may span the whole partition; the newest are short).
+    reach: Vec<f64>,
     pdel: Option<(f64, u32)>,
 }
 
 impl FragIndex {
     pub fn new(sources: &[&Part]) -> FragIndex {
-        let mut starts: Vec<(f64, u32, u32)> = sources
+        // One integer key per frag (start, source, frag): sorting integers is a third of the
+        // cost of comparing the triples.
+        let mut keys: Vec<u128> = sources
             .iter()
             .enumerate()
             .flat_map(|(i, p)| {
-                p.frags
-                    .iter()
-                    .enumerate()
-                    .map(move |(j, f)| (f.lo, i as u32, j as u32))
+                p.frags.iter().enumerate().map(move |(j, f)| {
+                    (u128::from(crate::metrics::total_order_key(f.lo)) << 64) | ((i as u128) << 32) | j as u128
+                })
             })
             .collect();
-        starts.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-        let max_len = sources
+        keys.sort_unstable();
+        let starts: Vec<(f64, u32, u32)> = keys
             .iter()
-            .flat_map(|p| p.frags.iter())
-            .map(|f| f.len())
-            .fold(0.0, f64::max);
+            .map(|&k| {
+                let (i, j) = ((k >> 32) as u32, k as u32);
+                (sources[i as usize].frags[j as usize].lo, i, j)
+            })
+            .collect();
+        let reach = starts
+            .iter()
+            .scan(f64::NEG_INFINITY, |max, &(_, i, j)| {
+                *max = sources[i as usize].frags[j as usize].hi.max(*max);
+                Some(*max)
+            })
+            .collect();
         FragIndex {
             starts,
-            max_len,
+            reach,
             pdel: newest_pdel(sources),
         }
     }
@@ -268,7 +279,7 @@ impl FragIndex {
     /// The merged view over `[a, b)` of `sources` (those the index was built from), as `build`
     /// with that window gives it.
     pub fn window(&self, sources: &[&Part], now: f64, gc_before: f64, a: f64, b: f64) -> View {
-        let from = self.starts.partition_point(|s| s.0 < a - self.max_len);
+        let from = self.reach.partition_point(|&r| r <= a);
         let to = self.starts.partition_point(|s| s.0 < b);
         let frags = self.starts[from..to.max(from)]
             .iter()

@@ -146,7 +146,7 @@ fn twcs(input: &Input) -> Option<Plan> {
     let window = |s: &SSTable| (s.stats.max_ts / p.window_s).floor();
     let mut by_window: Vec<(f64, &SSTable)> =
         input.sstables.iter().map(|s| (window(s), *s)).collect();
-    by_window.sort_by(|a, b| b.0.total_cmp(&a.0));
+    crate::metrics::sort_stable_by_key(&mut by_window, |w| !crate::metrics::total_order_key(w.0));
     for group in by_window.chunk_by(|a, b| a.0 == b.0) {
         let w = group[0].0;
         let copies: f64 = group.iter().map(|(_, s)| s.copies).sum();
