@@ -37,7 +37,10 @@
 //! 12. a step with several flushes charged each partition's memtable overhead once (flushes
 //!     10 to 17 % too rare);
 //! 13. a flush held every partition its step wrote, even those written less than once in it,
-//!     and reads saw the expected sstable count, never a spread (sstables per read p50 +16 %).
+//!     and reads saw the expected sstable count, never a spread (sstables per read p50 +16 %);
+//! 14. a compaction dropped a row deletion hidden by rows written after it, which Cassandra keeps
+//!     beside them until purged (the registry's index table: 450 row tombstones stored against
+//!     11 200).
 //!
 //! Both engines draw the same clustering populations (the aggregated engine's stream per table)
 //! wherever it tracks every partition, so that a case compares the engines, not two draws.
@@ -447,14 +450,14 @@ fn registry_scaled_down() {
             ("settings.memtable_heap_space", "\"16MiB\""),
         ],
     );
-    // Still differs, not asserted: the index table's row tombstones stored (11 200 against
-    // 450) and tombstones per read p50 (1.1 against 1.9). A base partition's deletion deletes
-    // index entries at random members of an index partition's population, which later upserts
-    // write again. Stored: Cassandra's row merge keeps a regular row deletion beside newer data
-    // until it is purged (only a materialized view's shadowable deletion goes), which the
-    // reference engine now does (it dropped them, 380); the aggregated engine still drops a
-    // deletion hidden by newer rows from a compaction's output, and needs deletions kept but not
-    // counted. Reads (they count a row deletion only while its row has no live data), two causes
+    // - a compaction dropped a row deletion hidden by rows written after it (the index table's
+    //   row tombstones stored: 450 against 11 200). A base partition's deletion deletes index
+    //   entries at random members of an index partition's population, which later upserts
+    //   write again; Cassandra's row merge keeps a regular row deletion beside the newer data
+    //   until it is purged (only a materialized view's shadowable deletion goes). Compactions
+    //   now keep that share as covered row deletions, stored but not counted by reads (11 230).
+    // Still differs, not asserted: the index table's tombstones per read p50 (1.1 against
+    // 1.9). Reads count a row deletion only while its row has no live data; two causes
     // measured, neither fixed yet: (1) the merge orders pieces by mid-time, so a step's deletes
     // at random rows sort wholly after the step's upserts (the upserts written after a delete
     // never hide it): with 60 s engine steps instead of 600 s, p50 falls to 1.2 against 1.1;
@@ -487,6 +490,8 @@ fn registry_scaled_down() {
     assert_agree(&table("registry.entries").quantities, &entries);
     let mut index = common.to_vec();
     index.extend([
+        // Some 11 000 stored, sums over thousands of small populations: within 5 %.
+        ("row tombstones", 0.05, 0.0),
         ("sstables per read p50", 0.05, 0.0),
         ("tombstones per read p99", 0.10, 0.0),
     ]);

@@ -20,6 +20,12 @@ pub enum Kind {
     Expired,
     /// Row deletions: one per row.
     RowTombstones,
+    /// Row deletions whose rows were written again after them: Cassandra's row merge keeps a
+    /// regular row deletion beside the newer cells until it is purged (`Row.Merger` drops only a
+    /// materialized view's shadowable deletion; CASSANDRA.md 6.4). Stored and purgeable like row
+    /// tombstones; reads do not count them (the row has live data) and they hide nothing the
+    /// newer rows at their positions do not already hide.
+    CoveredRowTombstones,
     /// One range tombstone over the interval: two markers.
     RangeTombstone,
     /// Cell tombstones on existing rows (`DELETE col`, element removal): they shadow no row.
@@ -30,7 +36,7 @@ impl Kind {
     /// Whether the frag's rows replace older versions of the same rows (newest wins). Cell
     /// tombstones on other columns do not.
     pub fn shadows(self) -> bool {
-        !matches!(self, Kind::CellTombstones)
+        !matches!(self, Kind::CellTombstones | Kind::CoveredRowTombstones)
     }
 }
 
@@ -177,7 +183,7 @@ impl Frag {
         match self.kind {
             Kind::Rows => self.rows * shape.bytes,
             Kind::Expired => self.rows * shape.expired_bytes,
-            Kind::RowTombstones => self.rows * sizes.row_tombstone,
+            Kind::RowTombstones | Kind::CoveredRowTombstones => self.rows * sizes.row_tombstone,
             Kind::RangeTombstone => sizes.range_tombstone,
             Kind::CellTombstones => self.rows * shape.null_cells * sizes.cell_tombstone,
         }
@@ -190,7 +196,7 @@ impl Frag {
         match self.kind {
             Kind::Rows => self.rows * (shape.cells + shape.null_cells).max(1.0),
             Kind::Expired => self.rows * shape.cells.max(1.0),
-            Kind::RowTombstones => self.rows,
+            Kind::RowTombstones | Kind::CoveredRowTombstones => self.rows,
             Kind::RangeTombstone => 2.0,
             Kind::CellTombstones => self.rows * shape.null_cells,
         }

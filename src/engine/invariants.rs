@@ -20,7 +20,7 @@ fn frag() -> impl Strategy<Value = Frag> {
         0u32..1000,
         0u32..200,
         any::<bool>(),
-        0u8..3,
+        0u8..4,
         prop_oneof![Just(0.0), Just(300.0)],
         0.1f64..1.0,
     )
@@ -28,6 +28,7 @@ fn frag() -> impl Strategy<Value = Frag> {
             let kind = match kind {
                 0 => Kind::Rows,
                 1 => Kind::RowTombstones,
+                2 => Kind::CoveredRowTombstones,
                 _ => Kind::RangeTombstone,
             };
             let (lo, hi) = (f64::from(lo), f64::from(lo + len));

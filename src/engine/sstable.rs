@@ -221,7 +221,7 @@ fn stored_tombstones(f: &Frag, w: f64, cells: f64, sizes: &TableSizes) -> Tombst
             t.range += w * f.rows * shape.complex_deletions;
         }
         Kind::Expired => t.expired += cells,
-        Kind::RowTombstones => t.row += cells,
+        Kind::RowTombstones | Kind::CoveredRowTombstones => t.row += cells,
         Kind::RangeTombstone => t.range += w,
         Kind::CellTombstones => t.cell += cells,
     }

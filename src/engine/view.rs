@@ -23,6 +23,9 @@ pub struct Piece {
     /// Rows not shadowed by newer rows, tombstones or a partition deletion; for a range
     /// tombstone, 1 when no newer one covers it here.
     pub visible: f64,
+    /// Of row deletions, those hidden by newer rows only (no newer deletion): kept by a
+    /// compaction as covered row deletions, not counted by reads.
+    pub covered: f64,
     /// Of the visible live rows, those at positions no newer live piece of another statement
     /// holds: the distinct live rows (two statements writing one row make one row).
     pub distinct: f64,
@@ -250,7 +253,9 @@ impl FragIndex {
             .enumerate()
             .flat_map(|(i, p)| {
                 p.frags.iter().enumerate().map(move |(j, f)| {
-                    (u128::from(crate::metrics::total_order_key(f.lo)) << 64) | ((i as u128) << 32) | j as u128
+                    (u128::from(crate::metrics::total_order_key(f.lo)) << 64)
+                        | ((i as u128) << 32)
+                        | j as u128
                 })
             })
             .collect();
@@ -371,6 +376,7 @@ fn build_with<'f>(
                 src: u.src,
                 frag,
                 visible: 0.0,
+                covered: 0.0,
                 distinct: 0.0,
                 state: u.state,
                 purgeable: u.purgeable,
@@ -471,12 +477,7 @@ fn shadow(
             continue;
         }
         let class = Class::of(&p.frag);
-        let open: f64 = after
-            * free
-                .iter()
-                .filter(|(s, c, _)| !(p.frag.merged && *s == p.src) && c.hides(class))
-                .map(|(_, _, f)| f)
-                .product::<f64>();
+        let open = after * open_among(free, p, |c| c.hides(class));
         match p.frag.kind {
             Kind::RangeTombstone => {
                 // Present (not shadowed): the one range tombstone that counts here.
@@ -484,7 +485,15 @@ fn shadow(
                 ranged = true;
             }
             Kind::CellTombstones => p.visible = p.frag.rows * open,
+            // Only a newer deletion supersedes a row deletion kept beside its rows.
+            Kind::CoveredRowTombstones => {
+                p.visible = p.frag.rows * after * open_among(free, p, |c| c == Class::Deletion);
+            }
             _ => {
+                if p.frag.kind == Kind::RowTombstones {
+                    let kept = p.frag.rows * after * open_among(free, p, |c| c == Class::Deletion);
+                    p.covered = (kept - p.frag.rows * open).max(0.0);
+                }
                 let density = if len > 0.0 {
                     (p.frag.rows / len).min(1.0)
                 } else {
@@ -527,6 +536,15 @@ fn shadow(
             }
         }
     }
+}
+
+/// The share of `p`'s positions that newer pieces of the classes `hides` picks leave free; rows
+/// a compaction wrote are not shadowed by their own source again.
+fn open_among(free: &Shadows, p: &Piece, hides: impl Fn(Class) -> bool) -> f64 {
+    free.iter()
+        .filter(|(s, c, _)| !(p.frag.merged && *s == p.src) && hides(*c))
+        .map(|(_, _, f)| f)
+        .product()
 }
 
 /// Distinct live rows cannot outnumber the segment's clustering positions: the independent

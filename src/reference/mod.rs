@@ -482,13 +482,20 @@ fn sample(tb: &RefTable, now: f64, reads: usize, rng: &mut Pcg64Mcg) -> RefSampl
 }
 
 /// Tombstones stored in every source, as the aggregated engine's sstable statistics count them.
+/// The memtable holds one version per row, as Cassandra's does (a write to a row merges into
+/// it): its partitions are counted reconciled, as a flush would write them, not write by write.
 fn stored_tombstones(tb: &RefTable, now: f64) -> Tombstones {
     let mut t = Tombstones::default();
+    let memtable: Vec<RefPart> = tb
+        .memtable
+        .values()
+        .map(|p| data::reconcile(&[p]))
+        .collect();
     let parts = tb
         .sstables
         .iter()
         .flat_map(|s| s.parts.values())
-        .chain(tb.memtable.values());
+        .chain(memtable.iter());
     for p in parts {
         if p.pdel.is_some() {
             t.partition += 1.0;

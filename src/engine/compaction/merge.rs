@@ -66,10 +66,17 @@ fn merge_partition(pidx: u32, sources: &[&Part], cx: &MergeContext) -> Part {
                 continue;
             }
             let keep_range = f.kind == Kind::RangeTombstone;
-            if piece.visible <= 1e-12 {
-                continue;
+            let purged = piece.purgeable && purge(f.t_max());
+            if piece.covered > 1e-12 && !purged {
+                // A row deletion under newer rows stays beside them until purged.
+                part.frags.push(Frag {
+                    kind: Kind::CoveredRowTombstones,
+                    rows: piece.covered,
+                    merged: true,
+                    ..f
+                });
             }
-            if piece.purgeable && purge(f.t_max()) {
+            if piece.visible <= 1e-12 || purged {
                 continue;
             }
             let mut kept = Frag {
@@ -182,6 +189,67 @@ mod tests {
         let blocked = |_| 10.0;
         let out = merge(&[&a, &b], &cx(2000.0, 1000.0, &blocked, &s));
         assert_eq!(out[0].frags[0].kind, Kind::RowTombstones);
+    }
+
+    /// Row deletions of half the rows of `[0, 100)`, then every row written again later.
+    fn deleted_then_rewritten() -> (SSTable, SSTable) {
+        let deletes = Frag {
+            rows: 50.0,
+            ordered: false,
+            ..rows(Kind::RowTombstones, 0.0, 100.0, 10.0, 20.0, 0.0)
+        };
+        let rewrites = rows(Kind::Rows, 0.0, 100.0, 50.0, 60.0, 0.0);
+        (table(1, &[deletes]), table(2, &[rewrites]))
+    }
+
+    #[test]
+    fn a_row_deletion_stays_beside_rows_written_after_it_uncounted_until_purged() {
+        let s = sizes();
+        let (deletes, rewrites) = deleted_then_rewritten();
+        let none = |_| f64::INFINITY;
+        let out = merge(&[&deletes, &rewrites], &cx(100.0, 1000.0, &none, &s));
+        let kinds: Vec<(Kind, f64)> = out[0].frags.iter().map(|f| (f.kind, f.rows)).collect();
+        assert_eq!(
+            kinds,
+            vec![(Kind::CoveredRowTombstones, 50.0), (Kind::Rows, 100.0)]
+        );
+        // Stored as row tombstones; a read of the output counts none and sees every row.
+        let stats = SSTable::new(3, out.clone(), 1.0, false, 0.0, &[1.0], &s).stats;
+        assert_eq!(stats.tombstones_at(100.0).row, 50.0);
+        let view = view::build(&[&out[0]], 100.0, -900.0, None);
+        let counted: f64 = view.pieces.iter().map(|p| p.tally(&s).counted).sum();
+        let live: f64 = view.pieces.iter().map(|p| p.tally(&s).live).sum();
+        assert_eq!((counted, live), (0.0, 100.0));
+        // Merged again, they stay; past gc_grace with nothing older outside, they are purged.
+        let out3 = SSTable::new(3, out, 1.0, false, 0.0, &[1.0], &s);
+        let again = merge(&[&out3], &cx(200.0, 1000.0, &none, &s));
+        assert_eq!(again[0].frags[0].kind, Kind::CoveredRowTombstones);
+        let purged = merge(&[&out3], &cx(5000.0, 1000.0, &none, &s));
+        let kinds: Vec<Kind> = purged[0].frags.iter().map(|f| f.kind).collect();
+        assert_eq!(kinds, vec![Kind::Rows]);
+    }
+
+    #[test]
+    fn a_newer_deletion_supersedes_a_covered_one() {
+        let s = sizes();
+        let (deletes, rewrites) = deleted_then_rewritten();
+        let none = |_| f64::INFINITY;
+        let out = SSTable::new(
+            3,
+            merge(&[&deletes, &rewrites], &cx(100.0, 1000.0, &none, &s)),
+            1.0,
+            false,
+            0.0,
+            &[1.0],
+            &s,
+        );
+        let later = table(
+            4,
+            &[rows(Kind::RowTombstones, 0.0, 100.0, 150.0, 160.0, 0.0)],
+        );
+        let merged = merge(&[&out, &later], &cx(200.0, 1000.0, &none, &s));
+        let kinds: Vec<(Kind, f64)> = merged[0].frags.iter().map(|f| (f.kind, f.rows)).collect();
+        assert_eq!(kinds, vec![(Kind::RowTombstones, 100.0)]);
     }
 
     #[test]
