@@ -244,16 +244,19 @@ fn upserts_into_a_small_clustering_population() {
         &[("duration", "\"6h\""), ("sample_every", "\"10m\"")],
     );
     let rows = compare(&s, 8);
-    // Not asserted: cell tombstones stored (75 000 against 54 000) and sstables (1.9 against
-    // 1.6). The aggregated engine keeps the flushes of one step as one record of n copies holding
-    // the union of their rows; upserts into a population repeat rows across flushes, so each copy
-    // holds fewer distinct rows than a real flush and the copies are merged sooner. Reads agree.
+    // Not asserted: cell tombstones stored (74 000 against 55 000). Sample by sample, right
+    // after a compaction both hold one sstable with some 50 000 (the population's latest rows,
+    // half with a null name); then the reference gains some 3 000 every 10 minutes and the
+    // aggregated engine 600, so the gap is in what the newest writes store, not in the
+    // compactions. Counting a step's flushed copies by the rows each stores (upserts repeat rows
+    // from flush to flush) moved it by 0.2 %: not the cause. Reads agree.
     assert_agree(
         &rows,
         &[
             ("live rows", 0.01, 0.0),
             ("range tombstones", 0.08, 0.0),
             ("flushes", 0.02, 0.0),
+            ("sstables", 0.05, 0.0),
             ("tombstones per read p50", 0.02, 0.0),
             ("tombstones per read p99", 0.02, 0.0),
         ],
