@@ -247,9 +247,10 @@ fn upserts_into_a_small_clustering_population() {
     // Not asserted: cell tombstones stored (74 000 against 55 000). Sample by sample, right
     // after a compaction both hold one sstable with some 50 000 (the population's latest rows,
     // half with a null name); then the reference gains some 3 000 every 10 minutes and the
-    // aggregated engine 600, so the gap is in what the newest writes store, not in the
-    // compactions. Counting a step's flushed copies by the rows each stores (upserts repeat rows
-    // from flush to flush) moved it by 0.2 %: not the cause. Reads agree.
+    // aggregated engine 600: a step's flushes are one record holding the union of its writes,
+    // and splitting it by time divides the union pro rata, where each flush of a tenth of the
+    // writes holds 1 - (1 - r)^0.1 of the population (the registry case below says why that
+    // fix is not landed yet; with it, 73 400 against 73 000). Reads agree.
     assert_agree(
         &rows,
         &[
@@ -467,6 +468,18 @@ fn registry_scaled_down() {
     // (2) a tracked partition holds the expected count of random deletes where a real one holds
     // a random count (p50 = p99 within a partition); a Poisson draw of that count brings p50 to
     // 1.1 but, with (1) corrected pair by pair, p99 to 5.9 against 4.6: the mean is still high.
+    // Live rows below agree partly by the sample: the sampler measures 128 of the 2 000 entries
+    // and scales, and their populations (5 to 40 rows) run above the mean. Measured over every
+    // partition (`calibration.stats_partitions = 4096`), the aggregated engine holds 6.0 % fewer
+    // live entries than the reference (1.1 % at 60-second engine steps) and 3.1 % fewer files.
+    // Cause found, fix not landed: upserts written over a span are one frag, their union; split
+    // by time (a flush, the copies a compaction takes) or cut by a partition deletion, it is
+    // divided pro rata, where the writes of a share s of the span hold 1 - (1 - r)^s of a
+    // population the frag fills to r. A memtable holding a partition for hours thus keeps few of
+    // the rows written after its deletion (entries with a 4 GiB memtable: 22 600 against
+    // 38 500). Dividing by that rule gives 39 100 there, the upserts case's cell tombstones
+    // within 0.6 %, the entries here within 4.2 % (0.5 % at 60-second steps), but moves the
+    // files' sstables to 6.6 against 7.1: not landed until that is understood.
     let tables = compare_tables(&s, 72);
     let table = |name: &str| {
         tables
