@@ -414,6 +414,60 @@ fn m2m_readings_scaled_down() {
     }
 }
 
+/// The shipped registry scenario on one node: 2 000 entities of properties and 200 files, every
+/// statement at a tenth to a hundredth of its rate; the file read without its `chunk >= ?` slice.
+fn registry(sets: &[(&str, &str)]) -> cassim::scenario::Scenario {
+    let mut all = vec![
+        (
+            "cluster.datacenters",
+            "[{ name = \"dc1\", nodes = 1, rf = 1 }]",
+        ),
+        ("duration", "\"24h\""),
+        ("sample_every", "\"10m\""),
+        ("tables.\"registry.entries\".partitions.entities", "2000"),
+        ("tables.\"registry.files\".partitions.entities", "200"),
+        ("workload[0].rate", "\"30/s\""),
+        ("workload[1].rate", "\"40/s\""),
+        ("workload[2].rate", "\"5/s\""),
+        ("workload[3].rate", "\"0.2/s\""),
+        ("workload[4].rate", "\"2/s\""),
+        ("workload[5].rate", "\"0.1/s\""),
+        ("workload[6].rate", "\"3/s\""),
+        (
+            "workload[6].cql",
+            "\"SELECT chunk, data FROM registry.files WHERE path = ? LIMIT 16\"",
+        ),
+    ];
+    all.extend_from_slice(sets);
+    load("scenarios/registry.toml", &all)
+}
+
+#[test]
+fn partition_deletes_in_a_memtable_held_for_hours() {
+    // The registry's entries in a 4 GiB memtable that flushes about once a day: a partition's
+    // upserts of many hours are one frag, the union of their writes, and a partition deletion
+    // leaves the rows written after it. Found: pro rata by time left 20 200 live entries
+    // against 38 500 (-47 %); a deletion now leaves the rows written after it
+    // (`Frag::share_after`). Every partition measured (`stats_partitions`), so that the case
+    // compares the engines, not a sample of populations of 5 to 40 rows.
+    let s = registry(&[
+        ("settings.memtable_heap_space", "\"4GiB\""),
+        ("calibration.stats_partitions", "4096"),
+    ]);
+    let tables = compare_tables(&s, 72);
+    let entries = tables
+        .iter()
+        .find(|c| c.table == "registry.entries")
+        .expect("the entries table");
+    assert_agree(
+        &entries.quantities,
+        &[
+            ("live rows", 0.02, 0.0),
+            ("partition tombstones", 0.02, 0.0),
+        ],
+    );
+}
+
 #[test]
 fn registry_scaled_down() {
     // The shipped registry scenario on one node: 2 000 entities of properties and 200 files,
@@ -429,31 +483,7 @@ fn registry_scaled_down() {
     // - a flush held every partition written in its step, even those a real partition is
     //   written 0.3 times in (the files' reads went to every flush: sstables per read p50 +16 %),
     //   and every read saw the expected count (p50 = p99).
-    let s = load(
-        "scenarios/registry.toml",
-        &[
-            (
-                "cluster.datacenters",
-                "[{ name = \"dc1\", nodes = 1, rf = 1 }]",
-            ),
-            ("duration", "\"24h\""),
-            ("sample_every", "\"10m\""),
-            ("tables.\"registry.entries\".partitions.entities", "2000"),
-            ("tables.\"registry.files\".partitions.entities", "200"),
-            ("workload[0].rate", "\"30/s\""),
-            ("workload[1].rate", "\"40/s\""),
-            ("workload[2].rate", "\"5/s\""),
-            ("workload[3].rate", "\"0.2/s\""),
-            ("workload[4].rate", "\"2/s\""),
-            ("workload[5].rate", "\"0.1/s\""),
-            ("workload[6].rate", "\"3/s\""),
-            (
-                "workload[6].cql",
-                "\"SELECT chunk, data FROM registry.files WHERE path = ? LIMIT 16\"",
-            ),
-            ("settings.memtable_heap_space", "\"16MiB\""),
-        ],
-    );
+    let s = registry(&[("settings.memtable_heap_space", "\"16MiB\"")]);
     // - a compaction dropped a row deletion hidden by rows written after it (the index table's
     //   row tombstones stored: 450 against 11 200). A base partition's deletion deletes index
     //   entries at random members of an index partition's population, which later upserts
@@ -472,14 +502,15 @@ fn registry_scaled_down() {
     // and scales, and their populations (5 to 40 rows) run above the mean. Measured over every
     // partition (`calibration.stats_partitions = 4096`), the aggregated engine holds 6.0 % fewer
     // live entries than the reference (1.1 % at 60-second engine steps) and 3.1 % fewer files.
-    // Cause found, fix not landed: upserts written over a span are one frag, their union; split
-    // by time (a flush, the copies a compaction takes) or cut by a partition deletion, it is
-    // divided pro rata, where the writes of a share s of the span hold 1 - (1 - r)^s of a
-    // population the frag fills to r. A memtable holding a partition for hours thus keeps few of
-    // the rows written after its deletion (entries with a 4 GiB memtable: 22 600 against
-    // 38 500). Dividing by that rule gives 39 100 there, the upserts case's cell tombstones
-    // within 0.6 %, the entries here within 4.2 % (0.5 % at 60-second steps), but moves the
-    // files' sstables to 6.6 against 7.1: not landed until that is understood.
+    // Across seeds 1 to 5 the entries are 0.5 to 7.3 % low and the files 1.4 to 6.2 % low (the
+    // files' sstables 1 to 11 % off): this case's seed passes, others would not. A cause found:
+    // upserts written over a span are one frag, their union, where the writes of a share s of
+    // the span hold 1 - (1 - r)^s of a population the frag fills to r. A partition deletion
+    // now leaves that share (`Frag::share_after`; the case above). A split by time (a flush,
+    // the copies a compaction takes) still divides pro rata; dividing by the same rule brings
+    // the upserts case's cell tombstones within 0.6 % and these entries within 4.2 % (0.5 % at
+    // 60-second steps), but moves the files' sstables to 6.6 against 7.1 on this seed (1 to 6 %
+    // on the others): not landed until the files are understood.
     let tables = compare_tables(&s, 72);
     let table = |name: &str| {
         tables
