@@ -15,6 +15,9 @@ use super::partitions::Partitions;
 use super::sstable::SSTable;
 use crate::workload::{ClusteringPattern, Deletion, KeyPopularity, ReadShape, Target, WriteKind};
 
+/// The static row's clustering span ends here: it sits before every row, whose positions start
+/// at 0 (the reference engine's `STATIC_ROW` is -1).
+pub const STATIC_ROW_END: f64 = 0.0;
 /// Timestamps are continuous here but distinct in Cassandra (microseconds): a step's writes end
 /// this long before the next step's begin, so "older than" comparisons stay strict.
 const STEP_END_GAP_S: f64 = 1e-3;
@@ -342,7 +345,7 @@ impl TableSim {
                 };
                 Some(target_rows(p, w, n, t1, kind, &frag, &upsert))
             }
-            _ if w.static_only => Some(frag(-1.0, 0.0, 1.0, false, Kind::Rows)),
+            _ if w.static_only => Some(frag(-1.0, STATIC_ROW_END, 1.0, false, Kind::Rows)),
             (WriteKind::Update, _) if w.delay_s > 0.0 => {
                 Some(target_rows(p, w, n, t1, Kind::Rows, &frag, &upsert))
             }

@@ -462,11 +462,20 @@ fn sample(tb: &RefTable, now: f64, reads: usize, rng: &mut Pcg64Mcg) -> RefSampl
         let mut rows: Vec<u64> = merged
             .entries
             .iter()
-            .filter(|e| e.live(now))
+            .filter(|e| e.live(now) && e.ck != workload::STATIC_ROW)
             .map(|e| e.ck.to_bits())
             .collect();
         rows.dedup();
-        s.live_rows += rows.len() as f64;
+        let static_row = merged
+            .entries
+            .iter()
+            .any(|e| e.live(now) && e.ck == workload::STATIC_ROW);
+        // A CQL row: the static row is one only in a partition without live rows.
+        s.live_rows += if rows.is_empty() && static_row {
+            1.0
+        } else {
+            rows.len() as f64
+        };
     }
     for (limit, reversed, keys) in &tb.readers {
         for _ in 0..reads {
