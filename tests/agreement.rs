@@ -77,6 +77,14 @@ fn compare_tables(s: &cassim::scenario::Scenario, steady: usize) -> Vec<compare:
     comparisons
 }
 
+/// The comparison of table `name`.
+fn table<'a>(tables: &'a [compare::Comparison], name: &str) -> &'a compare::Comparison {
+    tables
+        .iter()
+        .find(|c| c.table == name)
+        .unwrap_or_else(|| panic!("no table {name}"))
+}
+
 /// Asserts each listed quantity agrees within its relative tolerance, or within `floor` in
 /// absolute terms (so that quantities near zero are not judged by their noise).
 fn assert_agree(rows: &[Quantity], expected: &[(&str, f64, f64)]) {
@@ -455,14 +463,8 @@ fn partition_deletes_in_a_memtable_held_for_hours() {
         ("calibration.stats_partitions", "4096"),
     ]);
     let tables = compare_tables(&s, 72);
-    let table = |name: &str| {
-        tables
-            .iter()
-            .find(|c| c.table == name)
-            .unwrap_or_else(|| panic!("no table {name}"))
-    };
     assert_agree(
-        &table("registry.entries").quantities,
+        &table(&tables, "registry.entries").quantities,
         &[
             ("live rows", 0.02, 0.0),
             ("partition tombstones", 0.02, 0.0),
@@ -472,7 +474,7 @@ fn partition_deletes_in_a_memtable_held_for_hours() {
     // partition has no live rows; the aggregated engine counted none, the reference all (200
     // apart).
     assert_agree(
-        &table("registry.files").quantities,
+        &table(&tables, "registry.files").quantities,
         &[("live rows", 0.01, 0.0)],
     );
 }
@@ -523,12 +525,6 @@ fn registry_scaled_down() {
     // 60-second steps), but moves the files' sstables to 6.6 against 7.1 on this seed (1 to 6 %
     // on the others): not landed until the files are understood.
     let tables = compare_tables(&s, 72);
-    let table = |name: &str| {
-        tables
-            .iter()
-            .find(|c| c.table == name)
-            .unwrap_or_else(|| panic!("no table {name}"))
-    };
     // Live rows within 2 %: upserts into populations of 1 to 64 rows, so the live rows are the
     // share of each population written since its partition's last deletion, sums of small
     // counts. Flushes within 5 %: 25 an hour for the two small tables, a Poisson count over
@@ -545,7 +541,7 @@ fn registry_scaled_down() {
         ("partition tombstones", 0.02, 0.0),
         ("sstables per read p50", 0.05, 0.0),
     ]);
-    assert_agree(&table("registry.entries").quantities, &entries);
+    assert_agree(&table(&tables, "registry.entries").quantities, &entries);
     let mut index = common.to_vec();
     index.extend([
         // Some 11 000 stored, sums over thousands of small populations: within 5 %.
@@ -554,12 +550,12 @@ fn registry_scaled_down() {
         ("tombstones per read p99", 0.10, 0.0),
     ]);
     assert_agree(
-        &table("registry.entries.entries_by_value").quantities,
+        &table(&tables, "registry.entries.entries_by_value").quantities,
         &index,
     );
     let mut files = common.to_vec();
     files.push(("sstables per read p50", 0.10, 0.0));
-    assert_agree(&table("registry.files").quantities, &files);
+    assert_agree(&table(&tables, "registry.files").quantities, &files);
 }
 
 /// The TTL series without TTL, its appends over zipf(1.2) keys: the hottest partition takes a

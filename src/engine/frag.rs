@@ -32,14 +32,6 @@ pub enum Kind {
     CellTombstones,
 }
 
-impl Kind {
-    /// Whether the frag's rows replace older versions of the same rows (newest wins). Cell
-    /// tombstones on other columns do not.
-    pub fn shadows(self) -> bool {
-        !matches!(self, Kind::CellTombstones | Kind::CoveredRowTombstones)
-    }
-}
-
 /// Per-row facts of what one write statement stores, shared by the frags it creates.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Shape {
@@ -144,15 +136,14 @@ impl Frag {
         }
     }
 
-    /// The rows of an unordered frag written in a share `s` of its time span. A compaction's rows
-    /// are distinct, each written once: pro rata. Written rows (a memtable's, a flush's) are the
-    /// union of writes at random positions of a population, some rows written many times:
-    /// writes falling evenly in time, the share holds `1 - (1 - r)^s` of the population for a
-    /// union of density `r`.
+    /// The rows of written upserts (unordered, not a compaction's) written in a share `s` of
+    /// their time span: they are the union of writes at random positions of a population, some
+    /// rows written many times; writes falling evenly in time, the share holds `1 - (1 - r)^s`
+    /// of the population for a union of density `r`.
     pub fn rows_written_in(&self, s: f64) -> f64 {
         let s = s.clamp(0.0, 1.0);
         let len = self.len();
-        if self.merged || len <= 0.0 {
+        if len <= 0.0 {
             return self.rows * s;
         }
         let r = (self.rows / len).clamp(0.0, 1.0);

@@ -33,6 +33,15 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// A row deletion at `ck`, for tests.
+    #[cfg(test)]
+    pub fn row_deletion(ck: f64, ts: f64) -> Entry {
+        Entry {
+            kind: EKind::RowDel,
+            ..Entry::row(ck, ts, 0.0, 0)
+        }
+    }
+
     pub fn row(ck: f64, ts: f64, ttl: f64, shape: u16) -> Entry {
         Entry {
             ck,
@@ -158,13 +167,6 @@ pub fn reconcile(sources: &[&RefPart]) -> RefPart {
 mod tests {
     use super::*;
 
-    fn del(ck: f64, ts: f64) -> Entry {
-        Entry {
-            kind: EKind::RowDel,
-            ..Entry::row(ck, ts, 0.0, 0)
-        }
-    }
-
     #[test]
     fn a_ttl_row_expires_and_tombstones_date_from_their_write() {
         let r = Entry::row(1.0, 100.0, 50.0, 0);
@@ -186,9 +188,9 @@ mod tests {
         };
         let b = RefPart {
             entries: vec![
-                del(1.0, 20.0),
-                del(1.0, 15.0),
-                del(2.0, 5.0),
+                Entry::row_deletion(1.0, 20.0),
+                Entry::row_deletion(1.0, 15.0),
+                Entry::row_deletion(2.0, 5.0),
                 Entry::row(2.0, 3.0, 0.0, 0),
             ],
             pdel: None,
@@ -198,7 +200,11 @@ mod tests {
         // stays stored (not shadowable) and still hides the write at 3.
         assert_eq!(
             m.entries,
-            vec![del(1.0, 20.0), del(2.0, 5.0), Entry::row(2.0, 10.0, 0.0, 0)]
+            vec![
+                Entry::row_deletion(1.0, 20.0),
+                Entry::row_deletion(2.0, 5.0),
+                Entry::row(2.0, 10.0, 0.0, 0)
+            ]
         );
     }
 

@@ -92,21 +92,14 @@ mod tests {
     use super::*;
     use crate::engine::fixtures;
 
-    fn del(ck: f64, ts: f64) -> Entry {
-        Entry {
-            kind: EKind::RowDel,
-            ..Entry::row(ck, ts, 0.0, 0)
-        }
-    }
-
     #[test]
     fn a_row_deletion_counts_only_while_its_row_has_no_live_data() {
         let sizes = fixtures::sizes(1.0, 50.0, 0.0);
         // Row 1 deleted; row 2 deleted and written again; static row (-1) deleted.
         let entries = vec![
-            del(-1.0, 5.0),
-            del(1.0, 10.0),
-            del(2.0, 10.0),
+            Entry::row_deletion(-1.0, 5.0),
+            Entry::row_deletion(1.0, 10.0),
+            Entry::row_deletion(2.0, 10.0),
             Entry::row(2.0, 20.0, 0.0, 0),
             Entry::row(3.0, 20.0, 0.0, 0),
         ];
