@@ -118,6 +118,24 @@ impl Frag {
         }
     }
 
+    /// What of this frag a partition deletion at `t` leaves, in place and time: the positions
+    /// written after `t` of a run, the writes after `t` of upserts; `None` when nothing is
+    /// left. The rows are the caller's (what the merge found visible): left as they are.
+    /// Found by the agreement suite: a compaction kept or dropped a piece whole by its middle
+    /// time, so upserts straddling a deletion either vanished or kept a span reaching before it,
+    /// and every later merge and read took the deletion's share off again (the registry's
+    /// entries 4 % short of live rows).
+    pub fn after(&self, t: f64) -> Option<Frag> {
+        if self.t_max() <= t {
+            return None;
+        }
+        if self.t_min() > t {
+            return Some(*self);
+        }
+        let lo = self.position_at(t).unwrap_or(self.lo);
+        Some(Frag { lo, t0: t, ..*self })
+    }
+
     /// The clustering position written at time `t` (ordered frags only).
     pub fn position_at(&self, t: f64) -> Option<f64> {
         if !self.ordered || self.t1 <= self.t0 || t <= self.t0 || t >= self.t1 {
@@ -134,6 +152,23 @@ impl Frag {
             Kind::Rows => f64::INFINITY,
             _ => t,
         }
+    }
+
+    /// Upserts (or random deletes) as written, not a compaction's survivors: the union of writes
+    /// at random positions of a population, so a share of their time holds more than its share
+    /// of their rows (`rows_written_in`).
+    pub fn is_written_union(&self) -> bool {
+        !self.ordered && !self.merged && self.kind != Kind::RangeTombstone && self.len() > 0.0
+    }
+
+    /// What `copies` sstables written one after the other over this frag's time store of it
+    /// together, over its rows: each holds the union of its share of the writes, and a row
+    /// written into two of them is stored twice. 1 for anything but a written union.
+    pub fn stored_over_union(&self, copies: f64) -> f64 {
+        if copies <= 1.0 || self.rows <= 0.0 || !self.is_written_union() {
+            return 1.0;
+        }
+        (copies * self.rows_written_in(1.0 / copies) / self.rows).max(1.0)
     }
 
     /// The rows of written upserts (unordered, not a compaction's) written in a share `s` of
@@ -256,7 +291,17 @@ impl Part {
     }
 
     pub fn bytes(&self, sizes: &TableSizes) -> f64 {
-        let frags: f64 = self.frags.iter().map(|f| f.bytes(sizes)).sum();
+        self.stored_bytes(sizes, 1.0)
+    }
+
+    /// Bytes that `copies` overlapping sstables written one after the other store of this
+    /// content together (`Frag::stored_over_union`).
+    pub fn stored_bytes(&self, sizes: &TableSizes, copies: f64) -> f64 {
+        let frags: f64 = self
+            .frags
+            .iter()
+            .map(|f| f.bytes(sizes) * f.stored_over_union(copies))
+            .sum();
         let pdel = if self.pdel.is_some() {
             sizes.partition_tombstone
         } else {
@@ -372,14 +417,19 @@ impl Part {
                 older.push(before(f.slice(f.lo, x)));
                 newer.push(f.slice(x, f.hi));
             } else {
-                let s = (cut - f.t0) / (f.t1 - f.t0).max(1e-9);
+                let s = ((cut - f.t0) / (f.t1 - f.t0).max(1e-9)).clamp(0.0, 1.0);
+                let (old_rows, new_rows) = if f.is_written_union() {
+                    (f.rows_written_in(s), f.rows_written_in(1.0 - s))
+                } else {
+                    (f.rows * s, f.rows * (1.0 - s))
+                };
                 older.push(before(Frag {
-                    rows: f.rows * s,
+                    rows: old_rows,
                     t1: cut,
                     ..*f
                 }));
                 newer.push(Frag {
-                    rows: f.rows * (1.0 - s),
+                    rows: new_rows,
                     t0: cut,
                     ..*f
                 });

@@ -60,11 +60,11 @@ fn merge_partition(pidx: u32, sources: &[&Part], cx: &MergeContext) -> Part {
     let pdel = view.pdel.map(|p| p.0);
     for seg in &view.segs {
         for piece in &view.pieces[seg.start..seg.end] {
-            let f = piece.frag;
-            let shadowed_by_pdel = pdel.is_some_and(|d| f.time_at(0.5 * (f.lo + f.hi)) < d);
-            if shadowed_by_pdel {
+            // What the partition deletion leaves keeps only the time after it: the view took
+            // the deletion's share off `visible` once, and later merges and reads must not again.
+            let Some(f) = pdel.map_or(Some(piece.frag), |d| piece.frag.after(d)) else {
                 continue;
-            }
+            };
             let keep_range = f.kind == Kind::RangeTombstone;
             let purged = piece.purgeable && purge(f.t_max());
             if piece.covered > 1e-12 && !purged {
@@ -250,6 +250,42 @@ mod tests {
         let merged = merge(&[&out, &later], &cx(200.0, 1000.0, &none, &s));
         let kinds: Vec<(Kind, f64)> = merged[0].frags.iter().map(|f| (f.kind, f.rows)).collect();
         assert_eq!(kinds, vec![(Kind::RowTombstones, 100.0)]);
+    }
+
+    /// Live rows a read of `parts` sees at t=1000.
+    fn live(parts: &[&Part]) -> f64 {
+        let s = sizes();
+        let view = view::build(parts, 1000.0, -1e9, None);
+        view.pieces.iter().map(|p| p.tally(&s).live).sum()
+    }
+
+    #[test]
+    fn a_compaction_keeps_what_a_partition_deletion_leaves_and_takes_it_off_once() {
+        let s = sizes();
+        let none = |_| f64::INFINITY;
+        let upserts = Frag {
+            rows: 60.0,
+            ordered: false,
+            ..rows(Kind::Rows, 0.0, 100.0, 0.0, 100.0, 0.0)
+        };
+        let append = rows(Kind::Rows, 100.0, 200.0, 0.0, 100.0, 0.0);
+        for (frag, after) in [(upserts, upserts.rows_written_in(0.7)), (append, 70.0)] {
+            let mut p = Part::new(0);
+            p.push(frag);
+            p.pdel = Some(30.0);
+            let before = live(&[&p]);
+            assert!((before - after).abs() < 1e-9, "{before} against {after}");
+            let input = SSTable::new(1, vec![p], 1.0, false, 0.0, &[1.0], &s);
+            let out = merge(&[&input], &cx(100.0, 1000.0, &none, &s));
+            // What is kept was written after the deletion, which still stands beside it.
+            assert_eq!(out[0].pdel, Some(30.0));
+            assert!(out[0].frags.iter().all(|f| f.t_min() >= 30.0));
+            assert!((live(&[&out[0]]) - after).abs() < 1e-9);
+            // Merged again, nothing more is taken off.
+            let again = SSTable::new(2, out, 1.0, false, 0.0, &[1.0], &s);
+            let out = merge(&[&again], &cx(200.0, 1000.0, &none, &s));
+            assert!((live(&[&out[0]]) - after).abs() < 1e-9);
+        }
     }
 
     #[test]

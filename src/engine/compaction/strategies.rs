@@ -442,7 +442,8 @@ mod tests {
             rows: bytes * copies,
             t0: t,
             t1: t,
-            ordered: false,
+            // Appends: each copy holds its own rows, `bytes` of them.
+            ordered: true,
             kind: Kind::Rows,
             ttl: 0.0,
             shape: 0,
