@@ -378,6 +378,14 @@ fn sessions_scaled_down() {
     // 482 against 85, live rows -2.2 %. Cut by the rows the writes after the cut hold, 93
     // against 85 and 0.0 %; over seeds 12 to 15, 90 to 110 against 76 to 84 (not asserted: a
     // few dozen rows, and still high) and live rows within 0.3 %.
+    // Found, not fixed: sessions written less than once a TTL (the shipped scenario's regime:
+    // 1.25/s here) hold 32 % too few live rows. A step's n writes into a population of P rows
+    // hit P(1 - exp(-n/P)) of them, the mean over a Poisson count, where the tracked partition's
+    // n is already one draw: one write into a one-row partition makes 0.63 of a row. Hitting
+    // P(1 - (1 - 1/P)^n), with the step's first and last writes a (n + 1)th inside its ends,
+    // brings that gap to 9 % (1 % at 60-second steps) and these expired cells to 86 against 85,
+    // but the registry index's tombstones per read p99 to 4.0 against 4.6, past its tolerance
+    // (its expected counts of random deletes, below): not landed until that is fixed.
     let s = load(
         "scenarios/sessions.toml",
         &[
