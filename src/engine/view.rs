@@ -458,7 +458,10 @@ fn reconcile(
     (keys, moved): (&mut Vec<PieceKey>, &mut Vec<Piece>),
     (free, live_free): (&mut Shadows, &mut Shadows),
 ) {
-    sort_newest_first(pieces, keys, moved);
+    // One piece (most segments of appends) is in order already.
+    if pieces.len() > 1 {
+        sort_newest_first(pieces, keys, moved);
+    }
     // Per source and statement: the share of positions its newer pieces leave free. A statement
     // overwrites its own cells only (different statements write different columns of a row); a
     // row deletion hides every statement's older cells, and a row written again hides its older
