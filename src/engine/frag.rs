@@ -124,7 +124,7 @@ impl Frag {
     /// Found by the agreement suite: a compaction kept or dropped a piece whole by its middle
     /// time, so upserts straddling a deletion either vanished or kept a span reaching before it,
     /// and every later merge and read took the deletion's share off again (the registry's
-    /// entries 4 % short of live rows).
+    /// entries 5 % short of live rows).
     pub fn after(&self, t: f64) -> Option<Frag> {
         if self.t_max() <= t {
             return None;
