@@ -76,16 +76,9 @@ fn compare(s: &cassim::scenario::Scenario, steady: usize) -> Vec<Quantity> {
     compare_tables(s, steady)[0].quantities.clone()
 }
 
-/// Every table's comparison.
+/// Every table's comparison, on the scenario's own seed.
 fn compare_tables(s: &cassim::scenario::Scenario, steady: usize) -> Vec<compare::Comparison> {
-    let runs = compare::run_both(s, s.seed, &|_, _| {}).expect("reference run");
-    let comparisons = compare::compare(&runs, steady);
-    eprintln!("{}\n{}", s.name, compare::text(&comparisons));
-    assert!(
-        comparisons[0].samples > 4,
-        "too few samples after the warm-up"
-    );
-    comparisons
+    compare_seeds(s, 1, steady)
 }
 
 /// Every table's comparison, each quantity the mean over `seeds` consecutive seeds from the
@@ -115,11 +108,13 @@ fn compare_seeds(
             quantity.aggregated = of(|x| x.aggregated);
         }
     }
-    eprintln!(
-        "{}: means over {seeds} seeds\n{}",
-        s.name,
-        compare::text(&mean)
-    );
+    if seeds > 1 {
+        eprintln!(
+            "{}: means over {seeds} seeds\n{}",
+            s.name,
+            compare::text(&mean)
+        );
+    }
     assert!(mean[0].samples > 4, "too few samples after the warm-up");
     mean
 }

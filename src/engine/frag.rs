@@ -107,7 +107,7 @@ impl Frag {
     pub fn share_after(&self, t: f64) -> f64 {
         if self.t1 > self.t0 {
             let s = ((self.t1 - t) / (self.t1 - self.t0)).clamp(0.0, 1.0);
-            if self.ordered || self.merged || self.rows <= 0.0 || s <= 0.0 || s >= 1.0 {
+            if !self.is_written_union() || self.rows <= 0.0 || s <= 0.0 || s >= 1.0 {
                 return s;
             }
             (self.rows_written_in(s) / self.rows).min(1.0)
@@ -291,17 +291,12 @@ impl Part {
     }
 
     pub fn bytes(&self, sizes: &TableSizes) -> f64 {
-        self.stored_bytes(sizes, 1.0)
+        self.bytes_around(self.frags.iter().map(|f| f.bytes(sizes)).sum(), sizes)
     }
 
-    /// Bytes that `copies` overlapping sstables written one after the other store of this
-    /// content together (`Frag::stored_over_union`).
-    pub fn stored_bytes(&self, sizes: &TableSizes, copies: f64) -> f64 {
-        let frags: f64 = self
-            .frags
-            .iter()
-            .map(|f| f.bytes(sizes) * f.stored_over_union(copies))
-            .sum();
+    /// The partition's bytes given what its frags store: with its partition deletion, key and
+    /// header.
+    pub fn bytes_around(&self, frags: f64, sizes: &TableSizes) -> f64 {
         let pdel = if self.pdel.is_some() {
             sizes.partition_tombstone
         } else {

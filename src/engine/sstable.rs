@@ -117,20 +117,6 @@ impl Stats {
         let overlapping = if disjoint { 1.0 } else { copies };
         for part in parts {
             let w = weights[part.pidx as usize];
-            let bytes = part.stored_bytes(sizes, overlapping);
-            s.bytes += w * bytes;
-            s.partitions += w;
-            s.keys += w * if disjoint {
-                1.0
-            } else {
-                presence_in(part, copies)
-            };
-            let per_sstable = if disjoint {
-                bytes
-            } else {
-                bytes / presence_in(part, copies).max(1.0)
-            };
-            s.max_partition_bytes = s.max_partition_bytes.max(per_sstable);
             if let Some(t) = part.pdel {
                 s.tombstones.partition += w;
                 s.min_ts = s.min_ts.min(t);
@@ -138,9 +124,12 @@ impl Stats {
                 s.max_ldt = s.max_ldt.max(t);
                 s.drop_hist.push((t, t, w));
             }
+            let mut frag_bytes = 0.0;
             for f in &part.frags {
+                let stored = f.stored_over_union(overlapping);
+                frag_bytes += f.bytes(sizes) * stored;
                 let f = &Frag {
-                    rows: f.rows * f.stored_over_union(overlapping),
+                    rows: f.rows * stored,
                     ..*f
                 };
                 let cells = w * f.cells(sizes);
@@ -157,6 +146,20 @@ impl Stats {
                     s.ttl_hist.push((lo, hi, cells));
                 }
             }
+            let bytes = part.bytes_around(frag_bytes, sizes);
+            s.bytes += w * bytes;
+            s.partitions += w;
+            s.keys += w * if disjoint {
+                1.0
+            } else {
+                presence_in(part, copies)
+            };
+            let per_sstable = if disjoint {
+                bytes
+            } else {
+                bytes / presence_in(part, copies).max(1.0)
+            };
+            s.max_partition_bytes = s.max_partition_bytes.max(per_sstable);
         }
         compact_hist(&mut s.drop_hist, HIST_BINS);
         compact_hist(&mut s.ttl_hist, HIST_BINS);
