@@ -605,6 +605,12 @@ pub struct Tally {
     pub live: f64,
     pub counted: f64,
     pub scanned: f64,
+    /// Of `counted`, those at random positions of a population (deletes of random rows, expired
+    /// or null cells of upserts): an expected count, where each real partition the tracked one
+    /// stands for holds a random one. `scattered` is their mean, `spread` their variance: each
+    /// row a statement wrote is still visible with chance `visible / rows`.
+    pub scattered: f64,
+    pub spread: f64,
 }
 
 impl Piece {
@@ -629,6 +635,18 @@ impl Piece {
             (Kind::RangeTombstone, _) if counts => t.counted = self.markers,
             (Kind::CellTombstones, _) if counts => t.counted = self.visible * shape.null_cells,
             _ => {}
+        }
+        // Deleted or expired rows at random positions; not a live row's bound nulls, which every
+        // row of its statement has (the reference engine counts their mean too).
+        let random_rows = match (self.frag.kind, self.state) {
+            (Kind::Rows, State::Live) | (Kind::RangeTombstone, _) => false,
+            _ => !self.frag.ordered,
+        };
+        if random_rows && t.counted > 0.0 {
+            let per_row = t.counted / self.visible;
+            let kept = (self.visible / self.frag.rows.max(self.visible)).min(1.0);
+            t.scattered = t.counted;
+            t.spread = per_row * per_row * self.visible * (1.0 - kept);
         }
         t
     }
@@ -655,6 +673,8 @@ mod tests {
                 live: acc.live + t.live,
                 counted: acc.counted + t.counted,
                 scanned: acc.scanned + t.scanned,
+                scattered: acc.scattered + t.scattered,
+                spread: acc.spread + t.spread,
             }
         })
     }
