@@ -309,11 +309,14 @@ impl TableSim {
         // Writes of a step happen before its end: the next step's writes are strictly newer.
         let t1 = t1 - STEP_END_GAP_S;
         // Only upserts (and deletes at random members) spread over the step by their writes.
-        let (first, last) = if w.pattern == ClusteringPattern::Random || p.cursor <= 0.0 {
-            first_and_last(rng, n, t0, t1)
-        } else {
-            (t0, t1)
-        };
+        let targets =
+            w.kind == WriteKind::Delete || (w.kind == WriteKind::Update && w.delay_s > 0.0);
+        let (first, last) =
+            if w.pattern == ClusteringPattern::Random || (targets && p.cursor <= 0.0) {
+                first_and_last(rng, n, t0, t1)
+            } else {
+                (t0, t1)
+            };
         let frag = |lo: f64, hi: f64, rows: f64, ordered: bool, kind: Kind| Frag {
             lo,
             hi,
