@@ -1,6 +1,6 @@
 //! Test fixtures shared by the engine's unit tests: a table's sizes and dense runs of rows.
 
-use super::frag::{Frag, Kind, Shape, TableSizes};
+use super::frag::{Frag, Kept, Kind, Shape, TableSizes};
 
 /// One row shape of `cells` cells and `row_bytes` bytes, Cassandra-like tombstone sizes, and
 /// `partition_overhead` bytes per partition.
@@ -35,5 +35,6 @@ pub fn run(kind: Kind, lo: f64, hi: f64, t0: f64, t1: f64) -> Frag {
         ttl: 0.0,
         shape: 0,
         merged: false,
+        kept: Kept::ALL,
     }
 }

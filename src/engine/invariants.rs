@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 
 use super::compaction::merge::{merge, MergeContext};
-use super::frag::{Frag, Kind, Part, TableSizes};
+use super::frag::{Frag, Kept, Kind, Part, TableSizes};
 use super::sstable::SSTable;
 use super::view;
 
@@ -48,6 +48,7 @@ fn frag() -> impl Strategy<Value = Frag> {
                 ttl: if kind == Kind::Rows { ttl } else { 0.0 },
                 shape: 0,
                 merged: false,
+                kept: Kept::ALL,
             }
         })
 }

@@ -125,8 +125,10 @@ impl Stats {
                 s.drop_hist.push((t, t, w));
             }
             let mut frag_bytes = 0.0;
-            for f in &part.frags {
-                let stored = f.stored_over_union(overlapping);
+            let kept = part.kept_shares();
+            for (k, f) in part.frags.iter().enumerate() {
+                let kept = kept.as_ref().map_or(1.0, |s| s[k]);
+                let stored = f.stored_over_union(overlapping) * kept;
                 frag_bytes += f.bytes(sizes) * stored;
                 let f = &Frag {
                     rows: f.rows * stored,
@@ -182,11 +184,17 @@ impl Stats {
         let mut t = Tombstones::default();
         for part in parts {
             let w = weights[part.pidx as usize];
-            bytes += w * part.bytes(sizes);
             if part.pdel.is_some() {
                 t.partition += w;
             }
-            for f in &part.frags {
+            let kept = part.kept_shares();
+            let mut frag_bytes = 0.0;
+            for (k, f) in part.frags.iter().enumerate() {
+                let f = &Frag {
+                    rows: f.rows * kept.as_ref().map_or(1.0, |s| s[k]),
+                    ..*f
+                };
+                frag_bytes += f.bytes(sizes);
                 let cells = w * f.cells(sizes);
                 t.add(&stored_tombstones(f, w, cells, sizes));
                 if f.kind == Kind::Rows && f.ttl > 0.0 {
@@ -194,6 +202,7 @@ impl Stats {
                     t.expired += hist_before(&[(lo, hi, cells)], now);
                 }
             }
+            bytes += w * part.bytes_around(frag_bytes, sizes);
         }
         (bytes, t)
     }
@@ -386,6 +395,7 @@ impl SSTable {
 mod tests {
     use super::*;
     use crate::engine::fixtures;
+    use crate::engine::frag::Kept;
 
     fn sizes() -> TableSizes {
         fixtures::sizes(2.0, 100.0, 0.0)
@@ -405,6 +415,7 @@ mod tests {
             ttl: 1000.0,
             shape: 0,
             merged: false,
+            kept: Kept::ALL,
         });
         let s = SSTable::new(1, vec![p], 1.0, false, 0.0, &[3.0], &sizes());
         assert_eq!(s.stats.bytes, 3.0 * 100.0 * 100.0);
@@ -440,6 +451,7 @@ mod tests {
             ttl,
             shape: 0,
             merged: false,
+            kept: Kept::ALL,
         };
         p.push(frag(0.0, Kind::Rows, 1000.0));
         p.push(frag(50.0, Kind::RowTombstones, 0.0));
@@ -478,6 +490,7 @@ mod tests {
             ttl: 0.0,
             shape: 0,
             merged: false,
+            kept: Kept::ALL,
         });
         let mut s = SSTable::new(1, vec![p], 4.0, false, 0.0, &[1.0], &sizes());
         assert!(s.presence_of(s.part(0).expect("part 0")) > 3.9);

@@ -10,7 +10,7 @@ use rand_distr::{Distribution, Poisson};
 use rand_pcg::Pcg64Mcg;
 
 use super::compaction::Params;
-use super::frag::{Frag, Kind, Part, TableSizes};
+use super::frag::{Frag, Kept, Kind, Part, TableSizes};
 use super::partitions::Partitions;
 use super::sstable::SSTable;
 use crate::workload::{ClusteringPattern, Deletion, KeyPopularity, ReadShape, Target, WriteKind};
@@ -328,6 +328,7 @@ impl TableSim {
             ttl: if kind == Kind::Rows { w.ttl } else { 0.0 },
             shape: w.shape,
             merged: false,
+            kept: Kept::ALL,
         };
         // `n` writes at random members of a population: the rows they hit, each missed by a
         // write with chance 1 - 1/population (found by the agreement suite: the Poisson mean's

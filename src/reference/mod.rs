@@ -1,10 +1,11 @@
 //! The reference engine (issue 8): a plain, per-row implementation of the storage rules the
 //! aggregated engine (`engine`) follows by runs and samples, to check it against. Every row, row
 //! and cell deletion, range tombstone and partition deletion is kept with its write timestamp in
-//! memtables and sstables (`data.rs`); statements write them one by one (`workload.rs`); flushes,
-//! STCS and TWCS compactions with the purge rule and its overlap check, TWCS's whole-sstable
-//! drops, single-sstable tombstone compactions (`compaction.rs`), TTL expiry and the counting of
-//! reads (`read.rs`) are applied by brute force: clear code over fast code.
+//! memtables and sstables (`data.rs`); statements write them one by one (`workload.rs`); flushes
+//! (at the memtable pool's threshold and when the commit log is full), STCS and TWCS compactions
+//! with the purge rule and its overlap check, TWCS's whole-sstable drops, single-sstable
+//! tombstone compactions (`compaction.rs`), TTL expiry and the counting of reads (`read.rs`) are
+//! applied by brute force: clear code over fast code.
 //!
 //! It runs one node of one datacenter, compaction unthrottled (`compaction_throughput = 0`) by
 //! STCS, LCS or TWCS; time-bucketed partitions (writes to the bucket of their time, reads of the
@@ -69,6 +70,9 @@ pub struct RefTable {
     pub states: Vec<PartState>,
     pub memtable: BTreeMap<u32, RefPart>,
     pub memtable_heap: f64,
+    /// The oldest write the memtable holds (infinite when empty): the commit log keeps every
+    /// segment from the one holding it.
+    pub oldest_dirty: f64,
     pub sstables: Vec<RefSSTable>,
     pub next_id: u64,
     pub next_expired_check: f64,
@@ -227,6 +231,7 @@ fn table(t: &TableSim) -> RefTable {
         states: Vec::new(),
         memtable: BTreeMap::new(),
         memtable_heap: 0.0,
+        oldest_dirty: f64::INFINITY,
         sstables: Vec::new(),
         next_id: 0,
         next_expired_check: t.params.expired_check_s,
@@ -278,6 +283,9 @@ pub fn run(
     let mut n = RefNode {
         tables: node.tables.iter().map(table).collect(),
         flush_threshold: node.config.flush_threshold,
+        commitlog_total_space: node.config.commitlog_total_space,
+        commitlog: VecDeque::new(),
+        commitlog_bytes: 0.0,
         due: VecDeque::new(),
     };
     let mut out = Vec::new();
@@ -312,11 +320,17 @@ struct Due {
     ck: usize,
 }
 
-/// The reference node: its tables, the memtable pool's flush threshold, and the consumers'
-/// deletes to come (in time order: rows are appended in time order and the delay is fixed).
+/// The reference node: its tables, the memtable pool's flush threshold, the commit log, and the
+/// consumers' deletes to come (in time order: rows are appended in time order and the delay is
+/// fixed).
 struct RefNode {
     tables: Vec<RefTable>,
     flush_threshold: f64,
+    commitlog_total_space: f64,
+    /// Every mutation logged since the oldest write a memtable still holds, `(time, bytes)`:
+    /// what the commit log's segments keep (CASSANDRA.md 8.2 item 3).
+    commitlog: VecDeque<(f64, f64)>,
+    commitlog_bytes: f64,
     due: VecDeque<Due>,
 }
 
@@ -342,9 +356,9 @@ impl RefNode {
             let Some(e) = workload::operation(w, &mut tb.states[pk as usize], ts, rng) else {
                 continue;
             };
-            let heap = w.heap_per_row;
+            let (heap, logged) = (w.heap_per_row, w.commitlog_per_row);
             let appended = matches!(w.action, Action::Write) && w.append;
-            insert(tb, pk, e, heap);
+            insert(tb, pk, e, heap, ts);
             if appended {
                 let ck = tb.states[pk as usize].appended.len() - 1;
                 for (ci, c) in tb.writers.iter().enumerate() {
@@ -360,6 +374,7 @@ impl RefNode {
                     }
                 }
             }
+            self.log(ts, logged);
             self.pool(ts);
         }
         self.consume(t1);
@@ -380,11 +395,39 @@ impl RefNode {
                 ttl: 0.0,
                 ..data::Entry::row(d.ck as f64, d.at, 0.0, w.shape)
             };
-            let heap = w.heap_per_row;
+            let (heap, logged) = (w.heap_per_row, w.commitlog_per_row);
             let st = &mut tb.states[d.pk as usize];
             st.head = st.head.max(d.ck + 1);
-            insert(tb, d.pk, Ok(e), heap);
+            insert(tb, d.pk, Ok(e), heap, d.at);
+            self.log(d.at, logged);
             self.pool(d.at);
+        }
+    }
+
+    /// Logs a mutation; while the commit log holds more than commitlog_total_space, the table
+    /// holding its oldest write flushes, so that the oldest segments can go (CASSANDRA.md 8.2
+    /// item 3). Found by the agreement suite: without it, a lightly written table (the
+    /// registry's index) held its memtable for a day where the aggregated engine, which
+    /// follows the rule, flushed it hours earlier.
+    fn log(&mut self, now: f64, bytes: f64) {
+        self.commitlog.push_back((now, bytes));
+        self.commitlog_bytes += bytes;
+        loop {
+            let oldest = (0..self.tables.len())
+                .map(|k| (k, self.tables[k].oldest_dirty))
+                .min_by(|a, b| a.1.total_cmp(&b.1));
+            let Some((k, oldest)) = oldest else {
+                break;
+            };
+            while self.commitlog.front().is_some_and(|e| e.0 < oldest) {
+                let (_, b) = self.commitlog.pop_front().expect("a logged mutation");
+                self.commitlog_bytes -= b;
+            }
+            if self.commitlog_bytes <= self.commitlog_total_space || !oldest.is_finite() {
+                break;
+            }
+            flush(&mut self.tables[k], now);
+            compact_all(&mut self.tables[k], now);
         }
     }
 
@@ -412,8 +455,9 @@ fn compact_all(tb: &mut RefTable, now: f64) {
     }
 }
 
-fn insert(tb: &mut RefTable, pk: u32, e: Result<data::Entry, f64>, heap: f64) {
+fn insert(tb: &mut RefTable, pk: u32, e: Result<data::Entry, f64>, heap: f64, ts: f64) {
     tb.memtable_heap += heap;
+    tb.oldest_dirty = tb.oldest_dirty.min(ts);
     if !tb.memtable.contains_key(&pk) {
         tb.memtable_heap += tb.heap_per_partition;
     }
@@ -425,6 +469,7 @@ fn insert(tb: &mut RefTable, pk: u32, e: Result<data::Entry, f64>, heap: f64) {
 fn flush(tb: &mut RefTable, now: f64) {
     let parts = std::mem::take(&mut tb.memtable);
     tb.memtable_heap = 0.0;
+    tb.oldest_dirty = f64::INFINITY;
     if parts.is_empty() {
         return;
     }

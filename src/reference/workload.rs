@@ -40,6 +40,8 @@ pub struct RefWriter {
     pub ttl: f64,
     pub shape: u16,
     pub heap_per_row: f64,
+    /// Commit log bytes per mutation.
+    pub commitlog_per_row: f64,
     pub append: bool,
     pub target: Target,
     pub delay_s: f64,
@@ -67,6 +69,7 @@ impl RefWriter {
             ttl: w.ttl,
             shape: w.shape,
             heap_per_row: w.heap_per_row,
+            commitlog_per_row: w.commitlog_per_row,
             append: w.pattern == ClusteringPattern::Increasing,
             target: w.target,
             delay_s: w.delay_s,

@@ -4,7 +4,7 @@
 //! the compaction (and the memtable) that holds the partition; expired cells that stay are
 //! rewritten as tombstones dated from their write.
 
-use crate::engine::frag::{Frag, Kind, Part, TableSizes};
+use crate::engine::frag::{Frag, Kept, Kind, Part, TableSizes};
 use crate::engine::sstable::SSTable;
 use crate::engine::view::{self, State};
 
@@ -82,6 +82,7 @@ fn merge_partition(pidx: u32, sources: &[&Part], cx: &MergeContext) -> Part {
             let mut kept = Frag {
                 rows: if keep_range { 0.0 } else { piece.visible },
                 merged: true,
+                kept: thinned(f.kept, piece),
                 ..f
             };
             if f.kind == Kind::Rows && piece.state == State::Expired {
@@ -97,6 +98,16 @@ fn merge_partition(pidx: u32, sources: &[&Part], cx: &MergeContext) -> Part {
     // Back in clustering order, pieces of one run joined again.
     part.normalize();
     part
+}
+
+/// What of a piece's rows at random positions the merge keeps, over what earlier merges kept:
+/// each went or stayed on its own (found by the agreement suite: taking the expected survivors as certain, the registry
+/// index's tombstones per read varied 0.76 as much as the reference's, p99 11 % low).
+fn thinned(kept: Kept, piece: &view::Piece) -> Kept {
+    if piece.frag.ordered || piece.frag.rows <= 0.0 || piece.visible >= piece.frag.rows {
+        return kept;
+    }
+    Kept::new(kept.share() * (piece.visible / piece.frag.rows).max(0.0))
 }
 
 /// Sstables a compaction drops whole (CASSANDRA.md 5.4, `getFullyExpiredSSTables`): every cell

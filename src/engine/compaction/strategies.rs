@@ -426,7 +426,7 @@ fn remaining_ratio(s: &SSTable, holders: &[u32], weights: &[f64]) -> f64 {
 mod tests {
     use super::*;
     use crate::engine::fixtures;
-    use crate::engine::frag::{Frag, Kind, Part, TableSizes};
+    use crate::engine::frag::{Frag, Kept, Kind, Part, TableSizes};
     use crate::schema::options::Compaction;
 
     fn sizes() -> TableSizes {
@@ -448,6 +448,7 @@ mod tests {
             ttl: 0.0,
             shape: 0,
             merged: false,
+            kept: Kept::ALL,
         });
         SSTable::new(id, vec![p], copies, false, t, &[1.0], &sizes())
     }
@@ -511,6 +512,7 @@ mod tests {
             ttl: 0.0,
             shape: 0,
             merged: false,
+            kept: Kept::ALL,
         });
         SSTable::new(id, vec![p], 1.0, false, created, &[1.0, 1.0], &sizes())
     }
