@@ -138,14 +138,14 @@ impl Stats {
                 s.cells += cells;
                 s.min_ts = s.min_ts.min(f.t_min());
                 s.max_ts = s.max_ts.max(f.t_max());
-                let (lo, hi) = (f.ldt(f.t_min()), f.ldt(f.t_max()));
-                s.max_ldt = s.max_ldt.max(hi);
+                s.max_ldt = s.max_ldt.max(f.ldt(f.t_max()));
                 s.tombstones.add(&stored_tombstones(f, w, cells, sizes));
                 if f.kind != Kind::Rows || f.ttl > 0.0 {
-                    s.drop_hist.push((lo, hi, cells));
-                }
-                if f.kind == Kind::Rows && f.ttl > 0.0 {
-                    s.ttl_hist.push((lo, hi, cells));
+                    let (bins, n) = f.expiry_bins(cells);
+                    s.drop_hist.extend_from_slice(&bins[..n]);
+                    if f.kind == Kind::Rows {
+                        s.ttl_hist.extend_from_slice(&bins[..n]);
+                    }
                 }
             }
             let bytes = part.bytes_around(frag_bytes, sizes);
@@ -198,8 +198,8 @@ impl Stats {
                 let cells = w * f.cells(sizes);
                 t.add(&stored_tombstones(f, w, cells, sizes));
                 if f.kind == Kind::Rows && f.ttl > 0.0 {
-                    let (lo, hi) = (f.ldt(f.t_min()), f.ldt(f.t_max()));
-                    t.expired += hist_before(&[(lo, hi, cells)], now);
+                    let (bins, n) = f.expiry_bins(cells);
+                    t.expired += hist_before(&bins[..n], now);
                 }
             }
             bytes += w * part.bytes_around(frag_bytes, sizes);
