@@ -189,11 +189,7 @@ impl Frag {
     /// 20 % short under LCS).
     pub fn expiry_bins(&self, cells: f64) -> ([(f64, f64, f64); EXPIRY_BINS], usize) {
         let mut bins = [(0.0, 0.0, 0.0); EXPIRY_BINS];
-        let leans = (self.is_written_union() || (self.merged && self.kind == Kind::Rows))
-            && !self.ordered
-            && self.rows > 0.0
-            && self.t1 > self.t0;
-        if !leans {
+        if !self.leans_to_last_writes() {
             bins[0] = (self.ldt(self.t_min()), self.ldt(self.t_max()), cells);
             return (bins, 1);
         }
@@ -211,6 +207,15 @@ impl Frag {
             );
         }
         (bins, EXPIRY_BINS)
+    }
+
+    /// Whether its rows' last writes lean towards the end of its span (`expiry_bins`): upserts
+    /// at random members, as written or a compaction's survivors.
+    pub fn leans_to_last_writes(&self) -> bool {
+        !self.ordered
+            && (self.is_written_union() || (self.merged && self.kind == Kind::Rows))
+            && self.rows > 0.0
+            && self.t1 > self.t0
     }
 
     /// Upserts (or random deletes) as written, not a compaction's survivors: the union of writes

@@ -141,10 +141,19 @@ impl Stats {
                 s.max_ldt = s.max_ldt.max(f.ldt(f.t_max()));
                 s.tombstones.add(&stored_tombstones(f, w, cells, sizes));
                 if f.kind != Kind::Rows || f.ttl > 0.0 {
-                    let (bins, n) = f.expiry_bins(cells);
-                    s.drop_hist.extend_from_slice(&bins[..n]);
-                    if f.kind == Kind::Rows {
-                        s.ttl_hist.extend_from_slice(&bins[..n]);
+                    let ttl = f.kind == Kind::Rows;
+                    if f.leans_to_last_writes() {
+                        let (bins, n) = f.expiry_bins(cells);
+                        s.drop_hist.extend_from_slice(&bins[..n]);
+                        if ttl {
+                            s.ttl_hist.extend_from_slice(&bins[..n]);
+                        }
+                    } else {
+                        let bin = (f.ldt(f.t_min()), f.ldt(f.t_max()), cells);
+                        s.drop_hist.push(bin);
+                        if ttl {
+                            s.ttl_hist.push(bin);
+                        }
                     }
                 }
             }
@@ -198,8 +207,12 @@ impl Stats {
                 let cells = w * f.cells(sizes);
                 t.add(&stored_tombstones(f, w, cells, sizes));
                 if f.kind == Kind::Rows && f.ttl > 0.0 {
-                    let (bins, n) = f.expiry_bins(cells);
-                    t.expired += hist_before(&bins[..n], now);
+                    t.expired += if f.leans_to_last_writes() {
+                        let (bins, n) = f.expiry_bins(cells);
+                        hist_before(&bins[..n], now)
+                    } else {
+                        hist_before(&[(f.ldt(f.t_min()), f.ldt(f.t_max()), cells)], now)
+                    };
                 }
             }
             bytes += w * part.bytes_around(frag_bytes, sizes);

@@ -775,6 +775,7 @@ pub struct Tally {
 }
 
 impl Piece {
+    #[inline]
     pub fn tally(&self, sizes: &TableSizes) -> Tally {
         let shape = &sizes.shapes[self.frag.shape as usize];
         let mut t = Tally {
