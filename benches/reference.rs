@@ -4,8 +4,8 @@
 //! three runs of the reference engine and of thirty of the aggregated one (a few milliseconds
 //! each, so the best of three moved by ±20 % between invocations).
 
-use std::collections::BTreeMap;
-use std::path::Path;
+mod common;
+
 use std::time::Instant;
 
 use cassim::scenario::Scenario;
@@ -13,16 +13,6 @@ use cassim::scenario::Scenario;
 /// The CLI's allocator (`src/main.rs`), so the benchmarks time what the CLI runs.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-fn load(file: &str, sets: &[(&str, &str)]) -> Scenario {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
-    let mut all = vec![(
-        "settings.compaction_throughput".to_string(),
-        "0MiB/s".to_string(),
-    )];
-    all.extend(sets.iter().map(|(a, b)| (a.to_string(), b.to_string())));
-    Scenario::load(&path, &BTreeMap::new(), &all).expect("scenario loads")
-}
 
 fn best(runs: usize, f: &dyn Fn()) -> f64 {
     (0..runs)
@@ -50,29 +40,7 @@ fn operations(s: &Scenario) -> f64 {
 }
 
 fn main() {
-    let cases = [
-        (
-            "TTL series (TWCS), 2 000 s",
-            load(
-                "tests/data/scenarios/ttl-series.toml",
-                &[("duration", "2000s"), ("sample_every", "5m")],
-            ),
-        ),
-        (
-            "queue (STCS, head deletes), 2.7 h",
-            load(
-                "scenarios/queue.toml",
-                &[
-                    ("duration", "10000s"),
-                    ("sample_every", "25m"),
-                    ("tables.\"m2m.commands\".partitions.entities", "100"),
-                    ("workload[0].rate", "50/s"),
-                    ("workload[1].rate", "50/s"),
-                    ("workload[2].rate", "2/s"),
-                ],
-            ),
-        ),
-    ];
+    let cases = common::reference_cases();
     for (name, s) in &cases {
         let ops = operations(s);
         let reference = best(3, &|| {

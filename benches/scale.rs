@@ -2,6 +2,8 @@
 //! million and 100 million partitions per table, each in a process of its own; and a sweep of 64
 //! variants × 4 seeds on one thread and on every core (parallel efficiency), reports included.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
@@ -66,33 +68,6 @@ fn scale_child(entities: &str) {
     );
 }
 
-fn sweep(dir: &Path, jobs: usize) -> f64 {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/scenarios/ttl-series.toml"),
-    )
-    .expect("ttl-series")
-    .replace("duration = \"2d\"", "duration = \"12h\"")
-        + "\n[sweep]\n\"workload[0].rate\" = [\"100/s\", \"200/s\", \"300/s\", \"400/s\", \"500/s\", \"600/s\", \"700/s\", \"800/s\"]\n\"tables.\\\"ks.events\\\".gc_grace_seconds\" = [0, 600, 1200, 1800, 2400, 3000, 3600, 7200]\nreplicas = 4\n";
-    let file = dir.join("sweep.toml");
-    std::fs::write(&file, text).expect("write");
-    let out = dir.join(format!("out-{jobs}"));
-    let options = cassim::commands::SweepOptions {
-        files: vec![file.as_path()],
-        schema: None,
-        vars: BTreeMap::new(),
-        sets: Vec::new(),
-        out: Some(out.as_path()),
-        jobs,
-        resume: false,
-        shard: None,
-        merge: false,
-    };
-    let start = Instant::now();
-    let o = cassim::commands::sweep(&options, &|_, _| {});
-    assert_eq!(o.code, 0);
-    start.elapsed().as_secs_f64()
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(k) = args.iter().position(|a| a == "--scale-child") {
@@ -112,8 +87,9 @@ fn main() {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    let one = sweep(&dir, 1);
-    let all = sweep(&dir, cores);
+    let file = common::sweep_file(&dir);
+    let one = common::sweep(&file, &dir, 1);
+    let all = common::sweep(&file, &dir, cores);
     println!("sweep 64 variants x 4 seeds, one thread:  {one:>7.2} s");
     println!(
         "sweep 64 variants x 4 seeds, {cores} threads:  {all:>7.2} s (speed-up {:.2}, target >= 1.8 on 2 cores)",

@@ -7,8 +7,8 @@
 //! `cargo bench --bench simulate -- r1` runs R1 alone, `-- rate` the write-rate multiples alone,
 //! `-- others` the other scenarios alone, `-- r1-profile` R1's simulation alone, five times (`CASSIM_BENCH_RUNS`), for a profiler.
 
-use std::collections::BTreeMap;
-use std::path::Path;
+mod common;
+
 use std::time::Instant;
 
 use cassim::scenario::Scenario;
@@ -17,23 +17,12 @@ use cassim::scenario::Scenario;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn load(name: &str, sets: &[(&str, &str)]) -> Scenario {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.toml"));
-    let sets: Vec<(String, String)> = sets
-        .iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect();
-    Scenario::load(&path, &BTreeMap::new(), &sets).expect("scenario loads")
-}
-
 /// The best wall time of `runs` single-threaded runs, in seconds.
 fn time(scenario: &Scenario, runs: usize) -> f64 {
     (0..runs)
         .map(|_| {
             let start = Instant::now();
-            // The simulation alone: `sim::run` also re-runs it for the smallest healthy heap.
-            let out = cassim::sim::simulate(scenario, scenario.seed, false, &|_, _| {});
-            std::hint::black_box(out);
+            common::simulate(scenario);
             start.elapsed().as_secs_f64()
         })
         .fold(f64::INFINITY, f64::min)
@@ -49,7 +38,7 @@ fn main() {
         r1();
     }
     if filter.iter().any(|f| f == "r1-profile") {
-        let r1 = load("m2m-readings", &[]);
+        let r1 = common::r1();
         let runs = std::env::var("CASSIM_BENCH_RUNS").map_or(5, |r| r.parse().unwrap_or(5));
         println!("R1 best of {runs}: {:.3} s", time(&r1, runs));
     }
@@ -62,7 +51,7 @@ fn main() {
 }
 
 fn r1() {
-    let r1 = load("m2m-readings", &[]);
+    let r1 = common::r1();
     let t = time(&r1, 3);
     println!("R1 m2m-readings 60 d, one thread:            {t:>7.3} s (target < 1 s)");
     let start = Instant::now();
@@ -74,34 +63,10 @@ fn r1() {
 }
 
 fn rate() {
-    let unthrottled = [("settings.compaction_throughput", "0MiB/s")];
-    let base = load("m2m-readings", &unthrottled);
-    let ten = load(
-        "m2m-readings",
-        &[
-            ("settings.compaction_throughput", "0MiB/s"),
-            ("workload[0].rate", "250000/s"),
-            ("workload[1].rate", "250000/s"),
-        ],
-    );
-    let ten_same_layout = load(
-        "m2m-readings",
-        &[
-            ("settings.compaction_throughput", "0MiB/s"),
-            ("settings.memtable_heap_space", "20GiB"),
-            ("workload[0].rate", "250000/s"),
-            ("workload[1].rate", "250000/s"),
-        ],
-    );
-    let hundred_same_layout = load(
-        "m2m-readings",
-        &[
-            ("settings.compaction_throughput", "0MiB/s"),
-            ("settings.memtable_heap_space", "200GiB"),
-            ("workload[0].rate", "2500000/s"),
-            ("workload[1].rate", "2500000/s"),
-        ],
-    );
+    let base = common::r1_at(1, true);
+    let ten = common::r1_at(10, false);
+    let ten_same_layout = common::r1_at(10, true);
+    let hundred_same_layout = common::r1_at(100, true);
     let (t1, t10, t10s) = (time(&base, 3), time(&ten, 3), time(&ten_same_layout, 3));
     let t100s = time(&hundred_same_layout, 3);
     println!("R1 unthrottled compaction, 1x writes:        {t1:>7.3} s");
@@ -121,7 +86,7 @@ fn rate() {
 
 fn others() {
     for name in ["queue", "sessions", "registry", "wide-rows"] {
-        let s = load(name, &[]);
+        let s = common::load(&format!("scenarios/{name}.toml"), &[]);
         println!(
             "{name:<14} {:>5} d, one thread:            {:>7.3} s",
             s.duration_s / 86_400.0,
