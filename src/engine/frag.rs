@@ -7,9 +7,6 @@
 /// a step boundary are at least this far apart.
 pub const TIMESTAMP_RESOLUTION_S: f64 = 1e-6;
 
-/// Bins of `Frag::expiry_bins`.
-pub const EXPIRY_BINS: usize = 5;
-
 /// Two runs join into one only when the second starts within this of the first's end (steps
 /// leave a millisecond between them), so a run's positions keep mapping linearly to write times.
 const JOIN_TIME_GAP_S: f64 = 1.0;
@@ -102,6 +99,16 @@ impl Frag {
         self.hi - self.lo
     }
 
+    /// The share of its interval's positions its rows hold (1 for an empty interval).
+    #[inline]
+    pub fn density(&self) -> f64 {
+        if self.len() > 0.0 {
+            (self.rows / self.len()).min(1.0)
+        } else {
+            1.0
+        }
+    }
+
     pub fn t_min(&self) -> f64 {
         self.t0.min(self.t1)
     }
@@ -179,38 +186,43 @@ impl Frag {
     }
 
     /// When `cells` of this frag reach their local deletion time, as histogram bins `(ldt_lo,
-    /// ldt_hi, cells)`, cells spread evenly within a bin (the first `n` of the array). A row's
-    /// state follows its last write: of upserts at random members (as written, or a compaction's
-    /// survivors), the rows last written late in their span are more than their time's share
-    /// (`rows_written_in`), a one-row partition's all at the end; the bins narrow towards the
-    /// end to hold that lean. Other frags: one bin over their span. Found by the agreement
+    /// ldt_hi, cells)` given to `bin`, cells spread evenly within a bin. A row's state follows
+    /// its last write: of upserts at random members (as written, or a compaction's survivors),
+    /// the rows last written late in their span are more than their time's share
+    /// (`rows_written_in`), a one-row partition's all at the end; five bins narrowing towards
+    /// the end hold that lean. Other frags: one bin over their span. Found by the agreement
     /// suite: spread evenly, a session refreshed for hours expired from its first refresh on,
-    /// where its sstable holds one row that expires a TTL after the last (expired cells stored
-    /// 20 % short under LCS).
-    pub fn expiry_bins(&self, cells: f64) -> ([(f64, f64, f64); EXPIRY_BINS], usize) {
-        let mut bins = [(0.0, 0.0, 0.0); EXPIRY_BINS];
-        if !self.leans_to_last_writes() {
-            bins[0] = (self.ldt(self.t_min()), self.ldt(self.t_max()), cells);
-            return (bins, 1);
+    /// where its sstable holds one row that expires a TTL after the last (sessions written less
+    /// than once a TTL: expired cells stored 3.7 % short).
+    #[inline]
+    pub fn expiry_bins(&self, cells: f64, mut bin: impl FnMut((f64, f64, f64))) {
+        if self.leans_to_last_writes() {
+            self.leaning_expiry_bins(cells, bin);
+        } else {
+            bin((self.ldt(self.t_min()), self.ldt(self.t_max()), cells));
         }
+    }
+
+    /// `expiry_bins` of a frag that leans to its last writes.
+    #[inline(never)]
+    fn leaning_expiry_bins(&self, cells: f64, mut bin: impl FnMut((f64, f64, f64))) {
         // Shares of the span from its start: halves towards the end.
-        let bounds = [0.0, 0.5, 0.75, 0.875, 0.9375, 1.0];
+        const BOUNDS: [f64; 6] = [0.0, 0.5, 0.75, 0.875, 0.9375, 1.0];
         let span = self.t1 - self.t0;
         let rows = self.rows_written_in(1.0).max(1e-300);
-        for k in 0..EXPIRY_BINS {
-            let (a, b) = (bounds[k], bounds[k + 1]);
-            let last_written = self.rows_written_in(1.0 - a) - self.rows_written_in(1.0 - b);
-            bins[k] = (
-                self.ldt(self.t0 + span * a),
-                self.ldt(self.t0 + span * b),
+        for w in BOUNDS.windows(2) {
+            let last_written = self.rows_written_in(1.0 - w[0]) - self.rows_written_in(1.0 - w[1]);
+            bin((
+                self.ldt(self.t0 + span * w[0]),
+                self.ldt(self.t0 + span * w[1]),
                 cells * last_written / rows,
-            );
+            ));
         }
-        (bins, EXPIRY_BINS)
     }
 
     /// Whether its rows' last writes lean towards the end of its span (`expiry_bins`): upserts
     /// at random members, as written or a compaction's survivors.
+    #[inline]
     pub fn leans_to_last_writes(&self) -> bool {
         !self.ordered
             && (self.is_written_union() || (self.merged && self.kind == Kind::Rows))
@@ -257,7 +269,7 @@ impl Frag {
         if len <= 0.0 {
             return self.rows * s;
         }
-        let r = (self.rows / len).clamp(0.0, 1.0);
+        let r = self.density();
         len * (1.0 - (1.0 - r).powf(s))
     }
 
@@ -427,45 +439,38 @@ impl Part {
     /// 1.6 times too large for STCS to bucket them as the reference engine did. `None` when
     /// nothing is written again (most parts: no allocation).
     pub fn kept_shares(&self) -> Option<Vec<f64>> {
-        let random = Frag::is_random_write;
         // Two at least, or nothing is written again (appends: none).
         if self.frags.len() < 2 {
             return None;
         }
-        self.frags.iter().filter(|f| random(f)).nth(1)?;
+        self.frags.iter().filter(|f| f.is_random_write()).nth(1)?;
         let mut shares = vec![1.0; self.frags.len()];
         // (lo, hi, class, share of the positions no newer frag of the class holds), newest
         // first; the class is a statement's cells (its shape) or row deletions (`None`).
         let mut free: Vec<(f64, f64, Option<u16>, f64)> = Vec::new();
-        let open = |free: &[(f64, f64, Option<u16>, f64)], f: &Frag, class: Option<u16>| {
+        let slot = |free: &[(f64, f64, Option<u16>, f64)], f: &Frag, class: Option<u16>| {
             free.iter()
-                .find(|g| g.0 == f.lo && g.1 == f.hi && g.2 == class)
-                .map_or(1.0, |g| g.3)
+                .position(|g| g.0 == f.lo && g.1 == f.hi && g.2 == class)
         };
         for (k, f) in self.frags.iter().enumerate().rev() {
-            if !random(f) {
+            if !f.is_random_write() {
                 continue;
             }
-            let deletions = open(&free, f, None);
+            let open = |class| slot(&free, f, class).map_or(1.0, |i| free[i].3);
+            // Every older row of the positions a newer deletion holds is gone.
+            shares[k] = open(None);
             let class = match f.kind {
                 Kind::Rows => Some(f.shape),
                 Kind::RowTombstones => None,
-                _ => {
-                    shares[k] = deletions;
-                    continue;
-                }
+                // Cell deletions shadow nothing.
+                _ => continue,
             };
-            shares[k] = match class {
-                Some(_) => deletions * open(&free, f, class),
-                None => deletions,
-            };
-            let density = (f.rows / f.len()).clamp(0.0, 1.0);
-            match free
-                .iter_mut()
-                .find(|g| g.0 == f.lo && g.1 == f.hi && g.2 == class)
-            {
-                Some(g) => g.3 *= 1.0 - density,
-                None => free.push((f.lo, f.hi, class, 1.0 - density)),
+            if class.is_some() {
+                shares[k] *= open(class);
+            }
+            match slot(&free, f, class) {
+                Some(i) => free[i].3 *= 1.0 - f.density(),
+                None => free.push((f.lo, f.hi, class, 1.0 - f.density())),
             }
         }
         Some(shares)
@@ -705,28 +710,31 @@ mod tests {
         };
         // 90 rows of a population of 100 upserted over [0, 1000]: the rows last written in the
         // last share s of the span are 100 (1 - 0.1^s), so more expire late than early.
-        let f = ttl(90.0, 100.0);
-        let (bins, n) = f.expiry_bins(90.0);
-        assert_eq!(n, EXPIRY_BINS);
-        let total: f64 = bins.iter().map(|b| b.2).sum();
+        let bins = |f: &Frag, cells: f64| {
+            let mut out = Vec::new();
+            f.expiry_bins(cells, |b| out.push(b));
+            out
+        };
+        let upserts = bins(&ttl(90.0, 100.0), 90.0);
+        assert_eq!(upserts.len(), 5);
+        let total: f64 = upserts.iter().map(|b| b.2).sum();
         assert!((total - 90.0).abs() < 1e-9);
-        assert_eq!((bins[0].0, bins[n - 1].1), (100.0, 1100.0));
+        assert_eq!((upserts[0].0, upserts[4].1), (100.0, 1100.0));
         let first_half = 100.0 * (1.0 - 0.1f64.powf(1.0)) - 100.0 * (1.0 - 0.1f64.powf(0.5));
-        assert!((bins[0].2 - first_half).abs() < 1e-9, "{bins:?}");
+        assert!((upserts[0].2 - first_half).abs() < 1e-9, "{upserts:?}");
         // By the time the first half's writes have expired, fewer than half the rows have.
-        assert!(crate::engine::sstable::hist_before(&bins[..n], 600.0) < 45.0);
+        assert!(crate::engine::sstable::hist_before(&upserts, 600.0) < 45.0);
         // A one-row partition written again and again: its row expires a TTL after the last
         // write, in the last sixteenth of the span.
-        let one = ttl(1.0, 1.0);
-        let (bins, n) = one.expiry_bins(3.0);
-        assert!(bins[..n - 1].iter().all(|b| b.2 == 0.0), "{bins:?}");
-        assert_eq!(bins[n - 1], (1037.5, 1100.0, 3.0));
+        let one = bins(&ttl(1.0, 1.0), 3.0);
+        assert!(one[..4].iter().all(|b| b.2 == 0.0), "{one:?}");
+        assert_eq!(one[4], (1037.5, 1100.0, 3.0));
         // Appends expire in the order they were written: one bin over the span.
         let appends = Frag {
             ttl: 100.0,
             ..rows(0.0, 10.0, 0.0, 1000.0)
         };
-        assert_eq!(appends.expiry_bins(10.0).1, 1);
+        assert_eq!(bins(&appends, 10.0), vec![(100.0, 1100.0, 10.0)]);
     }
 
     fn rows_frag(len: f64) -> Frag {

@@ -142,19 +142,12 @@ impl Stats {
                 s.tombstones.add(&stored_tombstones(f, w, cells, sizes));
                 if f.kind != Kind::Rows || f.ttl > 0.0 {
                     let ttl = f.kind == Kind::Rows;
-                    if f.leans_to_last_writes() {
-                        let (bins, n) = f.expiry_bins(cells);
-                        s.drop_hist.extend_from_slice(&bins[..n]);
-                        if ttl {
-                            s.ttl_hist.extend_from_slice(&bins[..n]);
-                        }
-                    } else {
-                        let bin = (f.ldt(f.t_min()), f.ldt(f.t_max()), cells);
+                    f.expiry_bins(cells, |bin| {
                         s.drop_hist.push(bin);
                         if ttl {
                             s.ttl_hist.push(bin);
                         }
-                    }
+                    });
                 }
             }
             let bytes = part.bytes_around(frag_bytes, sizes);
@@ -207,12 +200,7 @@ impl Stats {
                 let cells = w * f.cells(sizes);
                 t.add(&stored_tombstones(f, w, cells, sizes));
                 if f.kind == Kind::Rows && f.ttl > 0.0 {
-                    t.expired += if f.leans_to_last_writes() {
-                        let (bins, n) = f.expiry_bins(cells);
-                        hist_before(&bins[..n], now)
-                    } else {
-                        hist_before(&[(f.ldt(f.t_min()), f.ldt(f.t_max()), cells)], now)
-                    };
+                    f.expiry_bins(cells, |bin| t.expired += hist_before(&[bin], now));
                 }
             }
             bytes += w * part.bytes_around(frag_bytes, sizes);

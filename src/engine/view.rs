@@ -179,7 +179,7 @@ fn push_units(units: &mut Vec<Unit>, src: u32, f: &Frag, now: f64, gc_before: f6
         // LCS, expired cells x5 and live rows -2 % when spread evenly).
         let after = |t: f64| {
             let s = ((f.t1 - t) / span).clamp(0.0, 1.0);
-            if f.is_written_union() || (f.merged && f.kind == Kind::Rows) {
+            if f.leans_to_last_writes() {
                 f.rows_written_in(s)
             } else {
                 f.rows * s
@@ -398,7 +398,6 @@ fn build_with<'f>(
         }
         reconcile(
             &mut view.pieces[start..],
-            b - a,
             pdel.map(|p| p.0),
             (keys, moved),
             (free, live_free),
@@ -453,7 +452,6 @@ fn newest_first(x: &PieceKey, y: &PieceKey) -> std::cmp::Ordering {
 /// are the view's scratch: the sort's keys and moved pieces, and the shadows below.
 fn reconcile(
     pieces: &mut [Piece],
-    len: f64,
     pdel: Option<f64>,
     (keys, moved): (&mut Vec<PieceKey>, &mut Vec<Piece>),
     (free, live_free): (&mut Shadows, &mut Shadows),
@@ -477,8 +475,8 @@ fn reconcile(
         None
     };
     match concurrent {
-        None => shadow(pieces, len, pdel, free, live_free, |_| (1.0, 1.0)),
-        Some(mut c) => shadow(pieces, len, pdel, free, live_free, |i| c.open(i)),
+        None => shadow(pieces, pdel, free, live_free, |_| (1.0, 1.0)),
+        Some(mut c) => shadow(pieces, pdel, free, live_free, |i| c.open(i)),
     }
 }
 
@@ -489,7 +487,6 @@ type Shadows = Vec<(u32, Class, f64)>;
 #[inline(always)]
 fn shadow(
     pieces: &mut [Piece],
-    len: f64,
     pdel: Option<f64>,
     free: &mut Shadows,
     live_free: &mut Shadows,
@@ -526,11 +523,8 @@ fn shadow(
                             .min(after);
                     p.covered = (kept - p.frag.rows * open).max(0.0);
                 }
-                let density = if len > 0.0 {
-                    (p.frag.rows / len).min(1.0)
-                } else {
-                    1.0
-                };
+                // The piece spans the segment.
+                let density = p.frag.density();
                 p.visible = p.frag.rows * open;
                 let taken = if p.frag.merged {
                     density * after
@@ -630,7 +624,7 @@ impl Concurrent {
                     Kind::Rows | Kind::Expired | Kind::RowTombstones
                 );
                 let after = pdel.map_or(1.0, |d| p.frag.share_after(d)) > 0.0;
-                (Class::of(&p.frag), density(&p.frag), shadows && after)
+                (Class::of(&p.frag), p.frag.density(), shadows && after)
             })
             .collect();
         Some(Concurrent {
@@ -679,15 +673,6 @@ impl Concurrent {
     }
 }
 
-/// The share of a segment's positions a piece's rows hold.
-fn density(f: &Frag) -> f64 {
-    if f.len() > 0.0 {
-        (f.rows / f.len()).min(1.0)
-    } else {
-        1.0
-    }
-}
-
 /// The chance that `x`, written at random positions over its span, writes a row of `p` after
 /// `p` last wrote it. Each is a union of writes falling evenly in time, `c = -ln(1 - density)`
 /// a row over its span: `p`'s last write to a row falls late in its span, with density
@@ -695,7 +680,7 @@ fn density(f: &Frag) -> f64 {
 /// `1 - e^{-c_x s}`, `s` the share of its span after `t`. Evaluated at eight quantiles.
 fn written_after(p: &Frag, x: &Frag) -> f64 {
     const QUANTILES: usize = 8;
-    let intensity = |f: &Frag| -(1.0 - density(f).min(1.0 - 1e-12)).ln();
+    let intensity = |f: &Frag| -(1.0 - f.density().min(1.0 - 1e-12)).ln();
     let (cp, cx) = (intensity(p), intensity(x));
     let (pspan, xspan) = (p.t1 - p.t0, (x.t1 - x.t0).max(1e-12));
     let floor = (-cp).exp();

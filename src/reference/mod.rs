@@ -358,7 +358,7 @@ impl RefNode {
             };
             let (heap, logged) = (w.heap_per_row, w.commitlog_per_row);
             let appended = matches!(w.action, Action::Write) && w.append;
-            insert(tb, pk, e, heap, ts);
+            insert(tb, pk, e, heap);
             if appended {
                 let ck = tb.states[pk as usize].appended.len() - 1;
                 for (ci, c) in tb.writers.iter().enumerate() {
@@ -398,7 +398,7 @@ impl RefNode {
             let (heap, logged) = (w.heap_per_row, w.commitlog_per_row);
             let st = &mut tb.states[d.pk as usize];
             st.head = st.head.max(d.ck + 1);
-            insert(tb, d.pk, Ok(e), heap, d.at);
+            insert(tb, d.pk, Ok(e), heap);
             self.log(d.at, logged);
             self.pool(d.at);
         }
@@ -455,8 +455,12 @@ fn compact_all(tb: &mut RefTable, now: f64) {
     }
 }
 
-fn insert(tb: &mut RefTable, pk: u32, e: Result<data::Entry, f64>, heap: f64, ts: f64) {
+fn insert(tb: &mut RefTable, pk: u32, e: Result<data::Entry, f64>, heap: f64) {
     tb.memtable_heap += heap;
+    let ts = match &e {
+        Ok(entry) => entry.ts,
+        Err(pdel) => *pdel,
+    };
     tb.oldest_dirty = tb.oldest_dirty.min(ts);
     if !tb.memtable.contains_key(&pk) {
         tb.memtable_heap += tb.heap_per_partition;
