@@ -651,3 +651,81 @@ pub fn parse_pairs(items: &[String], flag: &str) -> Result<Vec<(String, String)>
         })
         .collect()
 }
+
+/// Options of `cassim drive`.
+pub struct DriveOptions<'a> {
+    pub input: ScenarioInput<'a>,
+    pub hosts: Vec<String>,
+    /// Real seconds to play (default: the scenario's duration).
+    pub duration_s: Option<f64>,
+    pub out: Option<&'a Path>,
+    /// The command that runs nodetool, split on spaces.
+    pub nodetool: Option<String>,
+}
+
+/// `cassim drive SCENARIO --hosts H[,H...] [--duration D] [--out DIR]`: plays the workload on a
+/// real cluster and writes what it measured (`summary.json`, `timeseries.csv`), all or none.
+pub fn drive(options: &DriveOptions, progress: &crate::drive::Progress) -> Outcome {
+    let (scenario, seed) = match options.input.load() {
+        Ok(x) => x,
+        Err(outcome) => return outcome,
+    };
+    let opts = crate::drive::DriveOptions {
+        hosts: options.hosts.clone(),
+        duration_s: options.duration_s.unwrap_or(scenario.duration_s),
+        seed,
+        nodetool: options
+            .nodetool
+            .as_ref()
+            .map(|c| c.split_whitespace().map(str::to_string).collect()),
+    };
+    let report = match crate::drive::drive(&scenario, &opts, progress) {
+        Ok(r) => r,
+        Err(e) => {
+            return Outcome {
+                stdout: format!("error: {e}\n"),
+                code: 2,
+            }
+        }
+    };
+    let dir = options
+        .out
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| Path::new("out").join(format!("{}-drive", scenario.name)));
+    let mut stdout = String::from("Asked and achieved rates:\n");
+    for (name, asked, achieved) in &report.rates {
+        stdout.push_str(&format!(
+            "  {name:<30} asked {asked:>10.1}/s  achieved {achieved:>10.1}/s\n"
+        ));
+    }
+    if !report.kept_up {
+        stdout.push_str("warning: the cluster could not keep up with the asked rates (see summary.json's notes)\n");
+    }
+    match write_all(&dir, &report.files) {
+        Ok(written) => {
+            stdout.push_str("\nWritten:\n");
+            for w in written {
+                stdout.push_str(&format!("  {w}\n"));
+            }
+            Outcome { stdout, code: 0 }
+        }
+        Err(e) => Outcome {
+            stdout: format!("error: cannot write into {}: {e}\n", dir.display()),
+            code: 2,
+        },
+    }
+}
+
+/// `cassim node-config SCENARIO`: the real node's heap and cassandra.yaml entries for the
+/// scenario, as JSON (read by `validation/cassandra start --scenario`).
+pub fn node_config(input: &ScenarioInput) -> Outcome {
+    match input.load() {
+        Ok((scenario, _)) => {
+            let config = crate::drive::node_config(&scenario);
+            let mut stdout = serde_json::to_string_pretty(&config).unwrap_or_default();
+            stdout.push('\n');
+            Outcome { stdout, code: 0 }
+        }
+        Err(outcome) => outcome,
+    }
+}

@@ -6,6 +6,7 @@ pub mod commands;
 pub mod cql;
 pub mod defaults;
 pub mod distribution;
+pub mod drive;
 pub mod engine;
 pub mod heap;
 pub mod latency;

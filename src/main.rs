@@ -156,6 +156,30 @@ enum Command {
         #[arg(long)]
         schema: Option<PathBuf>,
     },
+    /// Play a scenario's workload against a real Cassandra cluster and measure it: summary.json
+    /// and timeseries.csv under `cassim run`'s names, for side-by-side comparison.
+    Drive {
+        #[command(flatten)]
+        input: ScenarioArgs,
+        /// Contact points, comma-separated (host or host:port; port 9042 by default).
+        #[arg(long, value_delimiter = ',', required = true)]
+        hosts: Vec<String>,
+        /// Real time to play (default: the scenario's duration), e.g. 5m.
+        #[arg(long)]
+        duration: Option<String>,
+        /// Output directory (default: out/<scenario name>-drive).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Command that runs nodetool against the first host, e.g. "validation/cassandra nodetool";
+        /// without it the node's state (sstables, disk, heap) is not sampled.
+        #[arg(long)]
+        nodetool: Option<String>,
+    },
+    /// Print the real node's heap and cassandra.yaml settings for a scenario, as JSON.
+    NodeConfig {
+        #[command(flatten)]
+        input: ScenarioArgs,
+    },
     /// Convert a cassandra-stress user profile into a scenario, written to stdout.
     ImportStress {
         profile: PathBuf,
@@ -324,6 +348,28 @@ fn dispatch(command: Command) -> Result<commands::Outcome, String> {
             };
             commands::sweep(&options, &|_, _| {})
         }
+        Command::Drive {
+            input,
+            hosts,
+            duration,
+            out,
+            nodetool,
+        } => {
+            let duration_s = duration
+                .map(|d| cassim::units::parse_duration(&d))
+                .transpose()
+                .map_err(|e| format!("--duration: {} ({})", e.message, e.hint))?;
+            let options = commands::DriveOptions {
+                input: input.input()?,
+                hosts,
+                duration_s,
+                out: out.as_deref(),
+                nodetool,
+            };
+            // Progress goes to stderr as lines, on a terminal or not (CI logs show them too).
+            commands::drive(&options, &|line| eprintln!("drive: {line}"))
+        }
+        Command::NodeConfig { input } => commands::node_config(&input.input()?),
         Command::ImportStress { profile, schema } => {
             commands::import_stress(&profile, schema.as_deref())
         }

@@ -405,7 +405,7 @@ fn draw_bars<DB: DrawingBackend>(
         if (v - k).abs() < 1e-6
             && k >= 0.0
             && (k as usize) < labels.len()
-            && k as usize % every == 0
+            && (k as usize).is_multiple_of(every)
         {
             labels[k as usize].clone()
         } else {

@@ -139,6 +139,11 @@ pub struct Schema {
     /// DML statements found in schema files (kept for `check` and stress imports).
     #[serde(skip)]
     pub dml: Vec<Statement>,
+    /// The schema statements (keyspaces, types, tables, indexes, views, `USE`) as written, after
+    /// template expansion and in order: `cassim drive` creates the schema on a real cluster
+    /// from them, so the real tables carry every option the scenario's CQL gives.
+    #[serde(skip)]
+    pub ddl: Vec<String>,
 }
 
 pub fn qualify(keyspace: &str, name: &str) -> String {
@@ -196,7 +201,18 @@ impl Schema {
             source,
             keyspace: keyspace.unwrap_or("").to_string(),
         };
-        for stmt in statements {
+        let ends: Vec<usize> = statements
+            .iter()
+            .skip(1)
+            .map(|s| s.offset)
+            .chain([source.text.len()])
+            .collect();
+        for (stmt, end) in statements.into_iter().zip(ends) {
+            if is_schema_statement(&stmt.kind) {
+                let text = source.text[stmt.offset..end].trim();
+                let text = text.strip_suffix(';').unwrap_or(text).trim_end();
+                builder.schema.ddl.push(text.to_string());
+            }
             builder.apply(stmt)?;
         }
         Ok(())
@@ -215,6 +231,22 @@ impl Schema {
         schema.apply_source(&source, statements, keyspace)?;
         Ok(schema)
     }
+}
+
+/// Statements that define the schema (what `drive` replays), as opposed to data statements and
+/// the ones cassim only reports.
+fn is_schema_statement(kind: &StatementKind) -> bool {
+    !matches!(
+        kind,
+        StatementKind::Insert(_)
+            | StatementKind::Update(_)
+            | StatementKind::Delete(_)
+            | StatementKind::Select(_)
+            | StatementKind::Batch(_)
+            | StatementKind::Truncate(_)
+            | StatementKind::Drop(_)
+            | StatementKind::Ignored { .. }
+    )
 }
 
 struct Builder<'a> {

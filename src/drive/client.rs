@@ -1,0 +1,523 @@
+//! The client side of `cassim drive`: connects to the cluster (refusing an unreachable one
+//! within 10 s), creates the scenario's keyspaces and tables (never touching a keyspace it did not
+//! create), prepares each workload statement, then sends the plan's requests at their due times
+//! (open loop: a slow cluster shows as latency measured from the due time and as achieved rates
+//! below the asked ones), traces a share of the reads, and samples the node every
+//! `sample_every`.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use scylla::client::session::Session;
+use scylla::client::session_builder::SessionBuilder;
+use scylla::statement::prepared::PreparedStatement;
+use scylla::statement::Consistency;
+use scylla::value::CqlValue;
+use tokio::sync::Semaphore;
+
+use super::plan::{Plan, Request, Tick};
+use super::record::{parse_trace_event, Outcome, Recorder};
+use super::server::{self, NodeState};
+use super::values::{ordinal_value, payload_rng, payload_value, role_of, Role};
+use super::{DriveError, DriveOptions, Progress};
+use crate::scenario::Scenario;
+
+/// A table created by drive carries this marker table beside it, so a later drive knows the
+/// keyspace is its own to drop and recreate.
+const MARKER: &str = "cassim_drive_marker";
+
+/// Requests in flight at most; past it the client waits, and the lateness shows in latency.
+const MAX_IN_FLIGHT: usize = 512;
+
+/// A prepared statement and what each of its markers binds.
+struct Prepared {
+    statement: PreparedStatement,
+    traced: PreparedStatement,
+    roles: Vec<Role>,
+    types: Vec<scylla::cluster::metadata::ColumnType<'static>>,
+    tick: Tick,
+    is_read: bool,
+    /// The share of this statement's reads sent with tracing on.
+    trace_share: f64,
+}
+
+/// What the run measured.
+pub struct Measured {
+    pub recorder: Recorder,
+    /// `(sample end in seconds, the node's state)`.
+    pub node: Vec<(f64, NodeState)>,
+    pub elapsed_s: f64,
+    pub skipped: Vec<u64>,
+    pub planned: Vec<u64>,
+    pub release_version: String,
+    pub node_errors: Vec<String>,
+}
+
+fn consistency(name: &str) -> Consistency {
+    match name {
+        "ANY" => Consistency::Any,
+        "ONE" => Consistency::One,
+        "TWO" => Consistency::Two,
+        "THREE" => Consistency::Three,
+        "QUORUM" => Consistency::Quorum,
+        "EACH_QUORUM" => Consistency::EachQuorum,
+        "ALL" => Consistency::All,
+        "LOCAL_ONE" => Consistency::LocalOne,
+        "SERIAL" => Consistency::Serial,
+        "LOCAL_SERIAL" => Consistency::LocalSerial,
+        _ => Consistency::LocalQuorum,
+    }
+}
+
+async fn connect(hosts: &[String]) -> Result<Session, DriveError> {
+    let builder = SessionBuilder::new()
+        .known_nodes(hosts)
+        .connection_timeout(Duration::from_secs(5));
+    match tokio::time::timeout(Duration::from_secs(10), builder.build()).await {
+        Ok(Ok(s)) => Ok(s),
+        Ok(Err(e)) => Err(DriveError::Unreachable(hosts.join(","), e.to_string())),
+        Err(_) => Err(DriveError::Unreachable(
+            hosts.join(","),
+            "no answer within 10 s".into(),
+        )),
+    }
+}
+
+async fn run_cql(session: &Session, cql: &str) -> Result<(), DriveError> {
+    session
+        .query_unpaged(cql, ())
+        .await
+        .map_err(|e| DriveError::Cql(cql.to_string(), e.to_string()))?;
+    Ok(())
+}
+
+async fn keyspace_tables(session: &Session, ks: &str) -> Result<Vec<String>, DriveError> {
+    let q = "SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?";
+    let rows = session
+        .query_unpaged(q, (ks,))
+        .await
+        .map_err(|e| DriveError::Cql(q.into(), e.to_string()))?
+        .into_rows_result()
+        .map_err(|e| DriveError::Cql(q.into(), e.to_string()))?;
+    let names = rows
+        .rows::<(String,)>()
+        .map_err(|e| DriveError::Cql(q.into(), e.to_string()))?
+        .filter_map(|r| r.ok().map(|r| r.0))
+        .collect();
+    Ok(names)
+}
+
+async fn keyspace_exists(session: &Session, ks: &str) -> Result<bool, DriveError> {
+    let q = "SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = ?";
+    let rows = session
+        .query_unpaged(q, (ks,))
+        .await
+        .map_err(|e| DriveError::Cql(q.into(), e.to_string()))?
+        .into_rows_result()
+        .map_err(|e| DriveError::Cql(q.into(), e.to_string()))?;
+    Ok(rows.rows_num() > 0)
+}
+
+/// Creates the scenario's schema: a keyspace drive created before is dropped and created again;
+/// one it did not create stops the drive.
+async fn create_schema(session: &Session, scenario: &Scenario) -> Result<(), DriveError> {
+    for ks in scenario.schema.keyspaces.keys() {
+        if keyspace_exists(session, ks).await? {
+            let tables = keyspace_tables(session, ks).await?;
+            if !tables.iter().any(|t| t == MARKER) {
+                return Err(DriveError::ForeignKeyspace(ks.clone()));
+            }
+            run_cql(session, &format!("DROP KEYSPACE \"{ks}\"")).await?;
+        }
+    }
+    for stmt in &scenario.schema.ddl {
+        if let Some(ks) = stmt
+            .trim_start()
+            .strip_prefix("USE ")
+            .or_else(|| stmt.trim_start().strip_prefix("use "))
+        {
+            session
+                .use_keyspace(ks.trim().trim_matches('"'), true)
+                .await
+                .map_err(|e| DriveError::Cql(stmt.clone(), e.to_string()))?;
+            continue;
+        }
+        run_cql(session, stmt).await?;
+    }
+    for ks in scenario.schema.keyspaces.keys() {
+        run_cql(
+            session,
+            &format!("CREATE TABLE \"{ks}\".{MARKER} (k int PRIMARY KEY)"),
+        )
+        .await?;
+    }
+    session
+        .await_schema_agreement()
+        .await
+        .map_err(|e| DriveError::Cql("schema agreement".into(), e.to_string()))?;
+    Ok(())
+}
+
+/// `now()` in a statement becomes a bind marker: the client then knows the time-based UUID it
+/// wrote, so deletes and reads aimed at that row can name it (the coordinator's clock and the
+/// client's are the same machine's in validation).
+fn with_client_now(cql: &str) -> String {
+    let mut out = String::with_capacity(cql.len());
+    let lower = cql.to_ascii_lowercase();
+    let mut i = 0;
+    while let Some(j) = lower[i..].find("now()") {
+        out.push_str(&cql[i..i + j]);
+        out.push('?');
+        i += j + 5;
+    }
+    out.push_str(&cql[i..]);
+    out
+}
+
+async fn prepare_all(
+    session: &Session,
+    scenario: &Scenario,
+    sample_every_s: f64,
+) -> Result<Vec<Prepared>, DriveError> {
+    let mut out = Vec::new();
+    for op in &scenario.workload {
+        let cql = with_client_now(&op.cql);
+        let mut statement = session
+            .prepare(cql.as_str())
+            .await
+            .map_err(|e| DriveError::Cql(cql.clone(), e.to_string()))?;
+        statement.set_consistency(consistency(&op.consistency));
+        // A read without LIMIT is paged as the simulation pages it (the drivers' 5000 rows).
+        statement.set_page_size(scenario.calibration.get("page_size") as i32);
+        let table = scenario
+            .schema
+            .table(&op.table)
+            .ok_or_else(|| DriveError::Cql(cql.clone(), "unknown table".into()))?;
+        let model = scenario.tables.get(&op.table);
+        let bucketed = model
+            .and_then(|m| m.partitions.as_ref())
+            .is_some_and(|p| p.bucket_s.is_some());
+        let specs = statement.get_variable_col_specs();
+        let roles = specs
+            .iter()
+            .map(|s| role_of(table, bucketed, model, s.name()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| DriveError::Cql(cql.clone(), e))?;
+        let types = specs.iter().map(|s| s.typ().clone().into_owned()).collect();
+        let first_ck = table.clustering.first().and_then(|(c, _)| table.column(c));
+        let tick = match first_ck.map(|c| c.ty.to_string()).as_deref() {
+            Some("timestamp") => Tick::Millis,
+            _ => Tick::Micros,
+        };
+        let mut traced = statement.clone();
+        traced.set_tracing(true);
+        // About a hundred traced reads per statement and sample, as the simulation samples
+        // `reads_per_sample` reads: enough for a p99, without tracing every read.
+        let per_sample = op.rate_per_s * sample_every_s;
+        let wanted = scenario.calibration.get("reads_per_sample");
+        out.push(Prepared {
+            statement,
+            traced,
+            roles,
+            types,
+            tick,
+            is_read: op.is_read(),
+            trace_share: if per_sample > 0.0 {
+                (wanted / per_sample).min(1.0)
+            } else {
+                0.0
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// The values of one request, marker by marker.
+fn bind(
+    p: &Prepared,
+    req: &Request,
+    scenario: &Scenario,
+    start_unix_ms: u64,
+) -> Result<Vec<Option<CqlValue>>, String> {
+    let op = &scenario.workload[req.op];
+    let mut rng = payload_rng(req.payload_seed);
+    let bucket_s = scenario
+        .tables
+        .get(&op.table)
+        .and_then(|m| m.partitions.as_ref())
+        .and_then(|p| p.bucket_s);
+    p.roles
+        .iter()
+        .zip(&p.types)
+        .map(|(role, ty)| {
+            Ok(Some(match role {
+                Role::Key => ordinal_value(ty, req.partition.entity, false)?,
+                Role::Bucket => {
+                    let b = bucket_s.unwrap_or(1.0);
+                    let first = (start_unix_ms as f64 / 1000.0 / b).floor();
+                    let abs = first + req.partition.bucket as f64;
+                    bucket_value(ty, abs, b)?
+                }
+                Role::Clustering => {
+                    ordinal_value(ty, req.clustering.unwrap_or(0), p.tick == Tick::Micros)?
+                }
+                Role::ClusteringRest => ordinal_value(ty, 0, false)?,
+                Role::Payload { size, elements } => {
+                    let bytes = size.map_or(16.0, |d| {
+                        crate::engine::table::sample_distribution(&d, &mut rng)
+                    });
+                    let k =
+                        elements.map_or(crate::defaults::DEFAULT_COLLECTION_ELEMENTS, |d| d.mean());
+                    payload_value(ty, bytes, k.round().max(1.0) as usize, &mut rng)?
+                }
+                Role::Ttl => CqlValue::Int(op.ttl_s.round().max(1.0) as i32),
+                Role::Limit => CqlValue::Int(
+                    op.read
+                        .as_ref()
+                        .and_then(|r| r.limit.or(r.per_partition_limit))
+                        .unwrap_or(1.0) as i32,
+                ),
+                Role::Timestamp => {
+                    CqlValue::BigInt(((start_unix_ms as f64 + req.at_s * 1000.0) * 1000.0) as i64)
+                }
+            }))
+        })
+        .collect()
+}
+
+/// A bucket's value: its start time for time types, its number otherwise.
+fn bucket_value(
+    ty: &scylla::cluster::metadata::ColumnType,
+    abs_bucket: f64,
+    bucket_s: f64,
+) -> Result<CqlValue, String> {
+    use scylla::cluster::metadata::{ColumnType, NativeType};
+    let start_s = abs_bucket * bucket_s;
+    match ty {
+        ColumnType::Native(NativeType::Timestamp) => {
+            ordinal_value(ty, (start_s * 1000.0) as u64, false)
+        }
+        ColumnType::Native(NativeType::Date) => Ok(CqlValue::Date(scylla::value::CqlDate(
+            (1u32 << 31) + (start_s / 86_400.0) as u32,
+        ))),
+        _ => ordinal_value(ty, abs_bucket as u64, false),
+    }
+}
+
+fn classify(result: &Result<scylla::response::query_result::QueryResult, String>) -> Outcome {
+    match result {
+        Ok(r) => Outcome::Ok {
+            tombstone_warning: r
+                .warnings()
+                .any(|w| w.to_ascii_lowercase().contains("tombstone")),
+        },
+        Err(e)
+            if e.contains("ReadFailure") || e.contains("TOMBSTONE") || e.contains("tombstone") =>
+        {
+            Outcome::TombstoneFailure
+        }
+        Err(e) => Outcome::Error(e.clone()),
+    }
+}
+
+/// Fetches a traced read's replica counts (the trace is written asynchronously: try a few times).
+async fn fetch_trace(session: &Session, id: uuid::Uuid) -> Option<super::record::TraceCounts> {
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        if let Ok(info) = session.get_tracing_info(&id).await {
+            let found = info
+                .events
+                .iter()
+                .filter_map(|e| e.activity.as_deref().and_then(parse_trace_event))
+                .fold(None, |acc: Option<super::record::TraceCounts>, c| {
+                    Some(match acc {
+                        Some(a) => super::record::TraceCounts {
+                            live_rows: a.live_rows + c.live_rows,
+                            tombstones: a.tombstones + c.tombstones,
+                        },
+                        None => c,
+                    })
+                });
+            if found.is_some() {
+                return found;
+            }
+        }
+    }
+    None
+}
+
+async fn release_version(session: &Session) -> String {
+    let q = "SELECT release_version FROM system.local";
+    let Ok(r) = session.query_unpaged(q, ()).await else {
+        return String::new();
+    };
+    r.into_rows_result()
+        .ok()
+        .and_then(|rows| rows.first_row::<(Option<String>,)>().ok())
+        .and_then(|r| r.0)
+        .unwrap_or_default()
+}
+
+/// Plays the scenario against the cluster.
+pub async fn run(
+    scenario: Arc<Scenario>,
+    opts: &DriveOptions,
+    progress: &Progress,
+) -> Result<Measured, DriveError> {
+    let session = Arc::new(connect(&opts.hosts).await?);
+    let version = release_version(&session).await;
+    create_schema(&session, &scenario).await?;
+    let sample_every_s = scenario.sample_every_s;
+    let prepared = Arc::new(prepare_all(&session, &scenario, sample_every_s).await?);
+    let start_unix_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let mut plan = Plan::new(&scenario, opts.seed, start_unix_ms);
+    let recorder = Arc::new(Mutex::new(Recorder::new(
+        scenario.workload.len(),
+        sample_every_s,
+    )));
+    let duration_s = opts.duration_s;
+    let start = Instant::now();
+    let tokio_start = tokio::time::Instant::now();
+    let tables: Vec<String> = scenario.tables.keys().cloned().collect();
+    let sampler = tokio::spawn(sample_node(
+        opts.nodetool.clone(),
+        tables,
+        sample_every_s,
+        duration_s,
+        tokio_start,
+    ));
+    let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    let mut trace_rng = payload_rng(opts.seed ^ 0x0074_7261_6365);
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut last_progress = 0.0;
+    while let Some(req) = plan.next(duration_s) {
+        let due = tokio_start + Duration::from_secs_f64(req.at_s);
+        tokio::time::sleep_until(due).await;
+        let permit = permits
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("semaphore open");
+        let p = &prepared[req.op];
+        let values = match bind(p, &req, &scenario, start_unix_ms) {
+            Ok(v) => v,
+            Err(e) => return Err(DriveError::Cql(scenario.workload[req.op].cql.clone(), e)),
+        };
+        let trace = p.is_read && rand::RngExt::random::<f64>(&mut trace_rng) < p.trace_share;
+        let statement = if trace {
+            p.traced.clone()
+        } else {
+            p.statement.clone()
+        };
+        let (session, rec) = (session.clone(), recorder.clone());
+        tasks.spawn(async move {
+            let result = session
+                .execute_unpaged(&statement, &values)
+                .await
+                .map_err(|e| format!("{e:?}"));
+            let latency = due.elapsed().as_secs_f64();
+            let outcome = classify(&result);
+            let trace_id = result.ok().and_then(|r| r.tracing_id());
+            rec.lock()
+                .expect("recorder")
+                .record(req.op, req.at_s, latency, outcome);
+            drop(permit);
+            if let Some(id) = trace_id {
+                if let Some(c) = fetch_trace(&session, id).await {
+                    rec.lock().expect("recorder").trace(req.op, req.at_s, c);
+                }
+            }
+        });
+        while tasks.try_join_next().is_some() {}
+        if req.at_s - last_progress >= 5.0 {
+            last_progress = req.at_s;
+            let sent = recorder
+                .lock()
+                .expect("recorder")
+                .ops
+                .iter()
+                .flatten()
+                .map(|s| s.sent)
+                .sum::<u64>();
+            let asked: f64 = scenario.workload.iter().map(|o| o.rate_per_s).sum();
+            let lag = start.elapsed().as_secs_f64() - req.at_s;
+            progress(&format!(
+                "{:>5.0}s of {:.0}s  achieved {:.0}/s of {:.0}/s asked, {} in flight, {:.1}s behind",
+                req.at_s,
+                duration_s,
+                sent as f64 / req.at_s.max(1e-9),
+                asked,
+                MAX_IN_FLIGHT - permits.available_permits(),
+                lag.max(0.0)
+            ));
+        }
+    }
+    while tasks.join_next().await.is_some() {}
+    let elapsed_s = start.elapsed().as_secs_f64();
+    let (node, node_errors) = sampler.await.unwrap_or_default();
+    let recorder = Arc::try_unwrap(recorder)
+        .map(|m| m.into_inner().expect("recorder"))
+        .unwrap_or_else(|a| std::mem::take(&mut *a.lock().expect("recorder")));
+    Ok(Measured {
+        recorder,
+        node,
+        elapsed_s,
+        skipped: plan.skipped.clone(),
+        planned: plan.planned.clone(),
+        release_version: version,
+        node_errors,
+    })
+}
+
+/// Samples the node through nodetool at each sample's end until the drive's duration.
+async fn sample_node(
+    nodetool: Option<Vec<String>>,
+    tables: Vec<String>,
+    every_s: f64,
+    duration_s: f64,
+    start: tokio::time::Instant,
+) -> (Vec<(f64, NodeState)>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    let Some(prefix) = nodetool else {
+        return (out, errors);
+    };
+    let mut k = 1;
+    loop {
+        let t = (k as f64 * every_s).min(duration_s);
+        tokio::time::sleep_until(start + Duration::from_secs_f64(t)).await;
+        let (p, tb) = (prefix.clone(), tables.clone());
+        if let Ok((state, errs)) =
+            tokio::task::spawn_blocking(move || server::sample(&p, &tb)).await
+        {
+            out.push((t, state));
+            for e in errs {
+                if errors.len() < 8 {
+                    errors.push(e);
+                }
+            }
+        }
+        if t >= duration_s {
+            break;
+        }
+        k += 1;
+    }
+    (out, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn now_becomes_a_marker() {
+        assert_eq!(
+            with_client_now("INSERT INTO k.q (id, ts, v) VALUES (?, now(), ?)"),
+            "INSERT INTO k.q (id, ts, v) VALUES (?, ?, ?)"
+        );
+        assert_eq!(with_client_now("SELECT * FROM t"), "SELECT * FROM t");
+    }
+}

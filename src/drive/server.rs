@@ -1,0 +1,208 @@
+//! The real node's state each sample, through `nodetool` (any command that runs it, such as
+//! `validation/cassandra nodetool`): per table the sstable count, live disk bytes, the largest
+//! and mean compacted partition, the partition estimate and memtable flushes (`tablestats -F
+//! json`); per node the heap in use (`info`), pending compactions (`compactionstats`) and the
+//! time paused in GC (`gcstats`). Parsing is separate from running so it is tested on nodetool's
+//! own output.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+/// One table's state as `nodetool tablestats` reports it.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TableState {
+    pub sstables: f64,
+    /// `Space used (live)`.
+    pub disk_bytes: f64,
+    /// `Compacted partition maximum bytes` (an EstimatedHistogram bucket's upper bound, so
+    /// within about 20 % of the true size).
+    pub max_partition_bytes: f64,
+    pub mean_partition_bytes: f64,
+    pub partitions: f64,
+    /// `Memtable switch count`: flushes of this table since the node started.
+    pub flushes: f64,
+    /// `Maximum tombstones per slice (last five minutes)`.
+    pub max_tombstones_per_slice: f64,
+}
+
+/// The node's state in one sample.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct NodeState {
+    pub tables: BTreeMap<String, TableState>,
+    pub heap_used_bytes: Option<f64>,
+    pub heap_max_bytes: Option<f64>,
+    pub pending_compactions: Option<f64>,
+    /// The share of the time since the previous `gcstats` spent in GC pauses.
+    pub gc_pause_fraction: Option<f64>,
+}
+
+fn num(v: &serde_json::Value) -> Option<f64> {
+    match v {
+        serde_json::Value::Number(n) => n.as_f64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Parses `nodetool tablestats -F json` for the `ks.t` names asked.
+pub fn parse_tablestats(
+    json: &str,
+    tables: &[String],
+) -> Result<BTreeMap<String, TableState>, String> {
+    let root: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| format!("tablestats output is not JSON: {e}"))?;
+    let mut out = BTreeMap::new();
+    for name in tables {
+        let Some((ks, t)) = name.split_once('.') else {
+            continue;
+        };
+        let Some(v) = root
+            .get(ks)
+            .and_then(|k| k.get("tables"))
+            .and_then(|x| x.get(t))
+        else {
+            continue;
+        };
+        let f = |key: &str| v.get(key).and_then(num).unwrap_or(0.0);
+        out.insert(
+            name.clone(),
+            TableState {
+                sstables: f("sstable_count"),
+                disk_bytes: f("space_used_live"),
+                max_partition_bytes: f("compacted_partition_maximum_bytes"),
+                mean_partition_bytes: f("compacted_partition_mean_bytes"),
+                partitions: f("number_of_partitions_estimate"),
+                flushes: f("memtable_switch_count"),
+                max_tombstones_per_slice: f("maximum_tombstones_per_slice_last_five_minutes"),
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// `Heap Memory (MB) : used / total` from `nodetool info`, in bytes.
+pub fn parse_info_heap(text: &str) -> Option<(f64, f64)> {
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("Heap Memory"))?;
+    let (_, v) = line.split_once(':')?;
+    let (used, total) = v.split_once('/')?;
+    let mib = 1024.0 * 1024.0;
+    Some((
+        used.trim().parse::<f64>().ok()? * mib,
+        total.trim().parse::<f64>().ok()? * mib,
+    ))
+}
+
+/// `pending tasks  N` from `nodetool compactionstats` (5.0 prints a table; older versions
+/// `pending tasks: N`).
+pub fn parse_pending(text: &str) -> Option<f64> {
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("pending tasks"))?;
+    let rest = line.trim_start().strip_prefix("pending tasks")?;
+    rest.trim_start_matches([':', ' ', '\t'])
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The pause share from `nodetool gcstats`: total GC elapsed over the interval (both in ms, the
+/// first and third numbers of its one row of figures).
+pub fn parse_gcstats(text: &str) -> Option<f64> {
+    let row = text.lines().rev().find(|l| {
+        let t = l.trim();
+        !t.is_empty()
+            && t.split_whitespace()
+                .all(|w| w.parse::<f64>().is_ok() || w == "NaN")
+    })?;
+    let nums: Vec<f64> = row
+        .split_whitespace()
+        .map(|w| w.parse().unwrap_or(0.0))
+        .collect();
+    let (interval, total) = (*nums.first()?, *nums.get(2)?);
+    (interval > 0.0).then(|| (total / interval).clamp(0.0, 1.0))
+}
+
+/// Runs nodetool through `prefix` (a command and its first arguments).
+fn nodetool(prefix: &[String], args: &[&str]) -> Result<String, String> {
+    let (cmd, first) = prefix.split_first().ok_or("no nodetool command given")?;
+    let out = Command::new(cmd)
+        .args(first)
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run `{cmd}`: {e}"))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = err.lines().rev().take(3).collect();
+        return Err(format!(
+            "nodetool {} failed: {}",
+            args.join(" "),
+            tail.join(" | ")
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Samples the node: every figure nodetool gives; a failing call leaves its figures out.
+pub fn sample(prefix: &[String], tables: &[String]) -> (NodeState, Vec<String>) {
+    let mut errors = Vec::new();
+    let mut state = NodeState::default();
+    let mut args = vec!["tablestats", "-F", "json"];
+    args.extend(tables.iter().map(String::as_str));
+    match nodetool(prefix, &args).and_then(|j| parse_tablestats(&j, tables)) {
+        Ok(t) => state.tables = t,
+        Err(e) => errors.push(e),
+    }
+    match nodetool(prefix, &["info"]) {
+        Ok(t) => {
+            if let Some((used, max)) = parse_info_heap(&t) {
+                state.heap_used_bytes = Some(used);
+                state.heap_max_bytes = Some(max);
+            }
+        }
+        Err(e) => errors.push(e),
+    }
+    match nodetool(prefix, &["compactionstats"]) {
+        Ok(t) => state.pending_compactions = parse_pending(&t),
+        Err(e) => errors.push(e),
+    }
+    match nodetool(prefix, &["gcstats"]) {
+        Ok(t) => state.gc_pause_fraction = parse_gcstats(&t),
+        Err(e) => errors.push(e),
+    }
+    (state, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tablestats_json_gives_the_tables_asked() {
+        let json = r#"{"ks": {"tables": {"t": {"sstable_count": 3, "space_used_live": "6882",
+            "compacted_partition_maximum_bytes": 770, "compacted_partition_mean_bytes": 700,
+            "number_of_partitions_estimate": 1, "memtable_switch_count": 7,
+            "maximum_tombstones_per_slice_last_five_minutes": 12}}}, "total_number_of_tables": 1}"#;
+        let t = parse_tablestats(json, &["ks.t".into(), "ks.u".into()]).unwrap();
+        assert_eq!(t.len(), 1);
+        let s = &t["ks.t"];
+        assert_eq!((s.sstables, s.disk_bytes, s.flushes), (3.0, 6882.0, 7.0));
+        assert_eq!(s.max_tombstones_per_slice, 12.0);
+    }
+
+    #[test]
+    fn info_compactionstats_and_gcstats() {
+        let info = "ID                     : x\nHeap Memory (MB)       : 256.50 / 1024.00\n";
+        assert_eq!(
+            parse_info_heap(info),
+            Some((256.5 * 1048576.0, 1024.0 * 1048576.0))
+        );
+        assert_eq!(parse_pending("pending tasks: 4\n"), Some(4.0));
+        let five = "concurrent compactors            2          \npending tasks                    3          \n";
+        assert_eq!(parse_pending(five), Some(3.0));
+        let gc = "       Interval (ms) Max GC Elapsed (ms)Total GC Elapsed (ms)Stdev GC Elapsed (ms)   GC Reclaimed (MB)         Collections      Direct Memory Bytes\n          10000                  20                  50                   5           100                   3                       -1\n";
+        assert_eq!(parse_gcstats(gc), Some(0.005));
+    }
+}
