@@ -729,3 +729,67 @@ pub fn node_config(input: &ScenarioInput) -> Outcome {
         Err(outcome) => outcome,
     }
 }
+
+/// `cassim compare SCENARIO --predicted DIR --measured DIR... --out DIR`: a prediction against
+/// real runs, written as `comparison.json`, `comparison.md`, `comparison.html` and charts.
+pub fn compare(
+    input: &ScenarioInput,
+    predicted: &Path,
+    measured: &[std::path::PathBuf],
+    out: &Path,
+) -> Outcome {
+    let (scenario, _) = match input.load() {
+        Ok(x) => x,
+        Err(outcome) => return outcome,
+    };
+    let load = |dir: &Path| -> Result<crate::compare::RunFiles, String> {
+        let s = read(&dir.join("summary.json")).map_err(|e| e.to_string())?;
+        let summary = serde_json::from_str(&s)
+            .map_err(|e| format!("{}: not JSON: {e}", dir.join("summary.json").display()))?;
+        let timeseries = read(&dir.join("timeseries.csv")).map_err(|e| e.to_string())?;
+        Ok(crate::compare::RunFiles {
+            summary,
+            timeseries,
+        })
+    };
+    let fail = |e: String| Outcome {
+        stdout: format!("error: {e}\n"),
+        code: 2,
+    };
+    let predicted = match load(predicted) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let measured = match measured
+        .iter()
+        .map(|d| load(d))
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(m) => m,
+        Err(e) => return fail(e),
+    };
+    let thresholds = crate::compare::thresholds(&scenario.settings);
+    let files = match crate::compare::files(&scenario.name, &predicted, &measured, &thresholds) {
+        Ok(f) => f,
+        Err(e) => return fail(e),
+    };
+    let figures = crate::compare::compare(&predicted, &measured);
+    let mut stdout = String::new();
+    for f in &figures {
+        stdout.push_str(&format!(
+            "{:<24} {:<44} {:>8}  {}\n",
+            f.table,
+            f.label,
+            f.relative_error
+                .map_or("–".into(), |e| format!("{:+.0} %", e * 100.0)),
+            f.verdict
+        ));
+    }
+    match write_all(out, &files) {
+        Ok(_) => {
+            stdout.push_str(&format!("\nWritten: {}\n", out.display()));
+            Outcome { stdout, code: 0 }
+        }
+        Err(e) => fail(format!("cannot write into {}: {e}", out.display())),
+    }
+}

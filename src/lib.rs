@@ -3,6 +3,7 @@ pub mod calibration;
 pub mod check;
 pub mod cluster;
 pub mod commands;
+pub mod compare;
 pub mod cql;
 pub mod defaults;
 pub mod distribution;

@@ -175,6 +175,20 @@ enum Command {
         #[arg(long)]
         nodetool: Option<String>,
     },
+    /// Compare a prediction (`cassim run`'s folder) with real runs (`cassim drive`'s folders).
+    Compare {
+        #[command(flatten)]
+        input: ScenarioArgs,
+        /// The folder `cassim run` wrote.
+        #[arg(long)]
+        predicted: PathBuf,
+        /// A folder `cassim drive` wrote; give it twice for the real node's own spread.
+        #[arg(long, required = true)]
+        measured: Vec<PathBuf>,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Print the real node's heap and cassandra.yaml settings for a scenario, as JSON.
     NodeConfig {
         #[command(flatten)]
@@ -369,6 +383,12 @@ fn dispatch(command: Command) -> Result<commands::Outcome, String> {
             // Progress goes to stderr as lines, on a terminal or not (CI logs show them too).
             commands::drive(&options, &|line| eprintln!("drive: {line}"))
         }
+        Command::Compare {
+            input,
+            predicted,
+            measured,
+            out,
+        } => commands::compare(&input.input()?, &predicted, &measured, &out),
         Command::NodeConfig { input } => commands::node_config(&input.input()?),
         Command::ImportStress { profile, schema } => {
             commands::import_stress(&profile, schema.as_deref())

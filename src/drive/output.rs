@@ -83,17 +83,28 @@ pub fn summary(
             .map(|(i, _)| OpTotals::of(&m.recorder.ops[i], every))
             .collect();
         let first = |f: fn(&OpTotals) -> Option<f64>| ops.iter().filter_map(f).reduce(f64::min);
+        // tablestats knows partition sizes from sstables only: none before the first flush.
         let max_partition = m
             .node
             .iter()
-            .filter_map(|(_, s)| s.tables.get(name).map(|t| t.max_partition_bytes))
-            .fold(0.0, f64::max);
+            .filter_map(|(_, s)| s.tables.get(name))
+            .filter(|t| t.sstables > 0.0)
+            .map(|t| t.max_partition_bytes)
+            .reduce(f64::max);
+        // tablehistograms' SSTables histogram decays over minutes: the worst sample's.
+        let spr = m
+            .node
+            .iter()
+            .filter_map(|(_, s)| s.tables.get(name).and_then(|t| t.sstables_per_read))
+            .reduce(|a, b| [a[0].max(b[0]), a[1].max(b[1]), a[2].max(b[2])]);
         tables.insert(
             name.clone(),
             json!({
+                "sstables_per_read": spr.map_or(Value::Null, |p| json!({"p50": p[0], "p99": p[1], "max": p[2]})),
                 "partitions": opt(state.map(|s| s.partitions)),
-                "partition_bytes": {"max": round_json(max_partition),
-                                    "mean": opt(state.map(|s| s.mean_partition_bytes))},
+                "max_sstable_partition_bytes": opt(max_partition),
+                "mean_sstable_partition_bytes": opt(state.map(|s| s.mean_partition_bytes)),
+                "compression_ratio": opt(state.filter(|s| s.sstables > 0.0).map(|s| s.compression_ratio)),
                 "sstables": opt(state.map(|s| s.sstables)),
                 "disk_bytes": opt(state.map(|s| s.disk_bytes)),
                 "flushes": opt(state.map(|s| s.flushes)),
@@ -174,8 +185,10 @@ const COLUMNS: &[&str] = &[
     "node",
     "table",
     "partitions",
-    "max_partition_bytes",
+    "max_sstable_partition_bytes",
     "sstables",
+    "sstables_per_read_p50",
+    "sstables_per_read_p99",
     "disk_bytes",
     "flushes",
     "pending_compactions",
@@ -248,8 +261,13 @@ pub fn timeseries(m: &Measured, scenario: &Scenario, node: &str) -> String {
                 node.to_string(),
                 name.clone(),
                 cell(ts.map(|t| t.partitions)),
-                cell(ts.map(|t| t.max_partition_bytes)),
+                cell(
+                    ts.filter(|t| t.sstables > 0.0)
+                        .map(|t| t.max_partition_bytes),
+                ),
                 cell(ts.map(|t| t.sstables)),
+                cell(ts.and_then(|t| t.sstables_per_read).map(|p| p[0])),
+                cell(ts.and_then(|t| t.sstables_per_read).map(|p| p[1])),
                 cell(ts.map(|t| t.disk_bytes)),
                 cell(flushes),
                 cell(state.and_then(|s| s.pending_compactions)),

@@ -23,6 +23,11 @@ pub struct TableState {
     pub flushes: f64,
     /// `Maximum tombstones per slice (last five minutes)`.
     pub max_tombstones_per_slice: f64,
+    /// `SSTable Compression Ratio`: compressed over uncompressed bytes of the live sstables
+    /// (what a scenario's `compression_ratio` states for its data).
+    pub compression_ratio: f64,
+    /// SSTables per read at p50, p99 and max (`nodetool tablehistograms`).
+    pub sstables_per_read: Option<[f64; 3]>,
 }
 
 /// The node's state in one sample.
@@ -74,10 +79,23 @@ pub fn parse_tablestats(
                 partitions: f("number_of_partitions_estimate"),
                 flushes: f("memtable_switch_count"),
                 max_tombstones_per_slice: f("maximum_tombstones_per_slice_last_five_minutes"),
+                compression_ratio: f("sstable_compression_ratio"),
+                sstables_per_read: None,
             },
         );
     }
     Ok(out)
+}
+
+/// The SSTables column of `nodetool tablehistograms` at 50 %, 99 % and Max.
+pub fn parse_tablehistograms(text: &str) -> Option<[f64; 3]> {
+    let at = |label: &str| -> Option<f64> {
+        let line = text
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(label))?;
+        line.split_whitespace().nth(3)?.parse().ok()
+    };
+    Some([at("50%")?, at("99%")?, at("Max")?])
 }
 
 /// `Heap Memory (MB) : used / total` from `nodetool info`, in bytes.
@@ -155,6 +173,15 @@ pub fn sample(prefix: &[String], tables: &[String]) -> (NodeState, Vec<String>) 
         Ok(t) => state.tables = t,
         Err(e) => errors.push(e),
     }
+    for (name, t) in state.tables.iter_mut() {
+        let Some((ks, table)) = name.split_once('.') else {
+            continue;
+        };
+        match nodetool(prefix, &["tablehistograms", ks, table]) {
+            Ok(text) => t.sstables_per_read = parse_tablehistograms(&text),
+            Err(e) => errors.push(e),
+        }
+    }
     match nodetool(prefix, &["info"]) {
         Ok(t) => {
             if let Some((used, max)) = parse_info_heap(&t) {
@@ -190,6 +217,12 @@ mod tests {
         let s = &t["ks.t"];
         assert_eq!((s.sstables, s.disk_bytes, s.flushes), (3.0, 6882.0, 7.0));
         assert_eq!(s.max_tombstones_per_slice, 12.0);
+    }
+
+    #[test]
+    fn tablehistograms_give_sstables_per_read() {
+        let text = "system/local histograms\nPercentile      Read Latency     Write Latency          SSTables    Partition Size        Cell Count\n                    (micros)          (micros)                             (bytes)\n50%                  2299.00            642.00              2.00               770                42\n99%                 73457.00           9887.00              7.00               770                42\nMin                   180.00             73.00              0.00               643                36\nMax                 73457.00           9887.00              8.00               770                42\n";
+        assert_eq!(parse_tablehistograms(text), Some([2.0, 7.0, 8.0]));
     }
 
     #[test]

@@ -5,7 +5,7 @@ mod check_text;
 
 pub use check_text::render_check;
 pub mod charts;
-mod document;
+pub mod document;
 mod run_charts;
 mod run_output;
 mod run_report;
@@ -30,7 +30,7 @@ pub fn report_files(
 /// `charts` as files under `charts/` (an SVG and a PNG each, rendered in parallel, each chart on
 /// its own so the bytes do not depend on scheduling), then `blocks` as `summary.md` and as
 /// `report.html` with the SVGs inline.
-fn documents(
+pub fn documents(
     title: &str,
     blocks: &[document::Block],
     charts: &[charts::Chart],

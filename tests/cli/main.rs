@@ -2,6 +2,7 @@
 
 mod behaviour;
 mod corpus;
+mod drive;
 mod errors;
 mod findings;
 mod latency;
