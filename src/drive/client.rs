@@ -91,39 +91,35 @@ async fn run_cql(session: &Session, cql: &str) -> Result<(), DriveError> {
     Ok(())
 }
 
-async fn keyspace_tables(session: &Session, ks: &str) -> Result<Vec<String>, DriveError> {
-    let q = "SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?";
+/// The text values of the first column a query by keyspace returns.
+async fn names_by_keyspace(
+    session: &Session,
+    q: &str,
+    ks: &str,
+) -> Result<Vec<String>, DriveError> {
+    let fail = |e: String| DriveError::Cql(q.into(), e);
     let rows = session
         .query_unpaged(q, (ks,))
         .await
-        .map_err(|e| DriveError::Cql(q.into(), e.to_string()))?
+        .map_err(|e| fail(e.to_string()))?
         .into_rows_result()
-        .map_err(|e| DriveError::Cql(q.into(), e.to_string()))?;
+        .map_err(|e| fail(e.to_string()))?;
     let names = rows
         .rows::<(String,)>()
-        .map_err(|e| DriveError::Cql(q.into(), e.to_string()))?
+        .map_err(|e| fail(e.to_string()))?
         .filter_map(|r| r.ok().map(|r| r.0))
         .collect();
     Ok(names)
-}
-
-async fn keyspace_exists(session: &Session, ks: &str) -> Result<bool, DriveError> {
-    let q = "SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = ?";
-    let rows = session
-        .query_unpaged(q, (ks,))
-        .await
-        .map_err(|e| DriveError::Cql(q.into(), e.to_string()))?
-        .into_rows_result()
-        .map_err(|e| DriveError::Cql(q.into(), e.to_string()))?;
-    Ok(rows.rows_num() > 0)
 }
 
 /// Creates the scenario's schema: a keyspace drive created before is dropped and created again;
 /// one it did not create stops the drive.
 async fn create_schema(session: &Session, scenario: &Scenario) -> Result<(), DriveError> {
     for ks in scenario.schema.keyspaces.keys() {
-        if keyspace_exists(session, ks).await? {
-            let tables = keyspace_tables(session, ks).await?;
+        let q = "SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = ?";
+        if !names_by_keyspace(session, q, ks).await?.is_empty() {
+            let q = "SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?";
+            let tables = names_by_keyspace(session, q, ks).await?;
             if !tables.iter().any(|t| t == MARKER) {
                 return Err(DriveError::ForeignKeyspace(ks.clone()));
             }
@@ -200,15 +196,11 @@ async fn prepare_all(
         let specs = statement.get_variable_col_specs();
         let roles = specs
             .iter()
-            .map(|s| role_of(table, bucketed, model, s.name()))
+            .map(|s| role_of(table, bucketed, model, &op.nulls, s.name()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| DriveError::Cql(cql.clone(), e))?;
         let types = specs.iter().map(|s| s.typ().clone().into_owned()).collect();
-        let first_ck = table.clustering.first().and_then(|(c, _)| table.column(c));
-        let tick = match first_ck.map(|c| c.ty.to_string()).as_deref() {
-            Some("timestamp") => Tick::Millis,
-            _ => Tick::Micros,
-        };
+        let tick = super::plan::tick_of(table);
         let mut traced = statement.clone();
         traced.set_tracing(true);
         // About a hundred traced reads per statement and sample, as the simulation samples
@@ -262,7 +254,12 @@ fn bind(
                     ordinal_value(ty, req.clustering.unwrap_or(0), p.tick == Tick::Micros)?
                 }
                 Role::ClusteringRest => ordinal_value(ty, 0, false)?,
-                Role::Payload { size, elements } => {
+                Role::Payload { null_share, .. }
+                    if rand::RngExt::random::<f64>(&mut rng) < *null_share =>
+                {
+                    return Ok(None);
+                }
+                Role::Payload { size, elements, .. } => {
                     let bytes = size.map_or(16.0, |d| {
                         crate::engine::table::sample_distribution(&d, &mut rng)
                     });

@@ -46,13 +46,15 @@ pub enum Skip {
     NoTarget,
 }
 
-/// How the first clustering column's ordinal advances for appends: milliseconds for
-/// `timestamp`, microseconds for time-based UUIDs and other types (strictly increasing per
-/// partition, starting from the wall clock so time-ordered types mean real times).
+/// How the first clustering column's ordinal advances for appends, strictly increasing per
+/// partition: the wall clock in milliseconds for `timestamp` and in microseconds for time-based
+/// UUIDs (so they mean real times), a sequence from 1 for every other type (so an `int` keeps
+/// its order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tick {
     Millis,
     Micros,
+    Seq,
 }
 
 struct TablePlan {
@@ -131,11 +133,13 @@ fn ns(s: f64) -> u64 {
     (s * 1e9).round() as u64
 }
 
-fn tick_of(table: &crate::schema::Table) -> Tick {
+/// The tick of a table's first clustering column.
+pub fn tick_of(table: &crate::schema::Table) -> Tick {
     let first = table.clustering.first().and_then(|(c, _)| table.column(c));
-    match first.map(|c| c.ty.to_string()) {
-        Some(t) if t == "timestamp" => Tick::Millis,
-        _ => Tick::Micros,
+    match first.map(|c| c.ty.to_string()).as_deref() {
+        Some("timestamp") => Tick::Millis,
+        Some("timeuuid") => Tick::Micros,
+        _ => Tick::Seq,
     }
 }
 
@@ -344,6 +348,7 @@ impl Plan {
         let now = match table.tick {
             Tick::Millis => wall as u64,
             Tick::Micros => (wall * 1000.0) as u64,
+            Tick::Seq => 0,
         };
         let tracks = table.tracks_rows;
         let state = self.parts.entry(p).or_default();

@@ -23,10 +23,12 @@ pub enum Role {
     Clustering,
     /// A later clustering column: a constant.
     ClusteringRest,
-    /// A regular or static column's value, of this size in bytes (serialized).
+    /// A regular or static column's value, of this size in bytes (serialized), null in a share
+    /// of the writes (the workload's `nulls`).
     Payload {
         size: Option<Distribution>,
         elements: Option<Distribution>,
+        null_share: f64,
     },
     Ttl,
     Limit,
@@ -39,6 +41,7 @@ pub fn role_of(
     table: &Table,
     bucketed: bool,
     model: Option<&crate::scenario::TableModel>,
+    nulls: &std::collections::BTreeMap<String, f64>,
     name: &str,
 ) -> Result<Role, String> {
     match name {
@@ -69,6 +72,7 @@ pub fn role_of(
             Ok(Role::Payload {
                 size: spec.map(|s| s.size),
                 elements: spec.and_then(|s| s.elements),
+                null_share: nulls.get(name).copied().unwrap_or(0.0),
             })
         }
         _ => Err(format!(

@@ -528,12 +528,18 @@ impl Part {
             while j < deletions.len() && self.frags[deletions[j]].hi <= f.lo {
                 j += 1;
             }
-            let covered: f64 = deletions[j..]
+            // The union of the deletions' newer overlaps (sorted by start): a row deleted twice
+            // is gone once.
+            let (mut covered, mut reached) = (0.0, f64::NEG_INFINITY);
+            for (a, b) in deletions[j..]
                 .iter()
                 .map(|&d| &self.frags[d])
                 .take_while(|g| g.lo < f.hi)
-                .map(|g| newer_over(g, f))
-                .sum();
+                .filter_map(|g| newer_over(g, f))
+            {
+                covered += (b - a.max(reached)).max(0.0);
+                reached = reached.max(b);
+            }
             shares[k] *= (1.0 - covered / (f.hi - f.lo)).clamp(0.0, 1.0);
         }
     }
@@ -698,17 +704,15 @@ fn union_unordered(a: &Frag, b: &Frag) -> Option<Frag> {
     })
 }
 
-/// The length of the positions `f` and `g` share (both ordered) where `g` was written at or
-/// after `f` (a deletion wins a tie), judged at the overlap's middle as the merge's view judges
-/// a segment (`view::build`), so a flush never stores less than a compaction of it keeps.
-fn newer_over(g: &Frag, f: &Frag) -> f64 {
+/// The positions `f` and `g` share (both ordered) where `g` was written at or after `f` (a
+/// deletion wins a tie): all of the overlap when `g` is newer at both its ends (the times are
+/// linear in position, so it is newer all along, and every segment of the merge's view finds it
+/// so), none otherwise, so a flush never stores less than a compaction of it keeps
+/// (`invariants.rs`). A consumer's deletes follow the writes by a delay everywhere.
+fn newer_over(g: &Frag, f: &Frag) -> Option<(f64, f64)> {
     let (a, b) = (g.lo.max(f.lo), g.hi.min(f.hi));
-    let mid = 0.5 * (a + b);
-    if b > a && g.time_at(mid) >= f.time_at(mid) {
-        b - a
-    } else {
-        0.0
-    }
+    let newer = |x: f64| g.time_at(x) >= f.time_at(x);
+    (b > a && newer(a) && newer(b)).then_some((a, b))
 }
 
 #[cfg(test)]
@@ -896,5 +900,20 @@ mod tests {
         assert!(f.ldt(100.0).is_infinite());
         f.kind = Kind::RowTombstones;
         assert_eq!(f.ldt(100.0), 100.0);
+    }
+
+    #[test]
+    fn a_head_delete_in_the_memtable_replaces_its_appended_row() {
+        // 100 rows appended over 100 s; the oldest 40 deleted 30 s after each was written.
+        let run = crate::engine::fixtures::run;
+        let mut p = Part::new(0);
+        p.push(run(Kind::Rows, 0.0, 100.0, 0.0, 100.0));
+        p.push(run(Kind::RowTombstones, 0.0, 40.0, 30.0, 70.0));
+        assert_eq!(p.kept_shares(), Some(vec![0.6, 1.0]));
+        // A deletion older than its row (written again after it) replaces nothing.
+        let mut q = Part::new(0);
+        q.push(run(Kind::Rows, 0.0, 100.0, 50.0, 150.0));
+        q.push(run(Kind::RowTombstones, 0.0, 40.0, 0.0, 10.0));
+        assert_eq!(q.kept_shares(), Some(vec![1.0, 1.0]));
     }
 }

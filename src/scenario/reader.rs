@@ -124,7 +124,7 @@ impl<'a> Obj<'a> {
                     key,
                     Some(v),
                     "must be a number",
-                    format!("write a number between {min} and {max}, without quotes"),
+                    format!("write a number {}, without quotes", float_range(min, max)),
                 ))
             }
         };
@@ -132,7 +132,7 @@ impl<'a> Obj<'a> {
             return Err(self.error(
                 key,
                 Some(v),
-                format!("must be between {min} and {max}"),
+                format!("must be {}", float_range(min, max)),
                 "pick a value in range",
             ));
         }
@@ -258,4 +258,13 @@ fn edit_distance(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
+}
+
+/// A range in words, "at least 0" when unbounded above (f64::MAX has 309 digits).
+fn float_range(min: f64, max: f64) -> String {
+    if max >= f64::MAX {
+        format!("at least {min}")
+    } else {
+        format!("between {min} and {max}")
+    }
 }

@@ -81,6 +81,9 @@ pub struct Operation {
     pub read: Option<ReadShape>,
     /// Lightweight transaction (IF …): Paxos round trips.
     pub lwt: bool,
+    /// Per column, the share of writes that bind null (`nulls = { col = 0.3 }`): what the
+    /// analysis turned into cell tombstones, and what `drive` binds.
+    pub nulls: BTreeMap<String, f64>,
 }
 
 impl Operation {
@@ -231,6 +234,7 @@ pub fn read_operation(o: &Obj, schema: &Schema) -> Result<Operation> {
         writes: analysis.writes,
         read: analysis.read,
         lwt: analysis.lwt,
+        nulls,
     })
 }
 
