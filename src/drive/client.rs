@@ -190,13 +190,10 @@ async fn prepare_all(
             .table(&op.table)
             .ok_or_else(|| DriveError::Cql(cql.clone(), "unknown table".into()))?;
         let model = scenario.tables.get(&op.table);
-        let bucketed = model
-            .and_then(|m| m.partitions.as_ref())
-            .is_some_and(|p| p.bucket_s.is_some());
         let specs = statement.get_variable_col_specs();
         let roles = specs
             .iter()
-            .map(|s| role_of(table, bucketed, model, &op.nulls, s.name()))
+            .map(|s| role_of(table, model, &op.nulls, s.name()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| DriveError::Cql(cql.clone(), e))?;
         let types = specs.iter().map(|s| s.typ().clone().into_owned()).collect();
@@ -233,22 +230,15 @@ fn bind(
 ) -> Result<Vec<Option<CqlValue>>, String> {
     let op = &scenario.workload[req.op];
     let mut rng = payload_rng(req.payload_seed);
-    let bucket_s = scenario
-        .tables
-        .get(&op.table)
-        .and_then(|m| m.partitions.as_ref())
-        .and_then(|p| p.bucket_s);
     p.roles
         .iter()
         .zip(&p.types)
         .map(|(role, ty)| {
             Ok(Some(match role {
                 Role::Key => ordinal_value(ty, req.partition.entity, false)?,
-                Role::Bucket => {
-                    let b = bucket_s.unwrap_or(1.0);
-                    let first = (start_unix_ms as f64 / 1000.0 / b).floor();
-                    let abs = first + req.partition.bucket as f64;
-                    bucket_value(ty, abs, b)?
+                Role::Bucket { bucket_s } => {
+                    let first = (start_unix_ms as f64 / 1000.0 / bucket_s).floor();
+                    bucket_value(ty, first + req.partition.bucket as f64, *bucket_s)?
                 }
                 Role::Clustering => {
                     ordinal_value(ty, req.clustering.unwrap_or(0), p.tick == Tick::Micros)?
@@ -263,9 +253,7 @@ fn bind(
                     let bytes = size.map_or(16.0, |d| {
                         crate::engine::table::sample_distribution(&d, &mut rng)
                     });
-                    let k =
-                        elements.map_or(crate::defaults::DEFAULT_COLLECTION_ELEMENTS, |d| d.mean());
-                    payload_value(ty, bytes, k.round().max(1.0) as usize, &mut rng)?
+                    payload_value(ty, bytes, *elements, &mut rng)?
                 }
                 Role::Ttl => CqlValue::Int(op.ttl_s.round().max(1.0) as i32),
                 Role::Limit => CqlValue::Int(

@@ -69,11 +69,18 @@ pub fn drive(
         .map_err(|e| DriveError::Runtime(e.to_string()))?;
     let shared = Arc::new(scenario.clone());
     let measured = runtime.block_on(client::run(shared, opts, progress))?;
-    let summary = output::summary(&measured, scenario, opts.seed, &opts.hosts, opts.duration_s);
+    let rates = output::rates(&measured, scenario, opts.duration_s);
+    let kept_up = rates.iter().all(|(_, a, b)| output::kept_up(*a, *b));
+    let summary = output::summary(
+        &measured,
+        scenario,
+        opts.seed,
+        &opts.hosts,
+        opts.duration_s,
+        &rates,
+    );
     let node = opts.hosts.first().cloned().unwrap_or_default();
     let csv = output::timeseries(&measured, scenario, &node);
-    let rates = output::kept_up(&measured, scenario, opts.duration_s);
-    let kept_up = summary["kept_up"].as_bool().unwrap_or(false);
     let mut json = serde_json::to_string_pretty(&summary).unwrap_or_default();
     json.push('\n');
     Ok(DriveReport {

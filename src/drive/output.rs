@@ -40,7 +40,7 @@ fn table_traces(m: &Measured, scenario: &Scenario, table: &str, k: usize) -> Vec
 /// consumer starts a delay late, so this can be below the scenario's rate) and the rate that
 /// completed without error (deletes with no row to aim at count as done: not the cluster's
 /// fault).
-pub fn kept_up(m: &Measured, scenario: &Scenario, duration_s: f64) -> Vec<(String, f64, f64)> {
+pub fn rates(m: &Measured, scenario: &Scenario, duration_s: f64) -> Vec<(String, f64, f64)> {
     let d = duration_s.max(1e-9);
     scenario
         .workload
@@ -55,13 +55,19 @@ pub fn kept_up(m: &Measured, scenario: &Scenario, duration_s: f64) -> Vec<(Strin
         .collect()
 }
 
-/// `summary.json`.
+/// Whether the cluster kept up with a statement: it completed at least 95 % of what was asked.
+pub fn kept_up(asked: f64, achieved: f64) -> bool {
+    achieved >= 0.95 * asked
+}
+
+/// `summary.json`; `rates` are [`rates`]'s.
 pub fn summary(
     m: &Measured,
     scenario: &Scenario,
     seed: u64,
     hosts: &[String],
     duration_s: f64,
+    rates: &[(String, f64, f64)],
 ) -> Value {
     let every = scenario.sample_every_s;
     let last = m.node.last().map(|(_, s)| s);
@@ -117,7 +123,6 @@ pub fn summary(
             }),
         );
     }
-    let rates = kept_up(m, scenario, duration_s);
     let queries: Vec<Value> = scenario
         .workload
         .iter()
@@ -143,7 +148,8 @@ pub fn summary(
     let fold = |f: fn(&super::server::NodeState) -> Option<f64>| {
         m.node.iter().filter_map(|(_, s)| f(s)).reduce(f64::max)
     };
-    let behind: Vec<&(String, f64, f64)> = rates.iter().filter(|(_, a, b)| *b < 0.95 * a).collect();
+    let behind: Vec<&(String, f64, f64)> =
+        rates.iter().filter(|(_, a, b)| !kept_up(*a, *b)).collect();
     let mut notes: Vec<String> = behind
         .iter()
         .map(|(n, a, b)| {

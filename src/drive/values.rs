@@ -17,8 +17,10 @@ use crate::schema::{ColumnKind, Table};
 pub enum Role {
     /// A partition key column: the entity.
     Key,
-    /// The time-bucket column of a bucketed table.
-    Bucket,
+    /// The time-bucket column of a bucketed table, and the bucket's length in seconds.
+    Bucket {
+        bucket_s: f64,
+    },
     /// The first clustering column: the request's clustering ordinal.
     Clustering,
     /// A later clustering column: a constant.
@@ -27,7 +29,8 @@ pub enum Role {
     /// of the writes (the workload's `nulls`).
     Payload {
         size: Option<Distribution>,
-        elements: Option<Distribution>,
+        /// Elements of a collection (the scenario's mean, or the default).
+        elements: usize,
         null_share: f64,
     },
     Ttl,
@@ -39,7 +42,6 @@ pub enum Role {
 /// The role of the marker that binds column `name` (or `[ttl]`, `[limit]`, `[timestamp]`).
 pub fn role_of(
     table: &Table,
-    bucketed: bool,
     model: Option<&crate::scenario::TableModel>,
     nulls: &std::collections::BTreeMap<String, f64>,
     name: &str,
@@ -53,10 +55,10 @@ pub fn role_of(
     if let Some(i) = table.partition_key.iter().position(|c| c == name) {
         // A bucketed table's bucket is the last column of its partition key.
         let last = i + 1 == table.partition_key.len() && table.partition_key.len() > 1;
-        return Ok(if bucketed && last {
-            Role::Bucket
-        } else {
-            Role::Key
+        let bucket_s = model.and_then(|m| m.partitions.as_ref()?.bucket_s);
+        return Ok(match bucket_s {
+            Some(bucket_s) if last => Role::Bucket { bucket_s },
+            _ => Role::Key,
         });
     }
     if let Some(i) = table.clustering.iter().position(|(c, _)| c == name) {
@@ -69,9 +71,12 @@ pub fn role_of(
     match table.column(name) {
         Some(c) if matches!(c.kind, ColumnKind::Regular | ColumnKind::Static) => {
             let spec = model.and_then(|m| m.columns.get(name));
+            let elements = spec
+                .and_then(|s| s.elements)
+                .map_or(crate::defaults::DEFAULT_COLLECTION_ELEMENTS, |d| d.mean());
             Ok(Role::Payload {
                 size: spec.map(|s| s.size),
-                elements: spec.and_then(|s| s.elements),
+                elements: elements.round().max(1.0) as usize,
                 null_share: nulls.get(name).copied().unwrap_or(0.0),
             })
         }

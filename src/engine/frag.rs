@@ -437,7 +437,8 @@ impl Part {
 
     /// Per frag, the share of its rows a reconciliation keeps as stored (a flush writes one
     /// version per row, as a memtable holds it): 1 but for rows at random members written again
-    /// by newer frags over the same positions. A statement's newer upserts supersede its older
+    /// by newer frags over the same positions, and appended rows a newer head delete replaced
+    /// (`deleted_appends`). A statement's newer upserts supersede its older
     /// ones, a newer row deletion supersedes every older row, deletion or cell deletion
     /// (CASSANDRA.md 7.1 step 7); a row written after its deletion keeps the deletion beside it.
     /// The frags of a step's writes join only the frag before them (`push`), so a partition
@@ -445,7 +446,7 @@ impl Part {
     /// agreement suite: a memtable holding the registry's index for hours stored 13 % too many
     /// row tombstones, and its files (chunk upserts beside static-row updates) flushed sstables
     /// 1.6 times too large for STCS to bucket them as the reference engine did. `None` when
-    /// nothing is written again (most parts: no allocation).
+    /// nothing is written again or deleted (most parts: no allocation).
     pub fn kept_shares(&self) -> Option<Vec<f64>> {
         // Two at least, or nothing is written again.
         if self.frags.len() < 2 {
