@@ -757,6 +757,11 @@ pub struct Tally {
     /// row a statement wrote is still visible with chance `visible / rows`.
     pub scattered: f64,
     pub spread: f64,
+    /// Where a limited read stopped (the clustering position of its last row), when it
+    /// stopped before the end of the partition, and that position's standard deviation across
+    /// the real partitions the tracked one stands for: sstables whose rows all lie beyond it are
+    /// never opened (`sstables_read`).
+    pub stop: Option<(f64, f64)>,
 }
 
 impl Piece {
@@ -823,6 +828,7 @@ mod tests {
                 scanned: acc.scanned + t.scanned,
                 scattered: acc.scattered + t.scattered,
                 spread: acc.spread + t.spread,
+                stop: None,
             }
         })
     }

@@ -1,7 +1,9 @@
 //! A partition read in the reference engine (CASSANDRA.md 7.1, 6.4): the memtable and the
 //! sstables holding the partition, newest first, stopping once a partition deletion is newer than
 //! the next sstable; their entries merged; then, in clustering order (reversed for a reversed
-//! read), the tombstones younger than gc_grace counted until LIMIT live rows are found.
+//! read), the tombstones younger than gc_grace counted until LIMIT live rows are found. An
+//! sstable whose entries all lie beyond where the read stopped is never opened and not counted
+//! (`UnfilteredRowIteratorWithLowerBound`).
 
 use super::data::{reconcile, EKind, Entry, RefPart};
 use super::RefTable;
@@ -22,24 +24,48 @@ pub fn read(tb: &RefTable, pk: u32, limit: Option<f64>, reversed: bool, now: f64
         .iter()
         .filter_map(|p| p.pdel)
         .fold(f64::NEG_INFINITY, f64::max);
-    let mut merged_sstables = 0.0;
+    let memtables = sources.len();
     for (max_ts, part) in holding {
         if newest_pdel > max_ts {
             break;
         }
-        merged_sstables += 1.0;
         newest_pdel = newest_pdel.max(part.pdel.unwrap_or(f64::NEG_INFINITY));
         sources.push(part);
     }
     let merged = reconcile(&sources);
     let limit = limit.unwrap_or(f64::INFINITY);
-    let counted = tombstones_counted(merged.entries, &tb.sizes, limit, reversed, now, gc_before);
-    (merged_sstables, counted)
+    let (counted, stop) =
+        tombstones_counted(merged.entries, &tb.sizes, limit, reversed, now, gc_before);
+    let opened = sources[memtables..]
+        .iter()
+        .filter(|p| p.pdel.is_some() || !stop.is_some_and(|x| beyond(p, x, reversed)))
+        .count();
+    (opened as f64, counted)
+}
+
+/// Whether every entry of `part` lies past clustering `x` in the read's direction.
+fn beyond(part: &RefPart, x: f64, reversed: bool) -> bool {
+    let lo = part
+        .entries
+        .iter()
+        .map(|e| e.ck)
+        .fold(f64::INFINITY, f64::min);
+    let hi = part
+        .entries
+        .iter()
+        .map(|e| e.hi.max(e.ck))
+        .fold(f64::NEG_INFINITY, f64::max);
+    if reversed {
+        hi < x
+    } else {
+        lo > x
+    }
 }
 
 /// The tombstones a read counts over a partition's merged `entries` (in clustering order) until
 /// `limit` live rows (CASSANDRA.md 6.4): those younger than gc_grace; a row deletion only while
-/// its row has no live data.
+/// its row has no live data. With the clustering of the last row read when the limit stopped
+/// the read.
 fn tombstones_counted(
     mut entries: Vec<Entry>,
     sizes: &TableSizes,
@@ -47,7 +73,7 @@ fn tombstones_counted(
     reversed: bool,
     now: f64,
     gc_before: f64,
-) -> f64 {
+) -> (f64, Option<f64>) {
     let mut live: Vec<u64> = entries
         .iter()
         .filter(|e| e.kind == EKind::Row && e.live(now))
@@ -62,9 +88,6 @@ fn tombstones_counted(
     // Entries of different statements at one clustering are one row.
     let mut last_live: Option<f64> = None;
     for e in entries {
-        if found >= limit {
-            break;
-        }
         let shape = &sizes.shapes[e.shape as usize];
         let young = e.ldt() >= gc_before;
         match e.kind {
@@ -83,8 +106,11 @@ fn tombstones_counted(
             EKind::CellDel if young => counted += shape.null_cells,
             _ => {}
         }
+        if found >= limit {
+            return (counted, last_live);
+        }
     }
-    counted
+    (counted, None)
 }
 
 #[cfg(test)]
@@ -104,17 +130,17 @@ mod tests {
             Entry::row(3.0, 20.0, 0.0, 0),
         ];
         let counted =
-            |limit: f64| tombstones_counted(entries.clone(), &sizes, limit, false, 100.0, 0.0);
+            |limit: f64| tombstones_counted(entries.clone(), &sizes, limit, false, 100.0, 0.0).0;
         assert_eq!(counted(f64::INFINITY), 2.0);
         // Past gc_grace none counts.
         assert_eq!(
-            tombstones_counted(entries.clone(), &sizes, f64::INFINITY, false, 100.0, 50.0),
+            tombstones_counted(entries.clone(), &sizes, f64::INFINITY, false, 100.0, 50.0).0,
             0.0
         );
         // The written-again row ends a LIMIT 1 read before the others are passed.
         assert_eq!(counted(1.0), 2.0);
         assert_eq!(
-            tombstones_counted(entries, &sizes, 1.0, true, 100.0, 0.0),
+            tombstones_counted(entries, &sizes, 1.0, true, 100.0, 0.0).0,
             0.0
         );
     }

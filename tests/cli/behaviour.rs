@@ -180,10 +180,13 @@ fn an_expired_twcs_sstable_blocked_by_an_overlapping_older_one_stays() {
 #[test]
 fn lcs_bounds_sstables_per_read_by_its_level_count() {
     // 24 GiB a day per node: L1 (1.6 GB), L2 (16 GB) and L3 fill; a partition is in at most one
-    // sstable per level from L1 up, plus the L0 sstables not yet compacted.
+    // sstable per level from L1 up, plus the L0 sstables not yet compacted. Reads of the whole
+    // partition: a LIMIT read of time-ordered rows opens only the sstables its rows lie in
+    // (`UnfilteredRowIteratorWithLowerBound`), whatever the strategy.
     let sets = |strategy: &str| {
         vec![
             "duration=1d".to_string(),
+            "workload[1].cql=\"SELECT * FROM ks.events WHERE id = ?\"".to_string(),
             "workload[0].rate=5000/s".to_string(),
             "tables.\"ks.events\".partitions.entities=20000".to_string(),
             "tables.\"ks.events\".default_time_to_live=0".to_string(),
@@ -212,6 +215,48 @@ fn lcs_bounds_sstables_per_read_by_its_level_count() {
         worst(&stcs),
         worst(&lcs)
     );
+}
+
+#[test]
+fn a_limit_read_of_time_ordered_rows_opens_only_the_sstables_its_rows_lie_in() {
+    // STCS throttled far behind flushes every 10 s: a partition's rows (0.25 a second) lie in
+    // dozens to hundreds of sstables. The merge opens an sstable only when it reaches the
+    // sstable's first clustering (`UnfilteredRowIteratorWithLowerBound`): the newest 10 rows,
+    // some 40 s of the partition's writes, come from the memtable and the four or five newest
+    // sstables, whatever the backlog, while reads of the whole partition (3 600 rows, one page)
+    // open them all. The real node agrees (reports/validation/twcs-ttl, wide-partitions).
+    let run = |read: &str| {
+        let read = format!("workload[1].cql=\"{read}\"");
+        run_scenario(
+            TTL,
+            &[
+                "duration=4h",
+                "workload[0].rate=5000/s",
+                "tables.\"ks.events\".partitions.entities=20000",
+                "tables.\"ks.events\".default_time_to_live=0",
+                "tables.\"ks.events\".compaction={class=\"SizeTieredCompactionStrategy\"}",
+                "settings.compaction_throughput=\"512KiB/s\"",
+                &read,
+            ],
+        )
+    };
+    let limited = run("SELECT * FROM ks.events WHERE id = ? ORDER BY ts DESC LIMIT 10");
+    let whole = run("SELECT * FROM ks.events WHERE id = ?");
+    let p99 = |o: &RunOutput| o.column("ks.events", "sstables_per_read_p99");
+    let sstables = whole.column("ks.events", "sstables");
+    for ((t, w), (_, n)) in p99(&whole).iter().zip(&sstables) {
+        assert!(
+            *w >= 0.9 * n,
+            "at {t} s whole partitions read {w} of {n} sstables"
+        );
+    }
+    assert!(sstables.iter().any(|p| p.1 > 100.0), "{sstables:?}");
+    for (t, l) in p99(&limited) {
+        assert!(
+            (2.0..=8.0).contains(&l),
+            "at {t} s the newest 10 rows read {l} sstables"
+        );
+    }
 }
 
 #[test]
