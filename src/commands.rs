@@ -661,6 +661,8 @@ pub struct DriveOptions<'a> {
     pub out: Option<&'a Path>,
     /// The command that runs nodetool, split on spaces.
     pub nodetool: Option<String>,
+    /// The first node's system.log.
+    pub node_log: Option<&'a Path>,
 }
 
 /// `cassim drive SCENARIO --hosts H[,H...] [--duration D] [--out DIR]`: plays the workload on a
@@ -678,6 +680,7 @@ pub fn drive(options: &DriveOptions, progress: &crate::drive::Progress) -> Outco
             .nodetool
             .as_ref()
             .map(|c| c.split_whitespace().map(str::to_string).collect()),
+        node_log: options.node_log.map(Path::to_path_buf),
     };
     let report = match crate::drive::drive(&scenario, &opts, progress) {
         Ok(r) => r,

@@ -174,6 +174,10 @@ enum Command {
         /// without it the node's state (sstables, disk, heap) is not sampled.
         #[arg(long)]
         nodetool: Option<String>,
+        /// The first node's system.log, with TimeWindowCompactionStrategy logging at DEBUG
+        /// (validation/cassandra's node does): when TWCS dropped fully expired sstables.
+        #[arg(long)]
+        node_log: Option<PathBuf>,
     },
     /// Compare a prediction (`cassim run`'s folder) with real runs (`cassim drive`'s folders).
     Compare {
@@ -368,6 +372,7 @@ fn dispatch(command: Command) -> Result<commands::Outcome, String> {
             duration,
             out,
             nodetool,
+            node_log,
         } => {
             let duration_s = duration
                 .map(|d| cassim::units::parse_duration(&d))
@@ -379,6 +384,7 @@ fn dispatch(command: Command) -> Result<commands::Outcome, String> {
                 duration_s,
                 out: out.as_deref(),
                 nodetool,
+                node_log: node_log.as_deref(),
             };
             // Progress goes to stderr as lines, on a terminal or not (CI logs show them too).
             commands::drive(&options, &|line| eprintln!("drive: {line}"))

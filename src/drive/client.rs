@@ -51,6 +51,8 @@ pub struct Measured {
     pub planned: Vec<u64>,
     pub release_version: String,
     pub node_errors: Vec<String>,
+    /// The wall clock when the workload began.
+    pub start_unix_ms: u64,
 }
 
 fn consistency(name: &str) -> Consistency {
@@ -447,6 +449,7 @@ pub async fn run(
         .map(|m| m.into_inner().expect("recorder"))
         .unwrap_or_else(|a| std::mem::take(&mut *a.lock().expect("recorder")));
     Ok(Measured {
+        start_unix_ms,
         recorder,
         node,
         elapsed_s,

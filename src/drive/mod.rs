@@ -1,12 +1,13 @@
 //! `cassim drive`: plays a scenario's workload against a real Cassandra cluster and measures what
 //! the simulation predicts, so the two can be put side by side (issue 22). The stages:
 //! `plan` decides each request (pure, seeded), `values` binds it, `client` sends it and traces a
-//! share of the reads, `server` samples the node through nodetool, `record` keeps the
-//! measurements and `output` writes `summary.json` and `timeseries.csv` under `cassim run`'s
+//! share of the reads, `server` samples the node through nodetool, `nodelog` reads what only
+//! the node's log tells (TWCS drops), `record` keeps the measurements and `output` writes `summary.json` and `timeseries.csv` under `cassim run`'s
 //! names. `node_config` turns a scenario into the real node's cassandra.yaml and heap.
 
 mod client;
 pub mod node_config;
+pub mod nodelog;
 mod output;
 pub mod plan;
 pub mod record;
@@ -30,6 +31,8 @@ pub struct DriveOptions {
     /// A command that runs nodetool against the cluster's first node (e.g.
     /// `validation/cassandra nodetool`); without it the node's state is not sampled.
     pub nodetool: Option<Vec<String>>,
+    /// The first node's `system.log`, read at the end for what only the log tells (`nodelog`).
+    pub node_log: Option<std::path::PathBuf>,
 }
 
 /// Reports progress lines (elapsed time, achieved rates).
@@ -69,6 +72,20 @@ pub fn drive(
         .map_err(|e| DriveError::Runtime(e.to_string()))?;
     let shared = Arc::new(scenario.clone());
     let measured = runtime.block_on(client::run(shared, opts, progress))?;
+    // A log that cannot be read leaves the log's figures out, as a failing nodetool does.
+    let log = opts
+        .node_log
+        .as_ref()
+        .and_then(|p| std::fs::read_to_string(p).ok());
+    let tables: Vec<String> = scenario.tables.keys().cloned().collect();
+    let drops = log.map(|text| {
+        nodelog::first_expired_drops(
+            &text,
+            &tables,
+            measured.start_unix_ms,
+            scenario.sample_every_s,
+        )
+    });
     let rates = output::rates(&measured, scenario, opts.duration_s);
     let kept_up = rates.iter().all(|(_, a, b)| output::kept_up(*a, *b));
     let summary = output::summary(
@@ -78,6 +95,7 @@ pub fn drive(
         &opts.hosts,
         opts.duration_s,
         &rates,
+        drops.as_ref(),
     );
     let node = opts.hosts.first().cloned().unwrap_or_default();
     let csv = output::timeseries(&measured, scenario, &node);

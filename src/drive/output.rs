@@ -68,6 +68,7 @@ pub fn summary(
     hosts: &[String],
     duration_s: f64,
     rates: &[(String, f64, f64)],
+    expired_drops: Option<&std::collections::BTreeMap<String, f64>>,
 ) -> Value {
     let every = scenario.sample_every_s;
     let last = m.node.last().map(|(_, s)| s);
@@ -120,6 +121,9 @@ pub fn summary(
                 "failed_reads": ops.iter().map(|o| o.failed).sum::<u64>(),
                 "first_warning_s": opt(first(|o| o.first_warning_s)),
                 "first_failure_s": opt(first(|o| o.first_failure_s)),
+                // Null without the node's log; absent from it, no drop was seen.
+                "first_expired_drop_s": opt(expired_drops.and_then(|d| d.get(name).copied())),
+                "expired_drops_known": expired_drops.is_some(),
             }),
         );
     }

@@ -58,6 +58,9 @@ pub struct TableSummary {
     pub compactions: f64,
     pub bytes_compacted: f64,
     pub expired_sstables_dropped: f64,
+    /// The end of the first sample in which a fully expired sstable was dropped whole (TWCS's
+    /// drop, CASSANDRA.md 5.4).
+    pub first_expired_drop_s: Option<f64>,
     /// Partitions tracked per node and whether they are a weighted sample.
     pub tracked_partitions: usize,
     pub sampled: bool,
@@ -143,6 +146,10 @@ pub fn summarize(scenario: &Scenario, run: &RunResult) -> Summary {
             }
             if s.failed_reads > 0.0 {
                 t.first_failure_s = Some(t.first_failure_s.map_or(s.t_s, |x| x.min(s.t_s)));
+            }
+            if s.expired_sstables_dropped > 0.0 {
+                t.first_expired_drop_s =
+                    Some(t.first_expired_drop_s.map_or(s.t_s, |x| x.min(s.t_s)));
             }
         }
         for (name, (w, f)) in per_table {
