@@ -123,7 +123,7 @@ pub const COEFFICIENTS: &[Coefficient] = &[
     c("speculative_retry_percentile", 99.0, "%", "Cassandra's default speculative_retry = 99p"),
     c("index_rows_per_value", 10.0, "rows", "assumed: base rows per indexed value of a legacy secondary index's hidden table (the rule of thumb behind defaults::HIGH_CARDINALITY_INDEX_ROWS_PER_VALUE)"),
     // Heap live set (issue 5).
-    c("heap_baseline_bytes", 268435456.0, "B", "assumed: the JVM, schema, system tables and internal structures of an idle node"),
+    c("heap_baseline_bytes", 73127936.0, "B", "measured on Cassandra 5.0.6 (validation/cassandra heap: jcmd GC.run on an idle node 30 s after start, one keyspace): 73.1 MB live after a full collection with a 1 GiB heap, 69.6 MB with 512 MiB; the JVM, schema, system tables and internal structures. Was an assumed 256 MiB, which put a 512 MiB node in constant concurrent cycles (reports/validation/heap-burst)"),
     c("read_cell_heap_bytes", 96.0, "B", "CASSANDRA.md 8.4: a BufferCell and its ByteBuffer, about 90-100 B, for each cell a read materialises"),
     c("index_info_heap_bytes", 100.0, "B", "assumed: an IndexInfo entry (first and last clustering, offset, width) read for a wide partition (CASSANDRA.md 4.4-4.5)"),
     c("compaction_heap_bytes", 33554432.0, "B", "assumed: buffers and the partition being merged, per running compaction"),
@@ -133,7 +133,7 @@ pub const COEFFICIENTS: &[Coefficient] = &[
     c("read_alloc_bytes", 4096.0, "B", "assumed: short-lived objects of a replica read besides its cells (command, iterators, response)"),
     c("read_sstable_alloc_bytes", 2048.0, "B", "assumed: per sstable a read opens (iterator, RowIndexEntry, buffers on heap)"),
     c("compaction_alloc_per_byte", 1.0, "B/B", "assumed: a compaction deserialises each cell into objects about as large as its serialized bytes"),
-    c("gc_copy_mib_s_per_thread", 128.0, "MiB/s", "assumed: a ParNew or G1 worker copies about 100-200 MB/s of survivors; ParallelGCThreads follow HotSpot's rule"),
+    c("gc_copy_mib_s_per_thread", 512.0, "MiB/s", "measured on Cassandra 5.0.6 (reports/validation/heap-burst/gc_pauses.txt): G1 young pauses of 2.4 to 9 ms, each leaving some 3 to 5 MB more in the heap (survivors and promotions) on 2 threads, about 0.5 to 1 GB/s a thread with the fixed part; was an assumed 128 MiB/s, which made each young pause 300 ms; ParallelGCThreads follow HotSpot's rule"),
     c("young_gc_base_ms", 2.0, "ms", "assumed: a young pause's safepoint and root scanning"),
     c("young_gc_ms_per_old_gib", 1.0, "ms/GiB", "assumed: the card-table scan of the old generation in each young pause"),
     c("gc_mark_mib_s_per_thread", 256.0, "MiB/s", "assumed: concurrent marking of live old-generation data per ConcGCThreads thread"),
