@@ -133,7 +133,7 @@ pub const COEFFICIENTS: &[Coefficient] = &[
     c("read_alloc_bytes", 4096.0, "B", "assumed: short-lived objects of a replica read besides its cells (command, iterators, response)"),
     c("read_sstable_alloc_bytes", 2048.0, "B", "assumed: per sstable a read opens (iterator, RowIndexEntry, buffers on heap)"),
     c("compaction_alloc_per_byte", 1.0, "B/B", "assumed: a compaction deserialises each cell into objects about as large as its serialized bytes"),
-    c("gc_copy_mib_s_per_thread", 512.0, "MiB/s", "measured on Cassandra 5.0.6 (reports/validation/heap-burst/gc_pauses.txt): G1 young pauses of 2.4 to 9 ms, each leaving some 3 to 5 MB more in the heap (survivors and promotions) on 2 threads, about 0.5 to 1 GB/s a thread with the fixed part; was an assumed 128 MiB/s, which made each young pause 300 ms; ParallelGCThreads follow HotSpot's rule"),
+    c("gc_copy_mib_s_per_thread", 512.0, "MiB/s", "measured on Cassandra 5.0.6 (reports/validation/heap-burst/measured-*/gc_pauses.txt): 76 G1 young pauses of 3.5 to 26 ms (median 7.7 ms), each leaving some 3 to 5 MB more in the heap (survivors and promotions) on 2 threads, about 0.5 to 1 GB/s a thread with the fixed part; was an assumed 128 MiB/s, which made each young pause 300 ms; ParallelGCThreads follow HotSpot's rule"),
     c("young_gc_base_ms", 2.0, "ms", "assumed: a young pause's safepoint and root scanning"),
     c("young_gc_ms_per_old_gib", 1.0, "ms/GiB", "assumed: the card-table scan of the old generation in each young pause"),
     c("gc_mark_mib_s_per_thread", 256.0, "MiB/s", "assumed: concurrent marking of live old-generation data per ConcGCThreads thread"),
