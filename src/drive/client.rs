@@ -307,30 +307,25 @@ fn classify(result: &Result<scylla::response::query_result::QueryResult, String>
     }
 }
 
-/// Fetches a traced read's replica counts (the trace is written asynchronously: try a few times).
-async fn fetch_trace(session: &Session, id: uuid::Uuid) -> Option<super::record::TraceCounts> {
+/// Fetches a traced read's counts, one per replica that read (the trace is written
+/// asynchronously: try a few times). Each replica counts its own tombstones against the
+/// thresholds (CASSANDRA.md 6.4), as the simulation's per-read figures do: a QUORUM read of two
+/// replicas is two reads of a node, not one of twice the tombstones.
+async fn fetch_trace(session: &Session, id: uuid::Uuid) -> Vec<super::record::TraceCounts> {
     for _ in 0..10 {
         tokio::time::sleep(Duration::from_millis(500)).await;
         if let Ok(info) = session.get_tracing_info(&id).await {
-            let found = info
-                .events
-                .iter()
-                .filter_map(|e| e.activity.as_deref().and_then(parse_trace_event))
-                .fold(None, |acc: Option<super::record::TraceCounts>, c| {
-                    Some(match acc {
-                        Some(a) => super::record::TraceCounts {
-                            live_rows: a.live_rows + c.live_rows,
-                            tombstones: a.tombstones + c.tombstones,
-                        },
-                        None => c,
-                    })
-                });
-            if found.is_some() {
+            let events = info.events.iter().filter_map(|e| {
+                let c = e.activity.as_deref().and_then(parse_trace_event)?;
+                Some((e.source.map(|s| s.to_string()).unwrap_or_default(), c))
+            });
+            let found = super::record::per_replica(events);
+            if !found.is_empty() {
                 return found;
             }
         }
     }
-    None
+    Vec::new()
 }
 
 async fn release_version(session: &Session) -> String {
@@ -413,7 +408,7 @@ pub async fn run(
                 .record(req.op, req.at_s, latency, outcome);
             drop(permit);
             if let Some(id) = trace_id {
-                if let Some(c) = fetch_trace(&session, id).await {
+                for c in fetch_trace(&session, id).await {
                     rec.lock().expect("recorder").trace(req.op, req.at_s, c);
                 }
             }
@@ -460,6 +455,9 @@ pub async fn run(
     })
 }
 
+/// How often, at most, the trace tables are flushed (`server::flush_traces`).
+const TRACE_FLUSH_S: f64 = 5.0;
+
 /// Samples the node through nodetool at each sample's end until the drive's duration.
 async fn sample_node(
     nodetool: Option<Vec<String>>,
@@ -474,8 +472,25 @@ async fn sample_node(
         return (out, errors);
     };
     let mut k = 1;
+    // The trace tables flushed a few times between samples as well (`server::sample`).
+    let between = (every_s / TRACE_FLUSH_S).ceil().max(1.0) as usize;
     loop {
         let t = (k as f64 * every_s).min(duration_s);
+        let t_prev = (k - 1) as f64 * every_s;
+        for j in 1..between {
+            let at = t_prev + j as f64 * every_s / between as f64;
+            if at >= t {
+                break;
+            }
+            tokio::time::sleep_until(start + Duration::from_secs_f64(at)).await;
+            let p = prefix.clone();
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || server::flush_traces(&p)).await
+            {
+                if errors.len() < 8 {
+                    errors.push(e);
+                }
+            }
+        }
         tokio::time::sleep_until(start + Duration::from_secs_f64(t)).await;
         let (p, tb) = (prefix.clone(), tables.clone());
         if let Ok((state, errs)) =

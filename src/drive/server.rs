@@ -163,18 +163,23 @@ fn nodetool(prefix: &[String], args: &[&str]) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// Samples the node: every figure nodetool gives; a failing call leaves its figures out.
-///
-/// First it flushes `system_traces`: the traced reads' memtables share the memtable pool with
-/// the scenario's tables, and left to grow (some 50 KB of heap a second at a hundred traces per
-/// sample) they made the pool flush the scenario's tables at half their size (upserts-stcs: 30
-/// flushes where its own writes fill the pool 14 times). Flushed every sample they hold some
-/// 7 % of a 16 MiB pool's cleanup threshold on average. The trace tables cannot be altered to
-/// flush themselves (`Cannot ALTER <table system_traces.sessions>`).
+/// Flushes `system_traces`: the traced reads' memtables share the memtable pool with the
+/// scenario's tables, and left to grow they made the pool flush the scenario's tables at half
+/// their size (upserts-stcs: 30 flushes where its own writes fill the pool 14 times). Flushed
+/// every 15 s sample they still took up to 1 MiB of a 16 MiB pool's 5.3 MiB cleanup threshold
+/// (the node's log: upserts-stcs flushed at 4.1 to 5.1 MiB, 6 flushes where cassim's 5 fill
+/// it), so the drive flushes them every few seconds. The trace tables cannot be altered to flush
+/// themselves (`Cannot ALTER <table system_traces.sessions>`).
+pub fn flush_traces(prefix: &[String]) -> Result<(), String> {
+    nodetool(prefix, &["flush", "system_traces"]).map(|_| ())
+}
+
+/// Samples the node: every figure nodetool gives; a failing call leaves its figures out. The
+/// trace tables are flushed first (`flush_traces`).
 pub fn sample(prefix: &[String], tables: &[String]) -> (NodeState, Vec<String>) {
     let mut errors = Vec::new();
     let mut state = NodeState::default();
-    if let Err(e) = nodetool(prefix, &["flush", "system_traces"]) {
+    if let Err(e) = flush_traces(prefix) {
         errors.push(e);
     }
     let mut args = vec!["tablestats", "-F", "json"];

@@ -9,6 +9,7 @@ pub fn sizes(cells: f64, row_bytes: f64, partition_overhead: f64) -> TableSizes 
         shapes: vec![Shape {
             cells,
             null_cells: 0.0,
+            null_var: 0.0,
             complex_deletions: 0.0,
             liveness: true,
             bytes: row_bytes,

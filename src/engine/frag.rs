@@ -39,6 +39,9 @@ pub struct Shape {
     pub cells: f64,
     /// Cell tombstones per row: bound nulls and removed collection elements.
     pub null_cells: f64,
+    /// The variance of `null_cells` from row to row: a column bound null in a share of the
+    /// writes is a tombstone in that share of the rows, not a fraction of one in each.
+    pub null_var: f64,
     /// Complex deletions (non-frozen collection overwrites) per row: stored, not counted on reads.
     pub complex_deletions: f64,
     /// Primary-key liveness (INSERT): the row stays alive with no cells.
@@ -47,6 +50,40 @@ pub struct Shape {
     pub bytes: f64,
     /// Bytes per row once expired cells are rewritten as tombstones (no values).
     pub expired_bytes: f64,
+}
+
+/// What an expired row still holds at `gc_before` (CASSANDRA.md 6.2, 6.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lapsed {
+    /// Its cells, as tombstones: a read counts one each, a compaction keeps them.
+    Cells,
+    /// Its cells are purgeable, its primary-key liveness (an INSERT's) not yet: a read counts
+    /// one tombstone for the row, a compaction keeps the row with no cells.
+    Liveness,
+    /// Nothing: purgeable whole.
+    Gone,
+}
+
+/// What of a row written at `write` with a TTL of `ttl` is left at `gc_before`, once expired.
+/// An expired cell is purged at its expiry plus gc_grace (`AbstractCell.purge`); a compaction
+/// (`converted`) or, from 4.1, the same purge (`repurge`) rewrites it as a tombstone dated from
+/// the write, purged gc_grace after the write, so with a TTL of at least gc_grace at once. The
+/// primary-key liveness is not rewritten: it is purged gc_grace after the expiry
+/// (`DeletionPurger.shouldPurge(LivenessInfo)` takes its expiration time). Found by the real
+/// node: expired sessions (two cells, TTL 60 s, gc_grace 30 s) counted 1 tombstone, not 2.
+pub fn lapsed(write: f64, ttl: f64, converted: bool, repurge: bool, gc_before: f64) -> Lapsed {
+    let cells_gone = if converted || repurge {
+        write < gc_before
+    } else {
+        write + ttl < gc_before
+    };
+    if !cells_gone {
+        Lapsed::Cells
+    } else if write + ttl >= gc_before {
+        Lapsed::Liveness
+    } else {
+        Lapsed::Gone
+    }
 }
 
 /// A run of rows with one state over the clustering interval `[lo, hi)`.
@@ -173,6 +210,16 @@ impl Frag {
             return None;
         }
         Some(self.lo + self.len() * (t - self.t0) / (self.t1 - self.t0))
+    }
+
+    /// The latest local deletion time of a row written at `t` the sstable's statistics record:
+    /// an expired row rewritten as tombstones keeps its primary-key liveness, which expires with
+    /// the TTL (`MetadataCollector` records the liveness' expiration time too).
+    pub fn max_ldt(&self, t: f64, shape: &Shape) -> f64 {
+        match self.kind {
+            Kind::Expired if shape.liveness && self.ttl > 0.0 => t + self.ttl,
+            _ => self.ldt(t),
+        }
     }
 
     /// The local deletion time of a row written at `t`: expiry for TTL cells, the write time for

@@ -65,7 +65,7 @@ fn part() -> impl Strategy<Value = Part> {
 
 fn live(parts: &[&Part], now: f64, gc_before: f64) -> f64 {
     let s = sizes();
-    view::build(parts, now, gc_before, None)
+    view::build(parts, &view::Clock::at(now, gc_before), None)
         .pieces
         .iter()
         .map(|p| p.tally(&s).live)
@@ -110,8 +110,8 @@ proptest! {
         let refs: Vec<&Part> = parts.iter().collect();
         let (a, b, now) = (f64::from(a), f64::from(a + len), f64::from(now));
         let tally = |v: &view::View| v.pieces.iter().map(|p| p.tally(&s)).fold((0.0, 0.0, 0.0), |acc, t| (acc.0 + t.live, acc.1 + t.counted, acc.2 + t.scanned));
-        let full = view::build(&refs, now, now - 500.0, Some((a, b)));
-        let indexed = view::FragIndex::new(&refs).window(&refs, now, now - 500.0, a, b);
+        let full = view::build(&refs, &view::Clock::at(now, now - 500.0), Some((a, b)));
+        let indexed = view::FragIndex::new(&refs).window(&refs, &view::Clock::at(now, now - 500.0), a, b);
         let (x, y) = (tally(&full), tally(&indexed));
         prop_assert!((x.0 - y.0).abs() < 1e-9 && (x.1 - y.1).abs() < 1e-9 && (x.2 - y.2).abs() < 1e-9, "{x:?} vs {y:?}");
     }

@@ -306,6 +306,7 @@ fn landings(scenario: &Scenario, w: &WriteEffect) -> Vec<Landing> {
             table: table.qualified_name(),
             columns: Vec::new(),
             null_cell_tombstones: 0.0,
+            null_cell_variance: 0.0,
             collection_overwrites: Vec::new(),
             element_tombstones: 0.0,
             deletion: if w.kind == WriteKind::Delete {
@@ -518,6 +519,7 @@ fn writer(
         Shape {
             cells: 0.0,
             null_cells: cells,
+            null_var: 0.0,
             complex_deletions: 0.0,
             liveness: false,
             bytes: 0.0,
@@ -542,6 +544,7 @@ fn writer(
         Shape {
             cells: rb.cells,
             null_cells,
+            null_var: w.null_cell_variance,
             complex_deletions: complex,
             liveness: w.liveness,
             bytes,

@@ -70,7 +70,7 @@ impl<'a> Cached<'a> {
     pub fn view(&mut self, table: &TableSim, now: f64) -> &View {
         let sources = &self.sources;
         self.view
-            .get_or_insert_with(|| view::build(sources, now, now - table.gc_grace, None))
+            .get_or_insert_with(|| view::build(sources, &table.clock(now), None))
     }
 }
 
@@ -507,7 +507,7 @@ fn walk_windows(
         let index = entry
             .index
             .get_or_insert_with(|| view::FragIndex::new(sources));
-        let v = index.window(sources, now, now - table.gc_grace, a, b);
+        let v = index.window(sources, &table.clock(now), a, b);
         let t = walk(&v, table, start, reversed, limit, point);
         let whole = if reversed {
             a <= entry.lo

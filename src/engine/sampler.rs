@@ -607,7 +607,7 @@ fn part_stats(t: &TableSim, pidx: u32, now: f64) -> super::table::PartStats {
     let mut sources: Vec<&Part> = t.memtable.parts.get(&pidx).into_iter().collect();
     sources.extend(t.sstables.iter().filter_map(|s| s.part(pidx)));
     let bytes: f64 = sources.iter().map(|p| p.bytes(&t.sizes)).sum();
-    let view = view::build(&sources, now, now - t.gc_grace, None);
+    let view = view::build(&sources, &t.clock(now), None);
     let live: f64 = view.pieces.iter().map(|p| p.tally(&t.sizes).live).sum();
     // A partition with live static columns and no live rows is one CQL row (a SELECT returns
     // it); with rows, the static columns ride on them. Found by the agreement suite: the

@@ -138,7 +138,9 @@ impl Stats {
                 s.cells += cells;
                 s.min_ts = s.min_ts.min(f.t_min());
                 s.max_ts = s.max_ts.max(f.t_max());
-                s.max_ldt = s.max_ldt.max(f.ldt(f.t_max()));
+                s.max_ldt = s
+                    .max_ldt
+                    .max(f.max_ldt(f.t_max(), &sizes.shapes[f.shape as usize]));
                 s.tombstones.add(&stored_tombstones(f, w, cells, sizes));
                 if f.kind != Kind::Rows || f.ttl > 0.0 {
                     let ttl = f.kind == Kind::Rows;

@@ -146,7 +146,8 @@ pub struct TableSim {
     pub compression_ratio: f64,
     pub bloom_fp: f64,
     pub flush_period_s: Option<f64>,
-    /// 4.1+ purges a rewritten expired cell in the same compaction (CASSANDRA.md 6.2.3).
+    /// 4.1+ purges an expired cell by its write time in the purge that rewrites it, at read and
+    /// in compaction (CASSANDRA.md 6.2.3, `frag::lapsed`).
     pub repurge_expired: bool,
     pub heap_per_partition: f64,
     /// Clustering population draw for new partitions: `(median, sigma)` of a lognormal or fixed.
@@ -202,6 +203,11 @@ fn poisson(rng: &mut Pcg64Mcg, lambda: f64) -> f64 {
 }
 
 impl TableSim {
+    /// The time a read or a statistic at `now` sees the table's rows at.
+    pub fn clock(&self, now: f64) -> super::view::Clock {
+        super::view::Clock::new(now, self.gc_grace, self.repurge_expired)
+    }
+
     pub fn new_id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id

@@ -4,7 +4,7 @@
 //! tombstone; purgeable or not at `gc_before`) and how many are not shadowed by newer data.
 //! Reads walk it (`read.rs`); compactions keep what survives (`compaction/merge.rs`).
 
-use super::frag::{Frag, Kind, Part, TableSizes};
+use super::frag::{lapsed, Frag, Kind, Lapsed, Part, TableSizes};
 
 /// A row's state at the view's time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,6 +12,9 @@ pub enum State {
     Live,
     /// TTL elapsed (CASSANDRA.md 6.2): counted on reads like a tombstone, shadows older data.
     Expired,
+    /// TTL elapsed and its cells purgeable, its primary-key liveness not yet (`Lapsed::Liveness`):
+    /// a read counts one tombstone for a row with liveness; a row without is gone.
+    ExpiredLiveness,
     Tombstone,
 }
 
@@ -106,44 +109,61 @@ struct Unit {
     hi: f64,
 }
 
-fn state_at(kind: Kind, ttl: f64, t: f64, now: f64, gc_before: f64) -> (State, bool) {
+/// The state of rows of `kind` written at `t`, and whether they are purgeable whole.
+fn state_at(kind: Kind, ttl: f64, t: f64, clock: &Clock) -> (State, bool) {
+    let lapse = |converted| match lapsed(t, ttl, converted, clock.repurge, clock.gc_before) {
+        Lapsed::Cells => (State::Expired, false),
+        Lapsed::Liveness => (State::ExpiredLiveness, false),
+        Lapsed::Gone => (State::Expired, true),
+    };
     match kind {
-        Kind::Rows if ttl > 0.0 && t + ttl <= now => (State::Expired, t + ttl < gc_before),
+        Kind::Rows if ttl > 0.0 && t + ttl <= clock.now => lapse(false),
         Kind::Rows => (State::Live, false),
-        Kind::Expired => (State::Expired, t < gc_before),
-        _ => (State::Tombstone, t < gc_before),
+        Kind::Expired => lapse(true),
+        _ => (State::Tombstone, t < clock.gc_before),
     }
 }
 
-/// The write times at which a frag's state changes: expiry, and the gc_grace horizon.
-fn state_cuts(f: &Frag, now: f64, gc_before: f64) -> [f64; 2] {
+/// The write times at which a frag's state changes: expiry, the gc_grace horizons of its
+/// liveness and (from 4.1, or once rewritten as tombstones) of its expired cells.
+fn state_cuts(f: &Frag, clock: &Clock) -> [f64; 3] {
+    let (now, gc_before) = (clock.now, clock.gc_before);
+    let nan = f64::NAN;
     match f.kind {
-        Kind::Rows if f.ttl > 0.0 => [now - f.ttl, gc_before - f.ttl],
-        Kind::Rows => [f64::NAN, f64::NAN],
-        _ => [gc_before, f64::NAN],
+        // The cells' horizon only where rows written then have expired: a cut through live
+        // rows would split them for nothing.
+        Kind::Rows if f.ttl > 0.0 => [
+            now - f.ttl,
+            gc_before - f.ttl,
+            if clock.repurge && gc_before < now - f.ttl {
+                gc_before
+            } else {
+                nan
+            },
+        ],
+        Kind::Rows => [nan; 3],
+        Kind::Expired => [gc_before, gc_before - f.ttl, nan],
+        _ => [gc_before, nan, nan],
     }
 }
 
-fn push_units(units: &mut Vec<Unit>, src: u32, f: &Frag, now: f64, gc_before: f64) {
-    let mut buf = [0.0; 2];
+fn push_units(units: &mut Vec<Unit>, src: u32, f: &Frag, clock: &Clock) {
+    let mut buf = [0.0; 3];
     let mut n = 0;
-    for c in state_cuts(f, now, gc_before) {
+    for c in state_cuts(f, clock) {
         if c.is_finite() && c > f.t_min() && c < f.t_max() {
             buf[n] = c;
             n += 1;
         }
     }
-    if n == 2 && buf[0] > buf[1] {
-        buf.swap(0, 1);
-    }
+    buf[..n].sort_unstable_by(f64::total_cmp);
     let cuts = &buf[..n];
     let unit = |frag: Frag| {
         let (state, purgeable) = state_at(
             frag.kind,
             frag.ttl,
             frag.time_at(0.5 * (frag.lo + frag.hi)),
-            now,
-            gc_before,
+            clock,
         );
         Unit {
             src,
@@ -212,15 +232,44 @@ fn clip(units: &mut [Unit], a: f64, b: f64) {
     }
 }
 
-/// Builds the merged view of a partition's sources at `now`, with `gc_before = now - gc_grace`;
-/// with a `window`, only over that clustering range.
-pub fn build(sources: &[&Part], now: f64, gc_before: f64, window: Option<(f64, f64)>) -> View {
+/// When a view is taken: `now`, `gc_before = now - gc_grace`, and whether expired cells are
+/// purged by their write time at once (4.1 and later, `Lapsed`).
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    pub now: f64,
+    pub gc_before: f64,
+    pub repurge: bool,
+}
+
+impl Clock {
+    pub fn new(now: f64, gc_grace: f64, repurge: bool) -> Clock {
+        Clock {
+            now,
+            gc_before: now - gc_grace,
+            repurge,
+        }
+    }
+
+    /// At `now` with `gc_before` as given, expired cells purged by their expiry (as 4.0).
+    #[cfg(test)]
+    pub fn at(now: f64, gc_before: f64) -> Clock {
+        Clock {
+            now,
+            gc_before,
+            repurge: false,
+        }
+    }
+}
+
+/// Builds the merged view of a partition's sources at `clock`; with a `window`, only over that
+/// clustering range.
+pub fn build(sources: &[&Part], clock: &Clock, window: Option<(f64, f64)>) -> View {
     let pdel = newest_pdel(sources);
     let frags = sources
         .iter()
         .enumerate()
         .flat_map(|(i, p)| p.frags.iter().map(move |f| (i as u32, f)));
-    with_scratch(|scratch| build_with(frags, pdel, now, gc_before, window, scratch))
+    with_scratch(|scratch| build_with(frags, pdel, clock, window, scratch))
 }
 
 fn newest_pdel(sources: &[&Part]) -> Option<(f64, u32)> {
@@ -296,13 +345,13 @@ impl FragIndex {
 
     /// The merged view over `[a, b)` of `sources` (those the index was built from), as `build`
     /// with that window gives it.
-    pub fn window(&self, sources: &[&Part], now: f64, gc_before: f64, a: f64, b: f64) -> View {
+    pub fn window(&self, sources: &[&Part], clock: &Clock, a: f64, b: f64) -> View {
         let from = self.reach.partition_point(|&r| r <= a);
         let to = self.starts.partition_point(|s| s.0 < b);
         let frags = self.starts[from..to.max(from)]
             .iter()
             .map(|&(_, i, j)| (i, &sources[i as usize].frags[j as usize]));
-        with_scratch(|scratch| build_with(frags, self.pdel, now, gc_before, Some((a, b)), scratch))
+        with_scratch(|scratch| build_with(frags, self.pdel, clock, Some((a, b)), scratch))
     }
 }
 
@@ -330,8 +379,7 @@ thread_local! {
 fn build_with<'f>(
     frags: impl Iterator<Item = (u32, &'f Frag)>,
     pdel: Option<(f64, u32)>,
-    now: f64,
-    gc_before: f64,
+    clock: &Clock,
     window: Option<(f64, f64)>,
     scratch: &mut Scratch,
 ) -> View {
@@ -349,10 +397,10 @@ fn build_with<'f>(
             Some((a, b)) if f.hi <= a || f.lo >= b => {}
             Some((a, b)) if f.lo < a || f.hi > b => {
                 let before = units.len();
-                push_units(units, i, f, now, gc_before);
+                push_units(units, i, f, clock);
                 clip(&mut units[before..], a, b);
             }
-            _ => push_units(units, i, f, now, gc_before),
+            _ => push_units(units, i, f, clock),
         }
     }
     bounds.extend(units.iter().flat_map(|u| [u.frag.lo, u.frag.hi]));
@@ -752,9 +800,10 @@ pub struct Tally {
     pub counted: f64,
     pub scanned: f64,
     /// Of `counted`, those at random positions of a population (deletes of random rows, expired
-    /// or null cells of upserts): an expected count, where each real partition the tracked one
-    /// stands for holds a random one. `scattered` is their mean, `spread` their variance: each
-    /// row a statement wrote is still visible with chance `visible / rows`.
+    /// or null cells of upserts) or in a random share of the rows (bound nulls): an expected
+    /// count, where each real partition the tracked one stands for holds a random one.
+    /// `scattered` is their mean, `spread` their variance: each row a statement wrote is still
+    /// visible with chance `visible / rows`; a column is null in a row with its share.
     pub scattered: f64,
     pub spread: f64,
     /// Where a limited read stopped (the clustering position of its last row), when it
@@ -779,17 +828,25 @@ impl Piece {
                 if alive {
                     t.live = self.distinct;
                 }
-                // Bound nulls are cell tombstones dated from the row's write.
+                // Bound nulls are cell tombstones dated from the row's write, counted after the
+                // merge: the newest write's (CASSANDRA.md 6.4). A column bound null in a share
+                // of the writes makes a tombstone in that share of the rows read (found by the
+                // real node: a third of the writes null, reads counted 0 or 1, p99 1, where the
+                // mean 0.33 gave every read 0).
                 t.counted = self.visible * shape.null_cells;
+                t.scattered = t.counted;
+                t.spread = self.visible * shape.null_var;
             }
             (_, State::Expired) if counts => t.counted = self.visible * shape.cells.max(1.0),
+            // The row's expired liveness alone: one, counted as a row deletion is (6.4).
+            (_, State::ExpiredLiveness) if shape.liveness => t.counted = self.visible,
             (Kind::RowTombstones, _) if counts => t.counted = self.visible,
             (Kind::RangeTombstone, _) if counts => t.counted = self.markers,
             (Kind::CellTombstones, _) if counts => t.counted = self.visible * shape.null_cells,
             _ => {}
         }
-        // Deleted or expired rows at random positions; not a live row's bound nulls, which every
-        // row of its statement has (the reference engine counts their mean too).
+        // Deleted or expired rows at random positions (a live row's bound nulls were spread
+        // above).
         let random_rows = match (self.frag.kind, self.state) {
             (Kind::Rows, State::Live) | (Kind::RangeTombstone, _) => false,
             _ => !self.frag.ordered,
@@ -851,7 +908,7 @@ mod tests {
             ..Part::new(0)
         };
         let live = upserts.rows_written_in(0.5);
-        let t = totals(&build(&[&p], 100.0, 0.0, None));
+        let t = totals(&build(&[&p], &Clock::at(100.0, 0.0), None));
         assert!((t.live - live).abs() < 1e-9 && t.live > 30.0, "{t:?}");
         // What expired (one cell a row) is the rest, some of it at positions the live ones hold.
         assert!(t.counted > 0.0 && t.counted <= 60.0 - live + 1e-9, "{t:?}");
@@ -865,7 +922,7 @@ mod tests {
             frags: vec![single],
             ..Part::new(0)
         };
-        let t = totals(&build(&[&p], 100.0, 0.0, None));
+        let t = totals(&build(&[&p], &Clock::at(100.0, 0.0), None));
         assert_eq!((t.live, t.counted), (1.0, 0.0));
     }
 
@@ -875,13 +932,21 @@ mod tests {
         inserts.push(frag(Kind::Rows, 0.0, 100.0, 0.0, 100.0));
         let mut deletes = Part::new(0);
         deletes.push(frag(Kind::RowTombstones, 0.0, 70.0, 30.0, 100.0));
-        let view = build(&[&inserts, &deletes], 100.0, 100.0 - 1000.0, None);
+        let view = build(
+            &[&inserts, &deletes],
+            &Clock::at(100.0, 100.0 - 1000.0),
+            None,
+        );
         let t = totals(&view);
         assert!((t.live - 30.0).abs() < 1e-9);
         assert!((t.counted - 70.0).abs() < 1e-9);
         assert!((t.scanned - 170.0).abs() < 1e-9);
         // Past gc_grace the read drops them before counting, but still passes over them.
-        let view = build(&[&inserts, &deletes], 2000.0, 2000.0 - 1000.0, None);
+        let view = build(
+            &[&inserts, &deletes],
+            &Clock::at(2000.0, 2000.0 - 1000.0),
+            None,
+        );
         let t = totals(&view);
         assert_eq!(t.counted, 0.0);
         assert!((t.scanned - 170.0).abs() < 1e-9);
@@ -894,11 +959,11 @@ mod tests {
         f.ttl = 50.0;
         p.push(f);
         // At t=100 rows written before t=50 have expired.
-        let t = totals(&build(&[&p], 100.0, 100.0 - 1000.0, None));
+        let t = totals(&build(&[&p], &Clock::at(100.0, 100.0 - 1000.0), None));
         assert!((t.counted - 50.0).abs() < 1e-9);
         assert!((t.live - 50.0).abs() < 1e-9);
         // With gc_grace 20: expired before t=80 are purgeable, so only writes in [30, 50) count.
-        let t = totals(&build(&[&p], 100.0, 80.0, None));
+        let t = totals(&build(&[&p], &Clock::at(100.0, 80.0), None));
         assert!((t.counted - 20.0).abs() < 1e-9);
     }
 
@@ -908,7 +973,7 @@ mod tests {
         old.push(frag(Kind::Rows, 0.0, 10.0, 0.0, 10.0));
         let mut del = Part::new(0);
         del.pdel = Some(20.0);
-        let t = totals(&build(&[&old, &del], 30.0, -1000.0, None));
+        let t = totals(&build(&[&old, &del], &Clock::at(30.0, -1000.0), None));
         assert_eq!(t.live, 0.0);
         assert_eq!(t.counted, 0.0);
     }
@@ -938,7 +1003,7 @@ mod tests {
                 last * (1.0 - 0.1f64.powf(1.0 - u)) / f64::from(steps)
             })
             .sum();
-        let t = totals(&build(&[&p], 100.0, -1000.0, None));
+        let t = totals(&build(&[&p], &Clock::at(100.0, -1000.0), None));
         let expected = 20.0 * (1.0 - followed);
         assert!(
             (t.counted - expected).abs() < 0.05,
@@ -953,7 +1018,7 @@ mod tests {
             t1: 300.0,
             ..random(Kind::Rows, 50.0)
         });
-        let t = totals(&build(&[&later], 300.0, -1000.0, None));
+        let t = totals(&build(&[&later], &Clock::at(300.0, -1000.0), None));
         assert!((t.counted - expected * 0.5).abs() < 0.05, "{t:?}");
     }
 
@@ -983,7 +1048,7 @@ mod tests {
             ordered: false,
             ..frag(Kind::RangeTombstone, 0.0, 5.0, 20.0, 20.0)
         });
-        let t = totals(&build(&[&old, &del], 30.0, -1000.0, None));
+        let t = totals(&build(&[&old, &del], &Clock::at(30.0, -1000.0), None));
         assert_eq!(t.counted, 2.0);
         assert!((t.live - 5.0).abs() < 1e-9);
     }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use super::data::{reconcile, EKind, Entry, RefPart};
 use super::RefTable;
 use crate::engine::compaction::{Params, MAX_COMPACTING_L0, MAX_LEVEL};
-use crate::engine::frag::TableSizes;
+use crate::engine::frag::{lapsed, Lapsed, TableSizes};
 use crate::schema::options::Strategy;
 
 /// An sstable: its partitions and its metadata.
@@ -57,6 +57,22 @@ pub fn entry_cells(e: &Entry, sizes: &TableSizes) -> f64 {
     }
 }
 
+/// Whether an entry that is not a live row is purgeable at `gc_before` but for the overlap rule:
+/// an expired row once its cells and its liveness (if it has one) are (`frag::lapsed`).
+fn gone(tb: &RefTable, e: &Entry, gc_before: f64) -> bool {
+    match e.kind {
+        EKind::Row | EKind::Expired => {
+            let converted = e.kind == EKind::Expired;
+            match lapsed(e.ts, e.ttl, converted, tb.repurge_expired, gc_before) {
+                Lapsed::Cells => false,
+                Lapsed::Liveness => !tb.sizes.shapes[e.shape as usize].liveness,
+                Lapsed::Gone => true,
+            }
+        }
+        _ => e.ldt() < gc_before,
+    }
+}
+
 impl RefSSTable {
     pub fn new(
         id: u64,
@@ -78,6 +94,10 @@ impl RefSSTable {
             }
             for e in &p.entries {
                 max_ldt = max_ldt.max(e.ldt());
+                if e.kind == EKind::Expired && sizes.shapes[e.shape as usize].liveness {
+                    // The rewritten row's liveness expires with its TTL.
+                    max_ldt = max_ldt.max(e.ts + e.ttl);
+                }
                 bytes += entry_bytes(e, sizes);
                 let c = entry_cells(e, sizes);
                 cells += c;
@@ -380,17 +400,15 @@ pub fn compact(tb: &mut RefTable, planned: &Planned, now: f64) {
         for e in merged.entries {
             if e.kind == EKind::Row && e.live(now) {
                 entries.push(e);
-            } else if purge(e.ldt(), e.ts) {
+            } else if gone(tb, &e, gc_before) && e.ts < maxp {
                 continue;
             } else if e.kind == EKind::Row {
-                let t = Entry {
+                // Expired cells rewritten as tombstones dated from the write; the TTL stays for
+                // the row's liveness (CASSANDRA.md 6.2.3).
+                entries.push(Entry {
                     kind: EKind::Expired,
-                    ttl: 0.0,
                     ..e
-                };
-                if !(tb.repurge_expired && purge(t.ldt(), t.ts)) {
-                    entries.push(t);
-                }
+                });
             } else {
                 entries.push(e);
             }

@@ -7,12 +7,13 @@
 
 use super::data::{reconcile, EKind, Entry, RefPart};
 use super::RefTable;
-use crate::engine::frag::TableSizes;
+use crate::engine::frag::{lapsed, Lapsed, Shape, TableSizes};
+use crate::engine::view::Clock;
 
 /// The sstables a read of `pk` merges (the `SSTables` column of `tablehistograms`), and the
 /// tombstones it counts.
 pub fn read(tb: &RefTable, pk: u32, limit: Option<f64>, reversed: bool, now: f64) -> (f64, f64) {
-    let gc_before = now - tb.gc_grace;
+    let clock = Clock::new(now, tb.gc_grace, tb.repurge_expired);
     let mut holding: Vec<(f64, &RefPart)> = tb
         .sstables
         .iter()
@@ -34,8 +35,7 @@ pub fn read(tb: &RefTable, pk: u32, limit: Option<f64>, reversed: bool, now: f64
     }
     let merged = reconcile(&sources);
     let limit = limit.unwrap_or(f64::INFINITY);
-    let (counted, stop) =
-        tombstones_counted(merged.entries, &tb.sizes, limit, reversed, now, gc_before);
+    let (counted, stop) = tombstones_counted(merged.entries, &tb.sizes, limit, reversed, &clock);
     let opened = sources[memtables..]
         .iter()
         .filter(|p| p.pdel.is_some() || !stop.is_some_and(|x| beyond(p, x, reversed)))
@@ -71,9 +71,9 @@ fn tombstones_counted(
     sizes: &TableSizes,
     limit: f64,
     reversed: bool,
-    now: f64,
-    gc_before: f64,
+    clock: &Clock,
 ) -> (f64, Option<f64>) {
+    let (now, gc_before, repurge) = (clock.now, clock.gc_before, clock.repurge);
     let mut live: Vec<u64> = entries
         .iter()
         .filter(|e| e.kind == EKind::Row && e.live(now))
@@ -96,9 +96,16 @@ fn tombstones_counted(
                     found += 1.0;
                     last_live = Some(e.ck);
                 }
-                counted += shape.null_cells;
+                counted += bound_nulls(shape, &e);
             }
-            EKind::Row | EKind::Expired if young => counted += shape.cells.max(1.0),
+            EKind::Row | EKind::Expired => {
+                let converted = e.kind == EKind::Expired;
+                match lapsed(e.ts, e.ttl, converted, repurge, gc_before) {
+                    Lapsed::Cells => counted += shape.cells.max(1.0),
+                    Lapsed::Liveness if shape.liveness => counted += 1.0,
+                    _ => {}
+                }
+            }
             EKind::RowDel if young && live.binary_search(&e.ck.to_bits()).is_err() => {
                 counted += 1.0
             }
@@ -113,9 +120,37 @@ fn tombstones_counted(
     (counted, None)
 }
 
+/// The cell tombstones one stored row holds from bound nulls: each write drew its own nulls
+/// (a column null in a share `s` of the writes), fixed with the row (hashed from its clustering
+/// and timestamp), so a read counts 0 or 1 per such column, not the share.
+fn bound_nulls(shape: &Shape, e: &Entry) -> f64 {
+    if shape.null_var <= 0.0 || shape.null_cells <= 0.0 {
+        return shape.null_cells;
+    }
+    // Columns alike: `n` of them, each null with chance `p` (mean n p, variance n p (1 - p)).
+    let p = (1.0 - shape.null_var / shape.null_cells).clamp(1e-9, 1.0);
+    let n = (shape.null_cells / p).round().max(1.0);
+    let p = shape.null_cells / n;
+    let mut z = e.ck.to_bits() ^ e.ts.to_bits().rotate_left(29) ^ u64::from(e.shape);
+    (0..n as u32)
+        .filter(|_| {
+            z = crate::engine::node_seed(z, 0);
+            ((z >> 11) as f64 / (1u64 << 53) as f64) < p
+        })
+        .count() as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(now: f64, gc_before: f64) -> Clock {
+        Clock {
+            now,
+            gc_before,
+            repurge: true,
+        }
+    }
     use crate::engine::fixtures;
 
     #[test]
@@ -129,18 +164,26 @@ mod tests {
             Entry::row(2.0, 20.0, 0.0, 0),
             Entry::row(3.0, 20.0, 0.0, 0),
         ];
-        let counted =
-            |limit: f64| tombstones_counted(entries.clone(), &sizes, limit, false, 100.0, 0.0).0;
+        let counted = |limit: f64| {
+            tombstones_counted(entries.clone(), &sizes, limit, false, &at(100.0, 0.0)).0
+        };
         assert_eq!(counted(f64::INFINITY), 2.0);
         // Past gc_grace none counts.
         assert_eq!(
-            tombstones_counted(entries.clone(), &sizes, f64::INFINITY, false, 100.0, 50.0).0,
+            tombstones_counted(
+                entries.clone(),
+                &sizes,
+                f64::INFINITY,
+                false,
+                &at(100.0, 50.0)
+            )
+            .0,
             0.0
         );
         // The written-again row ends a LIMIT 1 read before the others are passed.
         assert_eq!(counted(1.0), 2.0);
         assert_eq!(
-            tombstones_counted(entries, &sizes, 1.0, true, 100.0, 0.0).0,
+            tombstones_counted(entries, &sizes, 1.0, true, &at(100.0, 0.0)).0,
             0.0
         );
     }

@@ -44,6 +44,9 @@ pub struct WriteEffect {
     pub columns: Vec<String>,
     /// Cell tombstones per statement from bound nulls (share-weighted).
     pub null_cell_tombstones: f64,
+    /// Their variance per row: a column bound null with share `s` is a cell tombstone in a
+    /// share `s` of the rows, `s (1 - s)` each (a literal NULL is one in every row).
+    pub null_cell_variance: f64,
     /// Non-frozen collections overwritten whole: a complex deletion each, per statement.
     pub collection_overwrites: Vec<String>,
     /// Collection elements removed (`m = m - {…}`, `DELETE m[k]`): cell tombstones per statement.
@@ -282,6 +285,7 @@ fn insert(i: &Insert, table: &Table, nulls: &BTreeMap<String, f64>) -> Result<Wr
             nulls.get(c).copied().unwrap_or(0.0)
         };
         effect.null_cell_tombstones += null_share;
+        effect.null_cell_variance += null_share * (1.0 - null_share);
         if null_share < 1.0 {
             effect.columns.push(c.clone());
         }
@@ -313,6 +317,7 @@ fn write_base(table: &Table, kind: WriteKind) -> WriteEffect {
         liveness: false,
         columns: Vec::new(),
         null_cell_tombstones: 0.0,
+        null_cell_variance: 0.0,
         collection_overwrites: Vec::new(),
         element_tombstones: 0.0,
         deletion: None,
@@ -440,6 +445,7 @@ fn update(u: &Update, table: &Table, nulls: &BTreeMap<String, f64>) -> Result<Wr
         } else {
             let null_share = nulls.get(&col.name).copied().unwrap_or(0.0);
             effect.null_cell_tombstones += null_share;
+            effect.null_cell_variance += null_share * (1.0 - null_share);
             effect.columns.push(col.name.clone());
             let whole = matches!(a.target, AssignTarget::Column(_));
             if col.is_multicell() && whole && !appends && !effect.counter {

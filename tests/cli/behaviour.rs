@@ -8,6 +8,8 @@ const QUEUE: &str = "scenarios/queue.toml";
 const TTL: &str = super::util::TTL_SERIES;
 const UPSERTS: &str = "tests/data/scenarios/upserts.toml";
 const QUEUE_TABLE: &str = "m2m.commands";
+const NULLS: &str = "validation/scenarios/collections-nulls.toml";
+const SESSIONS: &str = "validation/scenarios/sessions-expiring.toml";
 
 /// The value of `column` at the sample nearest `t_s`.
 fn at(out: &RunOutput, table: &str, column: &str, t_s: f64) -> f64 {
@@ -298,9 +300,41 @@ fn null_inserts_and_collection_overwrites_create_tombstones() {
 }
 
 #[test]
+fn a_column_bound_null_in_a_third_of_the_writes_is_a_tombstone_in_a_third_of_the_reads() {
+    // Point reads of one-row profiles, the nickname bound null in a third of the updates: the
+    // row read holds its last write's nickname, a tombstone or not, so a read counts 0 or 1
+    // (the real node: p50 0, p99 1), never the share.
+    let out = run_scenario(NULLS, &[]);
+    let t = "cassim_v.profiles";
+    assert_eq!(out.table(t, "/tombstones_per_read/p50"), 0.0);
+    assert_eq!(out.table(t, "/tombstones_per_read/p99"), 1.0);
+    let always = run_scenario(NULLS, &["workload[0].nulls={nickname=1.0}"]);
+    assert_eq!(always.table(t, "/tombstones_per_read/p50"), 1.0);
+}
+
+#[test]
+fn an_expired_row_counts_one_tombstone_for_its_liveness_from_4_1_one_per_cell_before() {
+    // Sessions of two cells, TTL 60 s, gc_grace_seconds 30 s. From 4.1 the purge that rewrites
+    // an expired cell as a tombstone dated from its write drops it in the same pass, and the
+    // write is older than gc_grace: the cells are never counted; the INSERT's liveness stays
+    // until expiry + gc_grace, one tombstone (the real node: p99 1). 4.0 counts the two cells.
+    let t = "cassim_v.sessions";
+    let v5 = run_scenario(SESSIONS, &[]);
+    assert_eq!(v5.table(t, "/tombstones_per_read/p99"), 1.0);
+    let v4 = run_scenario(SESSIONS, &["cluster.cassandra_version=\"4.0\""]);
+    assert_eq!(v4.table(t, "/tombstones_per_read/p99"), 2.0);
+    // An UPDATE writes no liveness: from 4.1 its expired row leaves nothing a read counts.
+    let update =
+        "UPDATE cassim_v.sessions USING TTL 60 SET user_id = ?, data = ? WHERE session_id = ?";
+    let v5_update = run_scenario(SESSIONS, &[&format!("workload[0].cql=\"{update}\"")]);
+    assert_eq!(v5_update.table(t, "/tombstones_per_read/max"), 0.0);
+}
+
+#[test]
 fn expired_cells_count_on_reads_until_purgeable() {
     // Reads from the oldest row pass the expired ones: rows written 2 h (TTL) to 3 h (TTL +
-    // gc_grace) ago are counted, older ones are purgeable and dropped before counting.
+    // gc_grace) ago are counted (their cells already purgeable, 4.1 measuring gc_grace from the
+    // write, their liveness not), older ones are purgeable and dropped before counting.
     let out = run_scenario(TTL, &["duration=12h"]);
     let per_partition_per_s = 500.0 / 200.0;
     let expected = per_partition_per_s * 3600.0;

@@ -42,7 +42,12 @@ pub fn merge(inputs: &[&SSTable], cx: &MergeContext) -> Vec<Part> {
 }
 
 fn merge_partition(pidx: u32, sources: &[&Part], cx: &MergeContext) -> Part {
-    let view = view::build(sources, cx.now, cx.gc_before, None);
+    let clock = view::Clock {
+        now: cx.now,
+        gc_before: cx.gc_before,
+        repurge: cx.repurge_expired,
+    };
+    let view = view::build(sources, &clock, None);
     let max_purgeable = (cx.max_purgeable)(pidx);
     let purge = |t_max: f64| t_max < max_purgeable;
     let mut part = Part {
@@ -66,7 +71,10 @@ fn merge_partition(pidx: u32, sources: &[&Part], cx: &MergeContext) -> Part {
                 continue;
             };
             let keep_range = f.kind == Kind::RangeTombstone;
-            let purged = piece.purgeable && purge(f.t_max());
+            // An expired row whose cells are purgeable and that has no liveness is gone whole.
+            let liveness = cx.sizes.shapes[f.shape as usize].liveness;
+            let gone = piece.purgeable || (piece.state == State::ExpiredLiveness && !liveness);
+            let purged = gone && purge(f.t_max());
             if piece.covered > 1e-12 && !purged {
                 // A row deletion under newer rows stays beside them until purged.
                 part.frags.push(Frag {
@@ -85,12 +93,13 @@ fn merge_partition(pidx: u32, sources: &[&Part], cx: &MergeContext) -> Part {
                 kept: thinned(f.kept, piece),
                 ..f
             };
-            if f.kind == Kind::Rows && piece.state == State::Expired {
-                // Rewritten as a tombstone with ldt = write time (CASSANDRA.md 6.2.3).
+            if f.kind == Kind::Rows && piece.state != State::Live {
+                // Rewritten as tombstones with ldt = write time (CASSANDRA.md 6.2.3); from 4.1
+                // those older than gc_grace purged in the same pass (the view's state says so,
+                // `frag::lapsed`), leaving the row's liveness alone until its own horizon. Its
+                // bytes stay those of the rewritten row (an approximation for a few gc_grace
+                // seconds' rows).
                 kept.kind = Kind::Expired;
-                if cx.repurge_expired && f.t_max() < cx.gc_before && purge(f.t_max()) {
-                    continue;
-                }
             }
             part.frags.push(kept);
         }
@@ -227,7 +236,7 @@ mod tests {
         // Stored as row tombstones; a read of the output counts none and sees every row.
         let stats = SSTable::new(3, out.clone(), 1.0, false, 0.0, &[1.0], &s).stats;
         assert_eq!(stats.tombstones_at(100.0).row, 50.0);
-        let view = view::build(&[&out[0]], 100.0, -900.0, None);
+        let view = view::build(&[&out[0]], &view::Clock::at(100.0, -900.0), None);
         let counted: f64 = view.pieces.iter().map(|p| p.tally(&s).counted).sum();
         let live: f64 = view.pieces.iter().map(|p| p.tally(&s).live).sum();
         assert_eq!((counted, live), (0.0, 100.0));
@@ -266,7 +275,7 @@ mod tests {
     /// Live rows a read of `parts` sees at t=1000.
     fn live(parts: &[&Part]) -> f64 {
         let s = sizes();
-        let view = view::build(parts, 1000.0, -1e9, None);
+        let view = view::build(parts, &view::Clock::at(1000.0, -1e9), None);
         view.pieces.iter().map(|p| p.tally(&s).live).sum()
     }
 
