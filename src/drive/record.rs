@@ -40,22 +40,6 @@ pub fn parse_trace_event(activity: &str) -> Option<TraceCounts> {
     })
 }
 
-/// A traced read's counts by replica (the event's source), in the order replicas first
-/// reported: a replica reading several partitions reports each, summed here.
-pub fn per_replica(events: impl Iterator<Item = (String, TraceCounts)>) -> Vec<TraceCounts> {
-    let mut out: Vec<(String, TraceCounts)> = Vec::new();
-    for (source, c) in events {
-        match out.iter_mut().find(|(s, _)| *s == source) {
-            Some((_, acc)) => {
-                acc.live_rows += c.live_rows;
-                acc.tombstones += c.tombstones;
-            }
-            None => out.push((source, c)),
-        }
-    }
-    out.into_iter().map(|(_, c)| c).collect()
-}
-
 /// One statement's measurements in one sample.
 #[derive(Debug, Clone, Default)]
 pub struct OpSample {
@@ -189,24 +173,6 @@ mod tests {
         .unwrap();
         assert_eq!(w.tombstones, 1001.0);
         assert!(parse_trace_event("Executing single-partition query on commands").is_none());
-    }
-
-    #[test]
-    fn a_quorum_reads_counts_are_one_per_replica_not_their_sum() {
-        let c = |t: f64| TraceCounts {
-            live_rows: 1.0,
-            tombstones: t,
-        };
-        let events = vec![
-            ("127.0.0.1".to_string(), c(600.0)),
-            ("127.0.0.2".to_string(), c(610.0)),
-            // A replica reading a second partition of an IN list reports it apart.
-            ("127.0.0.1".to_string(), c(5.0)),
-        ];
-        let got = per_replica(events.into_iter());
-        assert_eq!(got.len(), 2);
-        assert_eq!((got[0].tombstones, got[0].live_rows), (605.0, 2.0));
-        assert_eq!(got[1].tombstones, 610.0);
     }
 
     #[test]
