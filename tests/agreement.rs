@@ -420,8 +420,16 @@ fn sessions_scaled_down() {
             ("settings.memtable_heap_space", "\"16MiB\""),
         ],
     );
-    let tables = compare_seeds(&s, 4, 60);
+    // Reads by key of rows written by INSERT stop at the newest source holding the row
+    // (`stops_at_newest_row`): the memtable's for a key written since the flush. The cache's
+    // zipf keys are nearly all written within minutes of a flush, so its sstables per read p50
+    // is 1 only in the few samples just after one: some 7 of 60 a seed, 0.0 to 0.2 over seeds
+    // 11 to 22, reference 0.111 against aggregated 0.131 over those twelve, where the mean's
+    // standard error is about 0.02. It is judged within two of them (0.04), a rare-event share
+    // being noise at 10 %; the sessions' p50 (1 in every sample) stays at 10 %.
+    let tables = compare_seeds(&s, 12, 60);
     for c in &tables {
+        let p50_floor = if c.table == "app.cache" { 0.04 } else { 0.0 };
         assert_agree(
             &c.quantities,
             &[
@@ -429,7 +437,7 @@ fn sessions_scaled_down() {
                 // 140 flushes of the sessions table in the run: ±8.5 %.
                 ("flushes", 0.10, 0.0),
                 ("sstables", 0.10, 0.0),
-                ("sstables per read p50", 0.10, 0.0),
+                ("sstables per read p50", 0.10, p50_floor),
             ],
         );
     }

@@ -74,6 +74,9 @@ pub struct Reader {
     pub fanout: crate::latency::Fanout,
     /// A SERIAL read (LWT): a Paxos prepare round before the read.
     pub lwt: bool,
+    /// A names read of rows every write gives a liveness and the queried columns: it stops at
+    /// the newest source holding the row (`stops_at_newest_row`).
+    pub names_stop: bool,
 }
 
 /// The memtable of one table (CASSANDRA.md 8).

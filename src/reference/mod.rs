@@ -45,6 +45,16 @@ const MAX_BYTES: f64 = 4.0 * 1024.0 * 1024.0 * 1024.0;
 /// Seconds per simulated step: writes are spread inside it, flushes and compactions follow it.
 const STEP_S: f64 = 60.0;
 
+/// A read statement as the reference engine runs it.
+pub struct RefReader {
+    pub limit: Option<f64>,
+    pub reversed: bool,
+    /// Cumulative key popularity.
+    pub keys: Vec<f64>,
+    /// Stops at the newest source holding the row (`engine::Reader::names_stop`).
+    pub names_stop: bool,
+}
+
 /// One table on the reference node.
 pub struct RefTable {
     pub name: String,
@@ -63,9 +73,9 @@ pub struct RefTable {
     pub sizes: TableSizes,
     pub heap_per_partition: f64,
     pub writers: Vec<RefWriter>,
-    /// `(LIMIT, reversed, cumulative key popularity)` per read statement; on a bucketed table
+    /// One per read statement; on a bucketed table
     /// reads go to the current bucket (`latest` keys), uniformly.
-    pub readers: Vec<(Option<f64>, bool, Vec<f64>)>,
+    pub readers: Vec<RefReader>,
     /// Per partition, by number; a bucket's partitions are added when it begins.
     pub states: Vec<PartState>,
     pub memtable: BTreeMap<u32, RefPart>,
@@ -225,7 +235,12 @@ fn table(t: &TableSim) -> RefTable {
                 } else {
                     r.shape.limit
                 };
-                (limit, r.shape.reversed, keys)
+                RefReader {
+                    limit,
+                    reversed: r.shape.reversed,
+                    keys,
+                    names_stop: r.names_stop,
+                }
             })
             .collect(),
         states: Vec::new(),
@@ -526,12 +541,12 @@ fn sample(tb: &RefTable, now: f64, reads: usize, rng: &mut Pcg64Mcg) -> RefSampl
             rows.len() as f64
         };
     }
-    for (limit, reversed, keys) in &tb.readers {
+    for r in &tb.readers {
         for _ in 0..reads {
             // The current bucket: at its boundary, the one just ended (as the aggregated
             // engine's `latest` reads).
-            let pk = tb.partition(workload::pick(keys, tb.entities, rng), now - 1e-6);
-            let (sstables, tombstones) = read::read(tb, pk, *limit, *reversed, now);
+            let pk = tb.partition(workload::pick(&r.keys, tb.entities, rng), now - 1e-6);
+            let (sstables, tombstones) = read::read(tb, pk, r, now);
             s.sstables_per_read.push(sstables);
             s.tombstones_per_read.push(tombstones);
         }

@@ -6,13 +6,14 @@
 //! (`UnfilteredRowIteratorWithLowerBound`).
 
 use super::data::{reconcile, EKind, Entry, RefPart};
-use super::RefTable;
+use super::{RefReader, RefTable};
 use crate::engine::frag::{lapsed, Lapsed, Shape, TableSizes};
 use crate::engine::view::Clock;
 
 /// The sstables a read of `pk` merges (the `SSTables` column of `tablehistograms`), and the
 /// tombstones it counts.
-pub fn read(tb: &RefTable, pk: u32, limit: Option<f64>, reversed: bool, now: f64) -> (f64, f64) {
+pub fn read(tb: &RefTable, pk: u32, r: &RefReader, now: f64) -> (f64, f64) {
+    let (limit, reversed) = (r.limit, r.reversed);
     let clock = Clock::new(now, tb.gc_grace, tb.repurge_expired);
     let mut holding: Vec<(f64, &RefPart)> = tb
         .sstables
@@ -36,10 +37,16 @@ pub fn read(tb: &RefTable, pk: u32, limit: Option<f64>, reversed: bool, now: f64
     let merged = reconcile(&sources);
     let limit = limit.unwrap_or(f64::INFINITY);
     let (counted, stop) = tombstones_counted(merged.entries, &tb.sizes, limit, reversed, &clock);
-    let opened = sources[memtables..]
-        .iter()
-        .filter(|p| p.pdel.is_some() || !stop.is_some_and(|x| beyond(p, x, reversed)))
-        .count();
+    let opened = if r.names_stop {
+        // By names, newest source first: the first holding the row has it whole (the engine's
+        // `stops_at_newest_row`); the memtable's answers before any sstable.
+        usize::from(memtables == 0 && sources.len() > memtables)
+    } else {
+        sources[memtables..]
+            .iter()
+            .filter(|p| p.pdel.is_some() || !stop.is_some_and(|x| beyond(p, x, reversed)))
+            .count()
+    };
     (opened as f64, counted)
 }
 

@@ -71,6 +71,11 @@ pub struct ReadShape {
     pub slice: bool,
     /// Names a full primary key (a point read).
     pub point: bool,
+    /// The regular and static columns it reads (every one for `*` or an expression).
+    pub queried: Vec<String>,
+    /// A point read of no non-frozen collection: Cassandra reads it by names, newest source
+    /// first (`SinglePartitionReadCommand.queryMemtableAndSSTablesInTimestampOrder`).
+    pub names: bool,
     /// Partitions per request (IN on the partition key).
     pub partitions: f64,
     /// Scans without a partition key (ALLOW FILTERING or an index).
@@ -634,13 +639,30 @@ fn select(
                 .ok_or_else(|| fail("LIMIT must be a number", "write LIMIT 100")),
         }
     };
+    let every = s.selectors.is_empty() || s.selectors.iter().any(|x| x.column.is_none());
+    let queried: Vec<String> = table
+        .columns
+        .iter()
+        .filter(|c| matches!(c.kind, ColumnKind::Regular | ColumnKind::Static))
+        .filter(|c| {
+            every
+                || s.selectors
+                    .iter()
+                    .any(|x| x.column.as_deref() == Some(&c.name))
+        })
+        .map(|c| c.name.clone())
+        .collect();
+    let point = restricts_partition && eq == table.clustering.len() && !slice;
+    let names = point && !queried.iter().any(|c| is_multicell(table, c));
     Ok(ReadShape {
         table: key,
         limit: bound(&s.limit)?,
         per_partition_limit: bound(&s.per_partition_limit)?,
         reversed,
         slice,
-        point: restricts_partition && eq == table.clustering.len() && !slice,
+        point,
+        queried,
+        names,
         partitions,
         scan: !restricts_partition,
         allow_filtering: s.allow_filtering,
