@@ -18,6 +18,10 @@ pub enum Kind {
     Rows,
     /// Expired TTL cells rewritten by a compaction as tombstones: ldt = write time (CASSANDRA.md 6.2).
     Expired,
+    /// Expired rows a compaction kept for their primary-key liveness alone, their cells purged
+    /// (`Lapsed::Liveness`): a row header and an expired liveness each, sized as a row deletion,
+    /// gone gc_grace after the expiry.
+    ExpiredLiveness,
     /// Row deletions: one per row.
     RowTombstones,
     /// Row deletions whose rows were written again after them: Cassandra's row merge keeps a
@@ -218,6 +222,7 @@ impl Frag {
     pub fn max_ldt(&self, t: f64, shape: &Shape) -> f64 {
         match self.kind {
             Kind::Expired if shape.liveness && self.ttl > 0.0 => t + self.ttl,
+            Kind::ExpiredLiveness => t + self.ttl,
             _ => self.ldt(t),
         }
     }
@@ -373,7 +378,9 @@ impl Frag {
         match self.kind {
             Kind::Rows => self.rows * shape.bytes,
             Kind::Expired => self.rows * shape.expired_bytes,
-            Kind::RowTombstones | Kind::CoveredRowTombstones => self.rows * sizes.row_tombstone,
+            Kind::RowTombstones | Kind::CoveredRowTombstones | Kind::ExpiredLiveness => {
+                self.rows * sizes.row_tombstone
+            }
             Kind::RangeTombstone => sizes.range_tombstone,
             Kind::CellTombstones => self.rows * shape.null_cells * sizes.cell_tombstone,
         }
@@ -386,7 +393,7 @@ impl Frag {
         match self.kind {
             Kind::Rows => self.rows * (shape.cells + shape.null_cells).max(1.0),
             Kind::Expired => self.rows * shape.cells.max(1.0),
-            Kind::RowTombstones | Kind::CoveredRowTombstones => self.rows,
+            Kind::RowTombstones | Kind::CoveredRowTombstones | Kind::ExpiredLiveness => self.rows,
             Kind::RangeTombstone => 2.0,
             Kind::CellTombstones => self.rows * shape.null_cells,
         }

@@ -244,7 +244,7 @@ fn stored_tombstones(f: &Frag, w: f64, cells: f64, sizes: &TableSizes) -> Tombst
             // A collection overwrite's complex deletion: a range-like tombstone per row.
             t.range += w * f.rows * shape.complex_deletions;
         }
-        Kind::Expired => t.expired += cells,
+        Kind::Expired | Kind::ExpiredLiveness => t.expired += cells,
         Kind::RowTombstones | Kind::CoveredRowTombstones => t.row += cells,
         Kind::RangeTombstone => t.range += w,
         Kind::CellTombstones => t.cell += cells,

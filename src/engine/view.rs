@@ -119,7 +119,7 @@ fn state_at(kind: Kind, ttl: f64, t: f64, clock: &Clock) -> (State, bool) {
     match kind {
         Kind::Rows if ttl > 0.0 && t + ttl <= clock.now => lapse(false),
         Kind::Rows => (State::Live, false),
-        Kind::Expired => lapse(true),
+        Kind::Expired | Kind::ExpiredLiveness => lapse(true),
         _ => (State::Tombstone, t < clock.gc_before),
     }
 }
@@ -143,6 +143,7 @@ fn state_cuts(f: &Frag, clock: &Clock) -> [f64; 3] {
         ],
         Kind::Rows => [nan; 3],
         Kind::Expired => [gc_before, gc_before - f.ttl, nan],
+        Kind::ExpiredLiveness => [gc_before - f.ttl, nan, nan],
         _ => [gc_before, nan, nan],
     }
 }
@@ -669,7 +670,7 @@ impl Concurrent {
                 // Only rows, expired cells and row deletions shadow (`shadow`'s last arm).
                 let shadows = matches!(
                     p.frag.kind,
-                    Kind::Rows | Kind::Expired | Kind::RowTombstones
+                    Kind::Rows | Kind::Expired | Kind::ExpiredLiveness | Kind::RowTombstones
                 );
                 let after = pdel.map_or(1.0, |d| p.frag.share_after(d)) > 0.0;
                 (Class::of(&p.frag), p.frag.density(), shadows && after)
@@ -778,7 +779,7 @@ enum Class {
 impl Class {
     fn of(f: &Frag) -> Class {
         match f.kind {
-            Kind::Rows | Kind::Expired => Class::Cells(f.shape),
+            Kind::Rows | Kind::Expired | Kind::ExpiredLiveness => Class::Cells(f.shape),
             _ => Class::Deletion,
         }
     }
@@ -839,7 +840,7 @@ impl Piece {
             }
             (_, State::Expired) if counts => t.counted = self.visible * shape.cells.max(1.0),
             // The row's expired liveness alone: one, counted as a row deletion is (6.4).
-            (_, State::ExpiredLiveness) if shape.liveness => t.counted = self.visible,
+            (_, State::ExpiredLiveness) if counts && shape.liveness => t.counted = self.visible,
             (Kind::RowTombstones, _) if counts => t.counted = self.visible,
             (Kind::RangeTombstone, _) if counts => t.counted = self.markers,
             (Kind::CellTombstones, _) if counts => t.counted = self.visible * shape.null_cells,

@@ -40,7 +40,7 @@ pub fn entry_bytes(e: &Entry, sizes: &TableSizes) -> f64 {
     match e.kind {
         EKind::Row => shape.bytes,
         EKind::Expired => shape.expired_bytes,
-        EKind::RowDel => sizes.row_tombstone,
+        EKind::RowDel | EKind::ExpiredLiveness => sizes.row_tombstone,
         EKind::Range => sizes.range_tombstone,
         EKind::CellDel => shape.null_cells * sizes.cell_tombstone,
     }
@@ -51,7 +51,7 @@ pub fn entry_cells(e: &Entry, sizes: &TableSizes) -> f64 {
     match e.kind {
         EKind::Row => (shape.cells + shape.null_cells).max(1.0),
         EKind::Expired => shape.cells.max(1.0),
-        EKind::RowDel => 1.0,
+        EKind::RowDel | EKind::ExpiredLiveness => 1.0,
         EKind::Range => 2.0,
         EKind::CellDel => shape.null_cells,
     }
@@ -61,8 +61,8 @@ pub fn entry_cells(e: &Entry, sizes: &TableSizes) -> f64 {
 /// an expired row once its cells and its liveness (if it has one) are (`frag::lapsed`).
 fn gone(tb: &RefTable, e: &Entry, gc_before: f64) -> bool {
     match e.kind {
-        EKind::Row | EKind::Expired => {
-            let converted = e.kind == EKind::Expired;
+        EKind::Row | EKind::Expired | EKind::ExpiredLiveness => {
+            let converted = e.kind != EKind::Row;
             match lapsed(e.ts, e.ttl, converted, tb.repurge_expired, gc_before) {
                 Lapsed::Cells => false,
                 Lapsed::Liveness => !tb.sizes.shapes[e.shape as usize].liveness,
@@ -94,7 +94,8 @@ impl RefSSTable {
             }
             for e in &p.entries {
                 max_ldt = max_ldt.max(e.ldt());
-                if e.kind == EKind::Expired && sizes.shapes[e.shape as usize].liveness {
+                let kept_liveness = matches!(e.kind, EKind::Expired | EKind::ExpiredLiveness);
+                if kept_liveness && sizes.shapes[e.shape as usize].liveness {
                     // The rewritten row's liveness expires with its TTL.
                     max_ldt = max_ldt.max(e.ts + e.ttl);
                 }
@@ -402,13 +403,18 @@ pub fn compact(tb: &mut RefTable, planned: &Planned, now: f64) {
                 entries.push(e);
             } else if gone(tb, &e, gc_before) && e.ts < maxp {
                 continue;
-            } else if e.kind == EKind::Row {
+            } else if matches!(e.kind, EKind::Row | EKind::Expired) {
                 // Expired cells rewritten as tombstones dated from the write; the TTL stays for
-                // the row's liveness (CASSANDRA.md 6.2.3).
-                entries.push(Entry {
-                    kind: EKind::Expired,
-                    ..e
-                });
+                // the row's liveness (CASSANDRA.md 6.2.3). Those the purge may drop go, and the
+                // row stays for its liveness alone (`frag::lapsed`).
+                let converted = e.kind == EKind::Expired;
+                let lapse = lapsed(e.ts, e.ttl, converted, tb.repurge_expired, gc_before);
+                let kind = if lapse == Lapsed::Liveness && e.ts < maxp {
+                    EKind::ExpiredLiveness
+                } else {
+                    EKind::Expired
+                };
+                entries.push(Entry { kind, ..e });
             } else {
                 entries.push(e);
             }

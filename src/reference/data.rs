@@ -10,6 +10,8 @@ pub enum EKind {
     Row,
     /// An expired row rewritten by a compaction as a tombstone: ldt = its write time (6.2.3).
     Expired,
+    /// An expired row a compaction kept for its primary-key liveness alone, its cells purged.
+    ExpiredLiveness,
     /// A row deletion.
     RowDel,
     /// Cell deletions on a row (`DELETE col`, element removal): they shadow no row.
@@ -80,8 +82,11 @@ impl Entry {
         }
         match self.kind {
             EKind::RowDel => true,
-            EKind::Row | EKind::Expired => {
-                matches!(older.kind, EKind::Row | EKind::Expired) && older.shape == self.shape
+            EKind::Row | EKind::Expired | EKind::ExpiredLiveness => {
+                matches!(
+                    older.kind,
+                    EKind::Row | EKind::Expired | EKind::ExpiredLiveness
+                ) && older.shape == self.shape
             }
             _ => false,
         }

@@ -584,6 +584,7 @@ fn stored_tombstones(tb: &RefTable, now: f64) -> Tombstones {
                     }
                 }
                 EKind::Expired => t.expired += shape.cells.max(1.0),
+                EKind::ExpiredLiveness => t.expired += 1.0,
                 EKind::RowDel => t.row += 1.0,
                 EKind::Range => t.range += 1.0,
                 EKind::CellDel => t.cell += shape.null_cells,

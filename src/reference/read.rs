@@ -105,8 +105,8 @@ fn tombstones_counted(
                 }
                 counted += bound_nulls(shape, &e);
             }
-            EKind::Row | EKind::Expired => {
-                let converted = e.kind == EKind::Expired;
+            EKind::Row | EKind::Expired | EKind::ExpiredLiveness => {
+                let converted = e.kind != EKind::Row;
                 match lapsed(e.ts, e.ttl, converted, repurge, gc_before) {
                     Lapsed::Cells => counted += shape.cells.max(1.0),
                     Lapsed::Liveness if shape.liveness => counted += 1.0,

@@ -93,12 +93,12 @@ fn merge_partition(pidx: u32, sources: &[&Part], cx: &MergeContext) -> Part {
                 kept: thinned(f.kept, piece),
                 ..f
             };
-            if f.kind == Kind::Rows && piece.state != State::Live {
-                // Rewritten as tombstones with ldt = write time (CASSANDRA.md 6.2.3); from 4.1
-                // those older than gc_grace purged in the same pass (the view's state says so,
-                // `frag::lapsed`), leaving the row's liveness alone until its own horizon. Its
-                // bytes stay those of the rewritten row (an approximation for a few gc_grace
-                // seconds' rows).
+            if piece.state == State::ExpiredLiveness && purge(f.t_max()) {
+                // Its cells purged (from 4.1 in the pass that rewrites them, `frag::lapsed`),
+                // the row kept for its liveness alone until its own horizon.
+                kept.kind = Kind::ExpiredLiveness;
+            } else if f.kind == Kind::Rows && piece.state != State::Live {
+                // Rewritten as tombstones with ldt = write time (CASSANDRA.md 6.2.3).
                 kept.kind = Kind::Expired;
             }
             part.frags.push(kept);
@@ -320,6 +320,28 @@ mod tests {
         // Much later with gc_grace 0, everything expired is purged.
         let out = merge(&[&a], &cx(5000.0, 0.0, &none, &s));
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn from_4_1_an_expired_inserts_liveness_outlives_its_cells() {
+        // Written at 0 to 100 with a 500 s TTL, compacted at 700 with gc_grace 300: the cells'
+        // tombstones date from their writes, older than gc_grace, and go in the same pass; the
+        // INSERT's liveness expired at 500 to 600 and stays until 800 to 900.
+        let s = sizes();
+        let a = table(1, &[rows(Kind::Rows, 0.0, 100.0, 0.0, 100.0, 500.0)]);
+        let none = |_| f64::INFINITY;
+        let out = merge(&[&a], &cx(700.0, 300.0, &none, &s));
+        assert_eq!(out[0].frags.len(), 1);
+        let kept = out[0].frags[0];
+        assert_eq!(kept.kind, Kind::ExpiredLiveness);
+        assert!((kept.bytes(&s) - 100.0 * s.row_tombstone).abs() < 1e-9);
+        // Past the liveness' own horizon nothing is left.
+        let again = SSTable::new(2, out, 1.0, false, 0.0, &[1.0], &s);
+        assert!(merge(&[&again], &cx(1000.0, 300.0, &none, &s)).is_empty());
+        // An UPDATE's row has no liveness: its expired row goes whole at once.
+        let mut no_liveness = sizes();
+        no_liveness.shapes[0].liveness = false;
+        assert!(merge(&[&a], &cx(700.0, 300.0, &none, &no_liveness)).is_empty());
     }
 
     #[test]
