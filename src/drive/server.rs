@@ -184,20 +184,53 @@ pub fn sample(prefix: &[String], tables: &[String]) -> (NodeState, Vec<String>) 
     }
     let mut args = vec!["tablestats", "-F", "json"];
     args.extend(tables.iter().map(String::as_str));
-    match nodetool(prefix, &args).and_then(|j| parse_tablestats(&j, tables)) {
+    // The calls at once: each is a JVM starting (some 0.8 s), and the last sample's wait was
+    // most of a drive's time past its duration (a minute of the suite).
+    let (stats, hists, info, pending, gc) = std::thread::scope(|s| {
+        let stats = s.spawn(|| nodetool(prefix, &args));
+        let hists: Vec<_> = tables
+            .iter()
+            .filter_map(|name| {
+                let (ks, table) = name.split_once('.')?;
+                Some((
+                    name,
+                    s.spawn(move || nodetool(prefix, &["tablehistograms", ks, table])),
+                ))
+            })
+            .collect();
+        let info = s.spawn(|| nodetool(prefix, &["info"]));
+        let pending = s.spawn(|| nodetool(prefix, &["compactionstats"]));
+        let gc = s.spawn(|| nodetool(prefix, &["gcstats"]));
+        let join = |h: std::thread::ScopedJoinHandle<'_, Result<String, String>>| {
+            h.join()
+                .unwrap_or_else(|_| Err("a nodetool call panicked".into()))
+        };
+        (
+            join(stats),
+            hists
+                .into_iter()
+                .map(|(name, h)| (name, join(h)))
+                .collect::<Vec<_>>(),
+            join(info),
+            join(pending),
+            join(gc),
+        )
+    });
+    match stats.and_then(|j| parse_tablestats(&j, tables)) {
         Ok(t) => state.tables = t,
         Err(e) => errors.push(e),
     }
-    for (name, t) in state.tables.iter_mut() {
-        let Some((ks, table)) = name.split_once('.') else {
-            continue;
-        };
-        match nodetool(prefix, &["tablehistograms", ks, table]) {
-            Ok(text) => t.sstables_per_read = parse_tablehistograms(&text),
+    for (name, text) in hists {
+        match text {
+            Ok(text) => {
+                if let Some(t) = state.tables.get_mut(name) {
+                    t.sstables_per_read = parse_tablehistograms(&text);
+                }
+            }
             Err(e) => errors.push(e),
         }
     }
-    match nodetool(prefix, &["info"]) {
+    match info {
         Ok(t) => {
             if let Some((used, max)) = parse_info_heap(&t) {
                 state.heap_used_bytes = Some(used);
@@ -206,11 +239,11 @@ pub fn sample(prefix: &[String], tables: &[String]) -> (NodeState, Vec<String>) 
         }
         Err(e) => errors.push(e),
     }
-    match nodetool(prefix, &["compactionstats"]) {
+    match pending {
         Ok(t) => state.pending_compactions = parse_pending(&t),
         Err(e) => errors.push(e),
     }
-    match nodetool(prefix, &["gcstats"]) {
+    match gc {
         Ok(t) => state.gc_pause_fraction = parse_gcstats(&t),
         Err(e) => errors.push(e),
     }
