@@ -467,8 +467,15 @@ pub async fn run(
     })
 }
 
-/// How often, at most, the trace tables are flushed (`server::flush_traces`).
-const TRACE_FLUSH_S: f64 = 5.0;
+/// How often the trace tables are flushed (`server::flush_traces`) between samples: every
+/// second when a nodetool call is cheap (served), every 5 s when each is a JVM start.
+fn trace_flush_s(nodetool: &server::Nodetool) -> f64 {
+    if nodetool.cheap() {
+        1.0
+    } else {
+        5.0
+    }
+}
 
 /// Samples the node through nodetool at each sample's end until the drive's duration.
 async fn sample_node(
@@ -483,9 +490,20 @@ async fn sample_node(
     let Some(prefix) = nodetool else {
         return (out, errors);
     };
+    let opened = tokio::task::spawn_blocking(move || server::Nodetool::open(prefix)).await;
+    let nodetool = match opened {
+        Ok(Ok(n)) => Arc::new(n),
+        Ok(Err(e)) => return (out, vec![e]),
+        Err(e) => return (out, vec![format!("nodetool could not start: {e}")]),
+    };
+    let note = |errors: &mut Vec<String>, e: String| {
+        if errors.len() < 8 {
+            errors.push(e);
+        }
+    };
     let mut k = 1;
-    // The trace tables flushed a few times between samples as well (`server::sample`).
-    let between = (every_s / TRACE_FLUSH_S).ceil().max(1.0) as usize;
+    // The trace tables flushed between samples as well (`server::sample` flushes them too).
+    let between = (every_s / trace_flush_s(&nodetool)).ceil().max(1.0) as usize;
     loop {
         let t = (k as f64 * every_s).min(duration_s);
         let t_prev = (k - 1) as f64 * every_s;
@@ -495,24 +513,20 @@ async fn sample_node(
                 break;
             }
             tokio::time::sleep_until(start + Duration::from_secs_f64(at)).await;
-            let p = prefix.clone();
-            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || server::flush_traces(&p)).await
+            let n = nodetool.clone();
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || server::flush_traces(&n)).await
             {
-                if errors.len() < 8 {
-                    errors.push(e);
-                }
+                note(&mut errors, e);
             }
         }
         tokio::time::sleep_until(start + Duration::from_secs_f64(t)).await;
-        let (p, tb) = (prefix.clone(), tables.clone());
+        let (n, tb) = (nodetool.clone(), tables.clone());
         if let Ok((state, errs)) =
-            tokio::task::spawn_blocking(move || server::sample(&p, &tb)).await
+            tokio::task::spawn_blocking(move || server::sample(&n, &tb)).await
         {
             out.push((t, state));
             for e in errs {
-                if errors.len() < 8 {
-                    errors.push(e);
-                }
+                note(&mut errors, e);
             }
         }
         if t >= duration_s {

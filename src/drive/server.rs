@@ -2,11 +2,15 @@
 //! `validation/cassandra nodetool`): per table the sstable count, live disk bytes, the largest
 //! and mean compacted partition, the partition estimate and memtable flushes (`tablestats -F
 //! json`); per node the heap in use (`info`), pending compactions (`compactionstats`) and the
-//! time paused in GC (`gcstats`); and it flushes the trace tables (`sample`). Parsing is
-//! separate from running so it is tested on nodetool's own output.
+//! time paused in GC (`gcstats`); and it flushes the trace tables (`sample`). A command that
+//! serves (`Nodetool::open`) runs every call in one JVM. Parsing is separate from running so it
+//! is tested on nodetool's own output.
 
 use std::collections::BTreeMap;
-use std::process::Command;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::Mutex;
+use std::time::Duration;
 
 /// One table's state as `nodetool tablestats` reports it.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -143,24 +147,171 @@ pub fn parse_gcstats(text: &str) -> Option<f64> {
     (interval > 0.0).then(|| (total / interval).clamp(0.0, 1.0))
 }
 
-/// Runs nodetool through `prefix` (a command and its first arguments).
-fn nodetool(prefix: &[String], args: &[&str]) -> Result<String, String> {
+/// How the drive runs nodetool: one JVM serving every call when the command offers `--serve`
+/// (`validation/cassandra nodetool --serve`, protocol in validation/NodetoolServer.java), else a
+/// process per call (any other nodetool command).
+pub enum Nodetool {
+    Serve(Mutex<Served>),
+    Spawn(Vec<String>),
+}
+
+/// The serving JVM and its pipes.
+pub struct Served {
+    child: Child,
+    /// Taken (closed) when dropped: the server's end of input.
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+}
+
+/// How long a serving JVM may take to say it is ready (it compiles its source first).
+const SERVE_START_S: u64 = 60;
+
+impl Nodetool {
+    /// Starts `prefix --serve` and waits for its `READY`; a command that does not serve (it
+    /// exits, or says something else) is run once per call instead.
+    pub fn open(prefix: Vec<String>) -> Result<Nodetool, String> {
+        let (cmd, first) = prefix.split_first().ok_or("no nodetool command given")?;
+        let spawned = Command::new(cmd)
+            .args(first)
+            .arg("--serve")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn();
+        let Ok(mut child) = spawned else {
+            return Ok(Nodetool::Spawn(prefix));
+        };
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(Nodetool::Spawn(prefix));
+        };
+        // The first line read on a thread, so a command that neither serves nor exits cannot
+        // hold the drive.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut line = String::new();
+            let ok = reader.read_line(&mut line).is_ok() && line.trim() == "READY";
+            let _ = tx.send(ok.then_some(reader));
+        });
+        match rx.recv_timeout(Duration::from_secs(SERVE_START_S)) {
+            Ok(Some(stdout)) => Ok(Nodetool::Serve(Mutex::new(Served {
+                child,
+                stdin: Some(stdin),
+                stdout,
+            }))),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Ok(Nodetool::Spawn(prefix))
+            }
+        }
+    }
+
+    /// Whether a call costs little (a served call: tens of milliseconds, against a JVM's start).
+    pub fn cheap(&self) -> bool {
+        matches!(self, Nodetool::Serve(_))
+    }
+
+    /// Runs one nodetool command; its standard output, or why it failed.
+    pub fn call(&self, args: &[&str]) -> Result<String, String> {
+        let (status, out, err) = match self {
+            Nodetool::Spawn(prefix) => spawn_call(prefix, args)?,
+            Nodetool::Serve(served) => {
+                let mut s = served
+                    .lock()
+                    .map_err(|_| "the nodetool server's lock is poisoned".to_string())?;
+                s.call(args)
+                    .map_err(|e| format!("nodetool {}: the server failed: {e}", args.join(" ")))?
+            }
+        };
+        if status != 0 {
+            let err = String::from_utf8_lossy(&err);
+            let tail: Vec<&str> = err.lines().rev().take(3).collect();
+            return Err(format!(
+                "nodetool {} failed: {}",
+                args.join(" "),
+                tail.join(" | ")
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out).into_owned())
+    }
+
+    /// Runs commands, at once when each is a process (a JVM start each), in turn when served.
+    pub fn calls(&self, list: &[Vec<&str>]) -> Vec<Result<String, String>> {
+        if self.cheap() {
+            return list.iter().map(|a| self.call(a)).collect();
+        }
+        std::thread::scope(|s| {
+            let handles: Vec<_> = list.iter().map(|a| s.spawn(move || self.call(a))).collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err("a nodetool call panicked".into()))
+                })
+                .collect()
+        })
+    }
+}
+
+impl Served {
+    fn call(&mut self, args: &[&str]) -> std::io::Result<(i32, Vec<u8>, Vec<u8>)> {
+        use std::io::{Error, Read, Write};
+        if args.iter().any(|a| a.contains(['\t', '\n'])) {
+            return Err(Error::other("an argument holds a tab or a newline"));
+        }
+        let stdin = self
+            .stdin
+            .as_mut()
+            .ok_or_else(|| Error::other("the server's input is closed"))?;
+        writeln!(stdin, "{}", args.join("\t"))?;
+        stdin.flush()?;
+        let mut header = String::new();
+        self.stdout.read_line(&mut header)?;
+        let nums: Vec<i64> = header
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        let [status, out_len, err_len] = nums[..] else {
+            return Err(Error::other(format!("unreadable answer {header:?}")));
+        };
+        let mut read = |n: i64| -> std::io::Result<Vec<u8>> {
+            let mut buf = vec![0; usize::try_from(n).map_err(Error::other)?];
+            self.stdout.read_exact(&mut buf)?;
+            Ok(buf)
+        };
+        let out = read(out_len)?;
+        let err = read(err_len)?;
+        Ok((status as i32, out, err))
+    }
+}
+
+impl Drop for Served {
+    /// Closing its stdin ends the server; it is waited for so no process is left behind.
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        // A second to exit, then killed.
+        for _ in 0..50 {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn_call(prefix: &[String], args: &[&str]) -> Result<(i32, Vec<u8>, Vec<u8>), String> {
     let (cmd, first) = prefix.split_first().ok_or("no nodetool command given")?;
     let out = Command::new(cmd)
         .args(first)
         .args(args)
         .output()
         .map_err(|e| format!("cannot run `{cmd}`: {e}"))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let tail: Vec<&str> = err.lines().rev().take(3).collect();
-        return Err(format!(
-            "nodetool {} failed: {}",
-            args.join(" "),
-            tail.join(" | ")
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    Ok((out.status.code().unwrap_or(-1), out.stdout, out.stderr))
 }
 
 /// Flushes `system_traces`: the traced reads' memtables share the memtable pool with the
@@ -168,62 +319,52 @@ fn nodetool(prefix: &[String], args: &[&str]) -> Result<String, String> {
 /// their size (upserts-stcs: 30 flushes where its own writes fill the pool 14 times). Flushed
 /// every 15 s sample they still took up to 1 MiB of a 16 MiB pool's 5.3 MiB cleanup threshold
 /// (the node's log: upserts-stcs flushed at 4.1 to 5.1 MiB, 6 flushes where cassim's 5 fill
-/// it), so the drive flushes them every few seconds. The trace tables cannot be altered to flush
-/// themselves (`Cannot ALTER <table system_traces.sessions>`).
-pub fn flush_traces(prefix: &[String]) -> Result<(), String> {
-    nodetool(prefix, &["flush", "system_traces"]).map(|_| ())
+/// it), and every 5 s up to 0.9 MiB, so the drive flushes them every second when a call is
+/// cheap. The trace tables cannot be altered to flush themselves (`Cannot ALTER <table
+/// system_traces.sessions>`).
+pub fn flush_traces(nodetool: &Nodetool) -> Result<(), String> {
+    nodetool.call(&["flush", "system_traces"]).map(|_| ())
 }
 
 /// Samples the node: every figure nodetool gives; a failing call leaves its figures out. The
 /// trace tables are flushed first (`flush_traces`).
-pub fn sample(prefix: &[String], tables: &[String]) -> (NodeState, Vec<String>) {
+pub fn sample(nodetool: &Nodetool, tables: &[String]) -> (NodeState, Vec<String>) {
     let mut errors = Vec::new();
     let mut state = NodeState::default();
-    if let Err(e) = flush_traces(prefix) {
+    if let Err(e) = flush_traces(nodetool) {
         errors.push(e);
     }
-    let mut args = vec!["tablestats", "-F", "json"];
-    args.extend(tables.iter().map(String::as_str));
-    // The calls at once: each is a JVM starting (some 0.8 s), and the last sample's wait was
-    // most of a drive's time past its duration (a minute of the suite).
-    let (stats, hists, info, pending, gc) = std::thread::scope(|s| {
-        let stats = s.spawn(|| nodetool(prefix, &args));
-        let hists: Vec<_> = tables
-            .iter()
-            .filter_map(|name| {
-                let (ks, table) = name.split_once('.')?;
-                Some((
-                    name,
-                    s.spawn(move || nodetool(prefix, &["tablehistograms", ks, table])),
-                ))
-            })
-            .collect();
-        let info = s.spawn(|| nodetool(prefix, &["info"]));
-        let pending = s.spawn(|| nodetool(prefix, &["compactionstats"]));
-        let gc = s.spawn(|| nodetool(prefix, &["gcstats"]));
-        let join = |h: std::thread::ScopedJoinHandle<'_, Result<String, String>>| {
-            h.join()
-                .unwrap_or_else(|_| Err("a nodetool call panicked".into()))
-        };
-        (
-            join(stats),
-            hists
-                .into_iter()
-                .map(|(name, h)| (name, join(h)))
-                .collect::<Vec<_>>(),
-            join(info),
-            join(pending),
-            join(gc),
-        )
-    });
+    let mut stats = vec!["tablestats", "-F", "json"];
+    stats.extend(tables.iter().map(String::as_str));
+    let hist_tables: Vec<(&String, Vec<&str>)> = tables
+        .iter()
+        .filter_map(|name| {
+            let (ks, table) = name.split_once('.')?;
+            Some((name, vec!["tablehistograms", ks, table]))
+        })
+        .collect();
+    let mut list = vec![
+        stats,
+        vec!["info"],
+        vec!["compactionstats"],
+        vec!["gcstats"],
+    ];
+    list.extend(hist_tables.iter().map(|(_, a)| a.clone()));
+    let mut results = nodetool.calls(&list).into_iter();
+    let mut next = || {
+        results
+            .next()
+            .unwrap_or_else(|| Err("a nodetool call gave no answer".into()))
+    };
+    let (stats, info, pending, gc) = (next(), next(), next(), next());
     match stats.and_then(|j| parse_tablestats(&j, tables)) {
         Ok(t) => state.tables = t,
         Err(e) => errors.push(e),
     }
-    for (name, text) in hists {
-        match text {
+    for (name, _) in &hist_tables {
+        match next() {
             Ok(text) => {
-                if let Some(t) = state.tables.get_mut(name) {
+                if let Some(t) = state.tables.get_mut(*name) {
                     t.sstables_per_read = parse_tablehistograms(&text);
                 }
             }
@@ -253,6 +394,39 @@ pub fn sample(prefix: &[String], tables: &[String]) -> (NodeState, Vec<String>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sh(script: &str) -> Vec<String> {
+        ["sh", "-c", script, "sh"].map(String::from).to_vec()
+    }
+
+    #[test]
+    fn a_serving_command_answers_every_call_in_one_process() {
+        // Echoes each request's arguments back, in the server's framing.
+        let server = r#"[ "$1" = --serve ] || exit 3; echo READY
+            while IFS= read -r l; do printf '0 %d 0\n%s' "${#l}" "$l"; done"#;
+        let n = Nodetool::open(sh(server)).unwrap();
+        assert!(n.cheap());
+        assert_eq!(
+            n.call(&["tablestats", "-F", "json"]).unwrap(),
+            "tablestats\t-F\tjson"
+        );
+        let both = n.calls(&[vec!["info"], vec!["gcstats"]]);
+        assert_eq!(
+            both,
+            vec![Ok("info".to_string()), Ok("gcstats".to_string())]
+        );
+        assert!(n.call(&["a\tb"]).is_err(), "a tab would split an argument");
+    }
+
+    #[test]
+    fn a_command_that_does_not_serve_runs_once_a_call() {
+        let n = Nodetool::open(sh(r#"echo "$@""#)).unwrap();
+        assert!(!n.cheap());
+        assert_eq!(n.call(&["info"]).unwrap(), "info\n");
+        let failing = Nodetool::open(sh("echo no >&2; exit 1")).unwrap();
+        let e = failing.call(&["info"]).unwrap_err();
+        assert!(e.contains("nodetool info failed: no"), "{e}");
+    }
 
     #[test]
     fn tablestats_json_gives_the_tables_asked() {
