@@ -9,6 +9,11 @@
 // (nodetool's arguments separated by tabs) it answers "STATUS OUT_BYTES ERR_BYTES\n" followed by
 // the command's standard output and standard error, UTF-8. It exits when stdin closes.
 //
+// One command is its own: `recent-histogram KS TABLE METRIC` prints a table histogram's counts
+// since the previous such call (the metric's JMX getRecentValues), a line "VALUE COUNT" for each
+// bucket that has any, VALUE being the bucket's upper bound ("inf" past the last). nodetool tablehistograms gives
+// percentiles of a reservoir that decays over minutes; this gives what one sample's reads did.
+//
 // Run as a single-file source program: java -cp 'validation/target/lib/*' NodetoolServer.java HOST PORT
 
 import java.io.BufferedReader;
@@ -20,6 +25,8 @@ import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 
+import org.apache.cassandra.metrics.CassandraMetricsRegistry;
+import org.apache.cassandra.metrics.DecayingEstimatedHistogramReservoir;
 import org.apache.cassandra.tools.INodeProbeFactory;
 import org.apache.cassandra.tools.NodeProbe;
 import org.apache.cassandra.tools.NodeTool;
@@ -73,7 +80,10 @@ public class NodetoolServer
             int status;
             try
             {
-                status = new NodeTool(new Probes(), new Output(outStream, errStream)).execute(full);
+                if (args.length > 0 && args[0].equals("recent-histogram"))
+                    status = recentHistogram(host, Integer.parseInt(port), args, outStream, errStream);
+                else
+                    status = new NodeTool(new Probes(), new Output(outStream, errStream)).execute(full);
             }
             catch (Throwable t)
             {
@@ -88,6 +98,40 @@ public class NodetoolServer
             protocol.write(o, 0, o.length);
             protocol.write(e, 0, e.length);
             protocol.flush();
+        }
+    }
+
+    /** Counts since the previous call, one line a bucket that has any. */
+    static int recentHistogram(String host, int port, String[] args, PrintStream out, PrintStream err) throws IOException
+    {
+        if (args.length != 4)
+        {
+            err.println("usage: recent-histogram KEYSPACE TABLE METRIC");
+            return 1;
+        }
+        try (NodeProbe probe = new NodeProbe(host, port))
+        {
+            Object metric = probe.getColumnFamilyMetric(args[1], args[2], args[3]);
+            if (!(metric instanceof CassandraMetricsRegistry.JmxHistogramMBean))
+            {
+                err.println(args[3] + " is not a histogram of " + args[1] + "." + args[2]);
+                return 1;
+            }
+            long[] counts = ((CassandraMetricsRegistry.JmxHistogramMBean) metric).getRecentValues();
+            long[] withZero = DecayingEstimatedHistogramReservoir.DEFAULT_WITH_ZERO_BUCKET_OFFSETS;
+            long[] withoutZero = DecayingEstimatedHistogramReservoir.DEFAULT_WITHOUT_ZERO_BUCKET_OFFSETS;
+            // The reservoir keeps one bucket past its offsets for values beyond the last.
+            long[] offsets = counts.length == withZero.length + 1 ? withZero
+                           : counts.length == withoutZero.length + 1 ? withoutZero : null;
+            if (offsets == null)
+            {
+                err.println("unknown bucket layout: " + counts.length + " buckets");
+                return 1;
+            }
+            for (int i = 0; i < counts.length; i++)
+                if (counts[i] != 0)
+                    out.println((i < offsets.length ? Long.toString(offsets[i]) : "inf") + " " + counts[i]);
+            return 0;
         }
     }
 }

@@ -87,7 +87,7 @@ pub fn summary(
             .iter()
             .enumerate()
             .filter(|(_, o)| o.table == *name && o.is_read())
-            .map(|(i, _)| OpTotals::of(&m.recorder.ops[i], every))
+            .map(|(i, _)| OpTotals::of(&m.recorder.ops[i], every, duration_s))
             .collect();
         let first = |f: fn(&OpTotals) -> Option<f64>| ops.iter().filter_map(f).reduce(f64::min);
         // tablestats knows partition sizes from sstables only: none before the first flush.
@@ -132,7 +132,7 @@ pub fn summary(
         .iter()
         .enumerate()
         .map(|(i, o)| {
-            let t = OpTotals::of(&m.recorder.ops[i], every);
+            let t = OpTotals::of(&m.recorder.ops[i], every, duration_s);
             json!({
                 "name": o.name, "cql": o.cql, "table": o.table,
                 "kind": if o.is_read() { "read" } else { "write" },
@@ -231,7 +231,9 @@ pub fn timeseries(m: &Measured, scenario: &Scenario, node: &str) -> String {
     let n = m.recorder.samples().max(m.node.len());
     let mut prev_flushes: BTreeMap<&str, f64> = BTreeMap::new();
     for k in 0..n {
-        let t_s = (k + 1) as f64 * every;
+        // The node's own sample time: the last sample is at the run's end, which need not be a
+        // whole number of sample periods.
+        let t_s = m.node.get(k).map_or((k + 1) as f64 * every, |(t, _)| *t);
         let state = m.node.get(k).map(|(_, s)| s);
         for name in scenario.tables.keys() {
             let ops: Vec<(usize, bool)> = scenario

@@ -126,7 +126,9 @@ pub struct OpTotals {
 }
 
 impl OpTotals {
-    pub fn of(samples: &[OpSample], sample_every_s: f64) -> OpTotals {
+    /// The figures of a statement's samples, each ending `sample_every_s` after the previous
+    /// one and the last at `duration_s` (a run need not be a whole number of samples).
+    pub fn of(samples: &[OpSample], sample_every_s: f64, duration_s: f64) -> OpTotals {
         let mut t = OpTotals::default();
         let mut all = Vec::new();
         for (k, s) in samples.iter().enumerate() {
@@ -136,7 +138,7 @@ impl OpTotals {
             t.failed += s.failed;
             t.traced += s.traces.len();
             all.extend_from_slice(&s.latencies_s);
-            let end = (k + 1) as f64 * sample_every_s;
+            let end = ((k + 1) as f64 * sample_every_s).min(duration_s);
             if s.warned > 0 && t.first_warning_s.is_none() {
                 t.first_warning_s = Some(end);
             }
@@ -211,10 +213,13 @@ mod tests {
                 tombstones: 900.0,
             },
         );
-        let t = OpTotals::of(&r.ops[0], 10.0);
+        let t = OpTotals::of(&r.ops[0], 10.0, 60.0);
         assert_eq!((t.sent, t.warned, t.failed), (3, 1, 1));
         assert_eq!(t.first_warning_s, Some(20.0));
         assert_eq!(t.first_failure_s, Some(30.0));
+        // A run of 25 s: its last sample ends at 25 s, not 30.
+        let t = OpTotals::of(&r.ops[0], 10.0, 25.0);
+        assert_eq!(t.first_failure_s, Some(25.0));
         assert_eq!(t.tombstones_per_read.p50, 900.0);
         // HdrHistogram keeps two significant digits: 2 ms reads back within 1 %.
         assert!((t.latency_ms.unwrap().max - 2.0).abs() < 0.02);

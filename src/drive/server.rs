@@ -30,7 +30,8 @@ pub struct TableState {
     /// `SSTable Compression Ratio`: compressed over uncompressed bytes of the live sstables
     /// (what a scenario's `compression_ratio` states for its data).
     pub compression_ratio: f64,
-    /// SSTables per read at p50, p99 and max (`nodetool tablehistograms`).
+    /// SSTables per read at p50, p99 and max: over the sample's reads when nodetool is served
+    /// (`parse_recent_histogram`), else `nodetool tablehistograms`' decaying percentiles.
     pub sstables_per_read: Option<[f64; 3]>,
 }
 
@@ -100,6 +101,27 @@ pub fn parse_tablehistograms(text: &str) -> Option<[f64; 3]> {
         line.split_whitespace().nth(3)?.parse().ok()
     };
     Some([at("50%")?, at("99%")?, at("Max")?])
+}
+
+/// SSTables per read at p50, p99 and max over the reads since the previous call, from
+/// `recent-histogram KS TABLE SSTablesPerReadHistogram` (validation/NodetoolServer.java: a line
+/// "VALUE COUNT" a bucket); None when no read came. `tablehistograms` gives percentiles of a
+/// reservoir that decays over minutes, so a sample's figure held reads of the samples before
+/// (upserts-lcs: p99 2 with every read of the last sample touching one sstable).
+pub fn parse_recent_histogram(text: &str) -> Option<[f64; 3]> {
+    let pairs: Vec<(f64, f64)> = text
+        .lines()
+        .filter_map(|l| {
+            let (v, n) = l.trim().split_once(' ')?;
+            Some((v.parse().ok()?, n.trim().parse().ok()?))
+        })
+        .filter(|&(_, n): &(f64, f64)| n > 0.0)
+        .collect();
+    if pairs.is_empty() {
+        return None;
+    }
+    let p = crate::metrics::Percentiles::weighted(&pairs);
+    Some([p.p50, p.p99, p.max])
 }
 
 /// `Heap Memory (MB) : used / total` from `nodetool info`, in bytes.
@@ -336,11 +358,19 @@ pub fn sample(nodetool: &Nodetool, tables: &[String]) -> (NodeState, Vec<String>
     }
     let mut stats = vec!["tablestats", "-F", "json"];
     stats.extend(tables.iter().map(String::as_str));
+    // Per sample when served (the reads since the last call), else nodetool's decaying
+    // percentiles.
+    let recent = nodetool.cheap();
     let hist_tables: Vec<(&String, Vec<&str>)> = tables
         .iter()
         .filter_map(|name| {
             let (ks, table) = name.split_once('.')?;
-            Some((name, vec!["tablehistograms", ks, table]))
+            let args = if recent {
+                vec!["recent-histogram", ks, table, "SSTablesPerReadHistogram"]
+            } else {
+                vec!["tablehistograms", ks, table]
+            };
+            Some((name, args))
         })
         .collect();
     let mut list = vec![
@@ -365,7 +395,11 @@ pub fn sample(nodetool: &Nodetool, tables: &[String]) -> (NodeState, Vec<String>
         match next() {
             Ok(text) => {
                 if let Some(t) = state.tables.get_mut(*name) {
-                    t.sstables_per_read = parse_tablehistograms(&text);
+                    t.sstables_per_read = if recent {
+                        parse_recent_histogram(&text)
+                    } else {
+                        parse_tablehistograms(&text)
+                    };
                 }
             }
             Err(e) => errors.push(e),
@@ -426,6 +460,15 @@ mod tests {
         let failing = Nodetool::open(sh("echo no >&2; exit 1")).unwrap();
         let e = failing.call(&["info"]).unwrap_err();
         assert!(e.contains("nodetool info failed: no"), "{e}");
+    }
+
+    #[test]
+    fn recent_histogram_counts_give_the_sample_reads_percentiles() {
+        // 98 reads of one sstable, 1 of two, 1 of ten (the bucket ending at 10).
+        let p = parse_recent_histogram("1 98\n2 1\n10 1\n").unwrap();
+        assert_eq!(p, [1.0, 2.0, 10.0]);
+        assert_eq!(parse_recent_histogram("0 5\n").unwrap(), [0.0, 0.0, 0.0]);
+        assert_eq!(parse_recent_histogram(""), None);
     }
 
     #[test]

@@ -61,7 +61,15 @@ impl NodeSim {
                 started += 1;
             }
             if self.jobs.is_empty() {
-                break;
+                // Nothing to do now: wait, within the step, for the next flush's sstable.
+                match self.next_ready(now, t1) {
+                    Some(r) if throughput.is_finite() => {
+                        budget -= (r - now) * throughput;
+                        now = r;
+                        continue;
+                    }
+                    _ => break,
+                }
             }
             let k = self.jobs.len() as f64;
             let least = self
@@ -84,6 +92,16 @@ impl NodeSim {
                 break;
             }
         }
+    }
+
+    /// The first time after `now`, and by `t1`, that a flushed sstable is on disk.
+    fn next_ready(&self, now: f64, t1: f64) -> Option<f64> {
+        self.tables
+            .iter()
+            .flat_map(|t| t.sstables.iter())
+            .map(|s| s.ready_s)
+            .filter(|&r| r > now + 1e-9 && r <= t1 + 1e-9)
+            .min_by(f64::total_cmp)
     }
 
     /// Starts the next compaction any table wants, tables taken in turn.
@@ -228,6 +246,7 @@ impl NodeSim {
         t.sstables.retain(|s| !job.inputs.contains(&s.id));
         for mut out in job.outputs {
             out.created_s = now;
+            out.ready_s = now;
             note_partition_size(t, &out, now);
             t.sstables.push(out);
         }

@@ -157,7 +157,10 @@ impl NodeSim {
                     t1
                 };
                 self.tables[i].since_sample.pool_flushes += n;
-                self.flush_table(i, cut, n, t1, left);
+                // On disk at the pool's last fill (`cut`), or with several flushes in the step
+                // at the first of them, the fills spread evenly up to it.
+                let ready = cut - (cut - t0) * (n - 1.0) / n;
+                self.flush_table(i, cut, n, t1, left, ready);
             }
         }
         // memtable_flush_period_in_ms (CASSANDRA.md 8.2 item 4).
@@ -166,7 +169,7 @@ impl NodeSim {
             if let Some(period) = t.flush_period_s {
                 if !t.memtable.parts.is_empty() && t1 - t.memtable.oldest >= period {
                     let n = ((t1 - t.memtable.oldest) / period).floor().max(1.0);
-                    self.flush_table(i, f64::INFINITY, n, t1, 0.0);
+                    self.flush_table(i, f64::INFINITY, n, t1, 0.0, t1);
                 }
             }
         }
@@ -191,7 +194,7 @@ impl NodeSim {
             // The commit log filled this many times since the oldest dirty write: as many
             // flushes of the table holding it, within the step.
             let copies = (held / self.config.commitlog_total_space).floor().max(1.0);
-            self.flush_table(i, f64::INFINITY, copies, t1, 0.0);
+            self.flush_table(i, f64::INFINITY, copies, t1, 0.0, t1);
         }
         for t in &mut self.tables {
             t.memtable.step_heap = 0.0;
@@ -199,8 +202,17 @@ impl NodeSim {
         }
     }
 
-    /// Flushes what table `i`'s memtable holds from before `cut` as `copies` sstables.
-    fn flush_table(&mut self, i: usize, cut: f64, copies: f64, now: f64, left_heap: f64) {
+    /// Flushes what table `i`'s memtable holds from before `cut` as `copies` sstables, on disk
+    /// from `ready`.
+    fn flush_table(
+        &mut self,
+        i: usize,
+        cut: f64,
+        copies: f64,
+        now: f64,
+        left_heap: f64,
+        ready: f64,
+    ) {
         let t = &mut self.tables[i];
         let memtable = std::mem::replace(&mut t.memtable, Memtable::new());
         let mut flushed = Vec::new();
@@ -228,6 +240,7 @@ impl NodeSim {
         let id = t.new_id();
         let mut s = SSTable::new(id, flushed, copies, false, now, &t.parts.weights, &t.sizes);
         s.flushed = true;
+        s.ready_s = ready.min(now);
         let per_copy = s.bytes_per_copy();
         t.flush_bytes = if t.flush_bytes > 0.0 {
             0.8 * t.flush_bytes + 0.2 * per_copy

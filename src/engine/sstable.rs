@@ -288,6 +288,11 @@ pub struct SSTable {
     pub compacting: bool,
     /// Written by a flush and not compacted since.
     pub flushed: bool,
+    /// When it is on disk: a flush within an engine step at the time the pool filled, not the
+    /// step's start. No compaction takes it before (found by the real node: heap-burst's last
+    /// flush, two seconds before the end, was compacted at once with the step's whole
+    /// compaction budget, 1 sstable at the end against the real node's 4).
+    pub ready_s: f64,
 }
 
 impl SSTable {
@@ -312,6 +317,7 @@ impl SSTable {
             stats,
             compacting: false,
             flushed: false,
+            ready_s: created_s,
         }
     }
 
@@ -390,6 +396,7 @@ impl SSTable {
         );
         out.level = self.level;
         out.flushed = self.flushed;
+        out.ready_s = self.ready_s;
         out
     }
 }

@@ -262,8 +262,10 @@ pub fn plan(tb: &mut RefTable, now: f64) -> Option<Planned> {
 
 /// LCS (CASSANDRA.md 5.3): past 32 sstables in L0, an STCS round in L0; else, from the highest
 /// level down, a level over its size limit promotes its next sstable after the last one promoted
-/// (round robin by partition), with the sstables of the next level it overlaps; else L0 (up to 32
-/// sstables, the oldest first) goes into L1 with every L1 sstable it overlaps.
+/// (round robin by partition), with the sstables of the next level it overlaps; else two L0
+/// sstables or more (up to max_threshold, the oldest first) go into L1 with every L1 sstable they
+/// overlap when they hold more than an sstable's worth, and merge within L0 when they do not
+/// (LeveledManifest.getCandidatesFor(0) and getNextLevel).
 fn lcs(tb: &mut RefTable) -> Option<Planned> {
     let p = tb.params.clone();
     let level = |l: u32| -> Vec<&RefSSTable> {
@@ -308,15 +310,22 @@ fn lcs(tb: &mut RefTable) -> Option<Planned> {
             level: Some(l + 1),
         });
     }
-    if l0.is_empty() {
+    if l0.len() < 2 {
         return None;
     }
     let mut oldest = l0.clone();
     oldest.sort_by(|a, b| a.min_ts.total_cmp(&b.min_ts).then(a.id.cmp(&b.id)));
-    oldest.truncate(MAX_COMPACTING_L0 as usize);
+    oldest.truncate(p.max_threshold as usize);
+    let mut ids: Vec<u64> = oldest.iter().map(|s| s.id).collect();
+    let bytes: f64 = oldest.iter().map(|s| s.bytes).sum::<f64>() * tb.compression_ratio;
+    if bytes <= p.lcs_sstable_size {
+        return (ids.len() >= 2).then_some(Planned {
+            ids,
+            level: Some(0),
+        });
+    }
     let first = oldest.iter().map(|s| s.range().0).min().unwrap_or(0);
     let last = oldest.iter().map(|s| s.range().1).max().unwrap_or(0);
-    let mut ids: Vec<u64> = oldest.iter().map(|s| s.id).collect();
     ids.extend(
         level(1)
             .iter()

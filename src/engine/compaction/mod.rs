@@ -160,7 +160,12 @@ pub fn strategies_input<'a>(
 ) -> Input<'a> {
     Input {
         params: &t.params,
-        sstables: t.sstables.iter().filter(|s| !s.compacting).collect(),
+        // Not one being compacted, nor one a flush later in the step has not yet written.
+        sstables: t
+            .sstables
+            .iter()
+            .filter(|s| !s.compacting && s.ready_s <= now + 1e-9)
+            .collect(),
         now,
         gc_before: now - t.gc_grace,
         flush_bytes: t.flush_bytes,
@@ -203,6 +208,8 @@ pub enum Why {
     Bucket,
     Window,
     L0ToL1,
+    /// LCS L0 sstables holding less than an sstable's worth, merged and left in L0.
+    WithinL0,
     Promotion,
     StcsInL0,
     Tombstone,

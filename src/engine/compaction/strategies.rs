@@ -184,7 +184,8 @@ fn twcs(input: &Input) -> Option<Plan> {
 
 /// LCS (CASSANDRA.md 5.3): the highest level over its size limit promotes a share of its
 /// partitions into the next (round robin); more than 32 L0 sstables first get an STCS round in
-/// L0; otherwise L0 goes into L1.
+/// L0; otherwise two L0 sstables or more go into L1 when they hold more than an sstable's worth,
+/// and merge within L0 when they do not.
 fn lcs(input: &Input) -> Option<Plan> {
     let p = input.params;
     // Level sizes are on-disk (compressed) bytes, as sstable_size_in_mb measures them.
@@ -221,31 +222,50 @@ fn lcs(input: &Input) -> Option<Plan> {
         let excess = (bytes - limit).max(p.lcs_sstable_size);
         return promote(input, level, (excess / bytes).min(1.0));
     }
-    if l0_count >= 1.0 && !busy(0) && !busy(1) {
-        let mut inputs: Vec<(u64, f64)> = Vec::new();
-        let mut taken = 0.0;
-        let mut sorted = l0.clone();
-        sorted.sort_by(|a, b| a.stats.min_ts.total_cmp(&b.stats.min_ts));
-        for s in sorted {
-            let take = s.copies.min(MAX_COMPACTING_L0 - taken).floor();
-            if take < 1.0 {
-                break;
-            }
-            inputs.push((s.id, take));
-            taken += take;
+    if l0_count < 2.0 || busy(0) {
+        return None;
+    }
+    // LeveledManifest.getCandidatesFor(0): the oldest L0 sstables (they overlap: writes spread
+    // over the token range), at most max_threshold; they join L1 only when they hold more than
+    // an sstable's worth, else they merge among themselves and stay in L0 (getNextLevel); fewer
+    // than two candidates do nothing. Found by the real node: upserts-lcs' flushes merged in L0
+    // ("Compacted 2 sstables ... to level=0") while cassim sent each flush into L1 alone, so its
+    // reads met one sstable where the real ones met two or three.
+    let mut inputs: Vec<(u64, f64)> = Vec::new();
+    let (mut taken, mut bytes) = (0.0, 0.0);
+    let mut sorted = l0.clone();
+    sorted.sort_by(|a, b| a.stats.min_ts.total_cmp(&b.stats.min_ts));
+    for s in sorted {
+        let take = s.copies.min(p.max_threshold - taken).floor();
+        if take < 1.0 {
+            break;
         }
-        for s in input.sstables.iter().filter(|s| s.level == 1) {
-            inputs.push((s.id, s.copies));
-        }
-        return Some(Plan {
+        inputs.push((s.id, take));
+        taken += take;
+        bytes += s.stats.bytes * input.compression_ratio * take / s.copies;
+    }
+    if bytes <= p.lcs_sstable_size {
+        return (taken >= 2.0).then_some(Plan {
             inputs,
             merges: 1.0,
-            output: Output::Level(1),
-            why: Why::L0ToL1,
+            output: Output::Tier,
+            why: Why::WithinL0,
             promote: None,
         });
     }
-    None
+    if busy(1) {
+        return None;
+    }
+    for s in input.sstables.iter().filter(|s| s.level == 1) {
+        inputs.push((s.id, s.copies));
+    }
+    Some(Plan {
+        inputs,
+        merges: 1.0,
+        output: Output::Level(1),
+        why: Why::L0ToL1,
+        promote: None,
+    })
 }
 
 /// Moves `share` of a level's bytes into the next: whole partitions (a partition is in one sstable
