@@ -352,6 +352,34 @@ async fn release_version(session: &Session) -> String {
         .unwrap_or_default()
 }
 
+/// The longest wait for a TWCS window to begin: longer windows are not aligned.
+const WINDOW_WAIT_MAX_S: u64 = 300;
+
+/// Waits for the next TWCS window of a scenario's table (the shortest, of at most 5 minutes):
+/// TWCS windows are whole multiples of their size since the epoch
+/// (`TimeWindowCompactionStrategy.getWindowBoundsInMillis`), cassim's start at the run's start,
+/// so the run starts on a boundary and both see the same windows (found on twcs-ttl: started at
+/// a random second of the minute, each real run compacted its minutes at other times, 4 and 5
+/// sstables at the end). The schema is created after the wait, so periodic flushes keep their
+/// phase with the run's start.
+async fn wait_for_window(scenario: &Scenario) {
+    let window = scenario
+        .tables
+        .keys()
+        .filter_map(|name| scenario.schema.table(name))
+        .filter_map(|t| t.options.compaction.window_seconds())
+        .filter(|&w| w <= WINDOW_WAIT_MAX_S)
+        .min();
+    let Some(w) = window else { return };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    let w = w as f64;
+    let wait = (w - now % w) % w;
+    tokio::time::sleep(Duration::from_secs_f64(wait)).await;
+}
+
 /// Plays the scenario against the cluster.
 pub async fn run(
     scenario: Arc<Scenario>,
@@ -360,6 +388,7 @@ pub async fn run(
 ) -> Result<Measured, DriveError> {
     let session = Arc::new(connect(&opts.hosts).await?);
     let version = release_version(&session).await;
+    wait_for_window(&scenario).await;
     create_schema(&session, &scenario).await?;
     let sample_every_s = scenario.sample_every_s;
     let prepared = Arc::new(prepare_all(&session, &scenario, sample_every_s).await?);
