@@ -10,6 +10,7 @@ const UPSERTS: &str = "tests/data/scenarios/upserts.toml";
 const QUEUE_TABLE: &str = "m2m.commands";
 const NULLS: &str = "validation/scenarios/collections-nulls.toml";
 const SESSIONS: &str = "validation/scenarios/sessions-expiring.toml";
+const BURST: &str = "validation/scenarios/heap-burst.toml";
 
 /// The value of `column` at the sample nearest `t_s`.
 fn at(out: &RunOutput, table: &str, column: &str, t_s: f64) -> f64 {
@@ -466,4 +467,17 @@ fn memtables_flush_the_largest_at_the_cleanup_threshold_and_quiet_ones_when_the_
     );
     let n = flushes(&periodic, "ks.quiet");
     assert!((n - 144.0).abs() <= 2.0, "{n}");
+}
+
+#[test]
+fn a_flush_late_in_a_step_is_compacted_only_once_it_is_on_disk() {
+    // heap-burst's fourth flush comes some two seconds before the end, and its four-way STCS
+    // compaction of 132 MB at 64 MiB/s needs two more: the real node ended with 4 sstables.
+    // Compacting from the step's start with the whole step's budget left 1.
+    let t = "cassim_v.feed";
+    let out = run_scenario(BURST, &[]);
+    assert_eq!(last(&out, t, "sstables"), 4.0);
+    // Unthrottled, compaction keeps up with each flush as it lands.
+    let fast = run_scenario(BURST, &["settings.compaction_throughput=\"0MiB/s\""]);
+    assert_eq!(last(&fast, t, "sstables"), 1.0);
 }

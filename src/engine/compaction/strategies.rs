@@ -492,6 +492,29 @@ mod tests {
     }
 
     #[test]
+    fn lcs_merges_l0_within_l0_until_it_holds_an_sstables_worth() {
+        let c = Compaction {
+            strategy: Strategy::Lcs,
+            ..Compaction::default()
+        };
+        let params = Params::from(&c);
+        let small = |id: u64| sstable(id, 1e3, 1.0, id as f64);
+        let big = |id: u64| sstable(id, 1e9, 1.0, id as f64);
+        let (a, b) = (small(1), small(2));
+        assert!(a.stats.bytes + b.stats.bytes < params.lcs_sstable_size);
+        assert!(big(1).stats.bytes > params.lcs_sstable_size);
+        // One L0 sstable: LeveledManifest wants two candidates.
+        assert_eq!(plan(&input(&params, &[small(1)], 10.0)), None);
+        // Two holding less than an sstable's worth: merged, and the output stays in L0.
+        let p = plan(&input(&params, &[a, b], 10.0)).unwrap();
+        assert_eq!((p.why, p.output), (Why::WithinL0, Output::Tier));
+        assert_eq!(p.inputs.len(), 2);
+        // Past it: into L1.
+        let p = plan(&input(&params, &[big(1), big(2)], 10.0)).unwrap();
+        assert_eq!((p.why, p.output), (Why::L0ToL1, Output::Level(1)));
+    }
+
+    #[test]
     fn stcs_waits_for_min_threshold_alike_sstables() {
         let params = Params::from(&Compaction::default());
         let three = [
