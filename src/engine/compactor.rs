@@ -61,15 +61,13 @@ impl NodeSim {
                 started += 1;
             }
             if self.jobs.is_empty() {
-                // Nothing to do now: wait, within the step, for the next flush's sstable.
-                match self.next_ready(now, t1) {
-                    Some(r) if throughput.is_finite() => {
-                        budget -= (r - now) * throughput;
-                        now = r;
-                        continue;
-                    }
-                    _ => break,
-                }
+                // Nothing to do now: wait, within the step, for the next flush's sstable
+                // (unthrottled, `now` is already the step's end, where every flush is on disk).
+                let next = throughput.is_finite().then(|| self.next_ready(now, t1));
+                let Some(Some(r)) = next else { break };
+                budget -= (r - now) * throughput;
+                now = r;
+                continue;
             }
             let k = self.jobs.len() as f64;
             let least = self

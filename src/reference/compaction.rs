@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use super::data::{reconcile, EKind, Entry, RefPart};
 use super::RefTable;
 use crate::engine::compaction::{Params, MAX_COMPACTING_L0, MAX_LEVEL};
-use crate::engine::frag::{lapsed, Lapsed, TableSizes};
+use crate::engine::frag::{Lapsed, TableSizes};
 use crate::schema::options::Strategy;
 
 /// An sstable: its partitions and its metadata.
@@ -62,8 +62,7 @@ pub fn entry_cells(e: &Entry, sizes: &TableSizes) -> f64 {
 fn gone(tb: &RefTable, e: &Entry, gc_before: f64) -> bool {
     match e.kind {
         EKind::Row | EKind::Expired | EKind::ExpiredLiveness => {
-            let converted = e.kind != EKind::Row;
-            match lapsed(e.ts, e.ttl, converted, tb.repurge_expired, gc_before) {
+            match e.lapsed(tb.repurge_expired, gc_before) {
                 Lapsed::Cells => false,
                 Lapsed::Liveness => !tb.sizes.shapes[e.shape as usize].liveness,
                 Lapsed::Gone => true,
@@ -93,12 +92,7 @@ impl RefSSTable {
                 bytes += sizes.partition_tombstone;
             }
             for e in &p.entries {
-                max_ldt = max_ldt.max(e.ldt());
-                let kept_liveness = matches!(e.kind, EKind::Expired | EKind::ExpiredLiveness);
-                if kept_liveness && sizes.shapes[e.shape as usize].liveness {
-                    // The rewritten row's liveness expires with its TTL.
-                    max_ldt = max_ldt.max(e.ts + e.ttl);
-                }
+                max_ldt = max_ldt.max(e.max_ldt(sizes.shapes[e.shape as usize].liveness));
                 bytes += entry_bytes(e, sizes);
                 let c = entry_cells(e, sizes);
                 cells += c;
@@ -416,8 +410,7 @@ pub fn compact(tb: &mut RefTable, planned: &Planned, now: f64) {
                 // Expired cells rewritten as tombstones dated from the write; the TTL stays for
                 // the row's liveness (CASSANDRA.md 6.2.3). Those the purge may drop go, and the
                 // row stays for its liveness alone (`frag::lapsed`).
-                let converted = e.kind == EKind::Expired;
-                let lapse = lapsed(e.ts, e.ttl, converted, tb.repurge_expired, gc_before);
+                let lapse = e.lapsed(tb.repurge_expired, gc_before);
                 let kind = if lapse == Lapsed::Liveness && e.ts < maxp {
                     EKind::ExpiredLiveness
                 } else {

@@ -65,6 +65,24 @@ impl Entry {
         }
     }
 
+    /// What of an expired row the purge at `gc_before` lets go (`frag::lapsed`, the engine's
+    /// one rule); rows and their rewritten forms only.
+    pub fn lapsed(&self, repurge: bool, gc_before: f64) -> crate::engine::frag::Lapsed {
+        let converted = self.kind != EKind::Row;
+        crate::engine::frag::lapsed(self.ts, self.ttl, converted, repurge, gc_before)
+    }
+
+    /// The latest local deletion time the entry holds: a rewritten row's liveness (when its
+    /// shape has one) expires with its TTL, after its cells' tombstones (`Frag::max_ldt`).
+    pub fn max_ldt(&self, liveness: bool) -> f64 {
+        match self.kind {
+            EKind::Expired | EKind::ExpiredLiveness if liveness => {
+                self.ldt().max(self.ts + self.ttl)
+            }
+            _ => self.ldt(),
+        }
+    }
+
     pub fn live(&self, now: f64) -> bool {
         self.kind == EKind::Row && (self.ttl <= 0.0 || now < self.ts + self.ttl)
     }

@@ -7,7 +7,7 @@
 
 use super::data::{reconcile, EKind, Entry, RefPart};
 use super::{RefReader, RefTable};
-use crate::engine::frag::{lapsed, Lapsed, Shape, TableSizes};
+use crate::engine::frag::{Lapsed, Shape, TableSizes};
 use crate::engine::view::Clock;
 
 /// The sstables a read of `pk` merges (the `SSTables` column of `tablehistograms`), and the
@@ -106,8 +106,7 @@ fn tombstones_counted(
                 counted += bound_nulls(shape, &e);
             }
             EKind::Row | EKind::Expired | EKind::ExpiredLiveness => {
-                let converted = e.kind != EKind::Row;
-                match lapsed(e.ts, e.ttl, converted, repurge, gc_before) {
+                match e.lapsed(repurge, gc_before) {
                     Lapsed::Cells => counted += shape.cells.max(1.0),
                     Lapsed::Liveness if shape.liveness => counted += 1.0,
                     _ => {}
