@@ -116,7 +116,9 @@ async fn names_by_keyspace(
 
 /// Creates the scenario's schema: a keyspace drive created before is dropped and created again;
 /// one it did not create stops the drive.
-async fn create_schema(session: &Session, scenario: &Scenario) -> Result<(), DriveError> {
+/// Drops the scenario's keyspaces left by an earlier drive (they hold cassim's marker table);
+/// refuses a keyspace of the same name that cassim did not create.
+async fn drop_own_keyspaces(session: &Session, scenario: &Scenario) -> Result<(), DriveError> {
     for ks in scenario.schema.keyspaces.keys() {
         let q = "SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = ?";
         if !names_by_keyspace(session, q, ks).await?.is_empty() {
@@ -128,6 +130,11 @@ async fn create_schema(session: &Session, scenario: &Scenario) -> Result<(), Dri
             run_cql(session, &format!("DROP KEYSPACE \"{ks}\"")).await?;
         }
     }
+    Ok(())
+}
+
+/// Creates the scenario's keyspaces and tables, and cassim's marker table in each keyspace.
+async fn create_schema(session: &Session, scenario: &Scenario) -> Result<(), DriveError> {
     for stmt in &scenario.schema.ddl {
         if let Some(ks) = stmt
             .trim_start()
@@ -355,28 +362,40 @@ async fn release_version(session: &Session) -> String {
 /// The longest wait for a TWCS window to begin: longer windows are not aligned.
 const WINDOW_WAIT_MAX_S: u64 = 300;
 
-/// Waits for the next TWCS window of a scenario's table (the shortest, of at most 5 minutes):
-/// TWCS windows are whole multiples of their size since the epoch
-/// (`TimeWindowCompactionStrategy.getWindowBoundsInMillis`), cassim's start at the run's start,
-/// so the run starts on a boundary and both see the same windows (found on twcs-ttl: started at
-/// a random second of the minute, each real run compacted its minutes at other times, 4 and 5
-/// sstables at the end). The schema is created after the wait, so periodic flushes keep their
-/// phase with the run's start.
-async fn wait_for_window(scenario: &Scenario) {
-    let window = scenario
+/// How long before a TWCS window begins the tables are created: time enough for the DDL and
+/// the prepared statements on one node (0.57–0.59 s measured on twcs-ttl), short beside a flush period.
+const SCHEMA_LEAD_S: f64 = 2.0;
+
+/// The next boundary, in seconds since the epoch, of the shortest TWCS window (of at most 5
+/// minutes) among the scenario's tables, at least [`SCHEMA_LEAD_S`] away. TWCS windows are
+/// whole multiples of their size since the epoch
+/// (`TimeWindowCompactionStrategy.getWindowBoundsInMillis`) and an sstable belongs to the window
+/// of its newest write (`getBuckets`, by `getMaxTimestamp`), while cassim's windows start at the
+/// run's start: the run starts on a boundary so both see the same windows (found on twcs-ttl:
+/// started at a random second of the minute, each real run compacted its minutes at other
+/// times, 4 and 5 sstables at the end).
+fn next_window_boundary(scenario: &Scenario) -> Option<f64> {
+    let w = scenario
         .tables
         .keys()
         .filter_map(|name| scenario.schema.table(name))
         .filter_map(|t| t.options.compaction.window_seconds())
         .filter(|&w| w <= WINDOW_WAIT_MAX_S)
-        .min();
-    let Some(w) = window else { return };
-    let now = std::time::SystemTime::now()
+        .min()? as f64;
+    let now = unix_now_s();
+    Some(((now + SCHEMA_LEAD_S) / w).ceil() * w)
+}
+
+fn unix_now_s() -> f64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0);
-    let w = w as f64;
-    let wait = (w - now % w) % w;
+        .unwrap_or(0.0)
+}
+
+/// Sleeps until `at_s` seconds since the epoch (at once when that has passed).
+async fn sleep_until_unix(at_s: f64) {
+    let wait = (at_s - unix_now_s()).max(0.0);
     tokio::time::sleep(Duration::from_secs_f64(wait)).await;
 }
 
@@ -388,10 +407,29 @@ pub async fn run(
 ) -> Result<Measured, DriveError> {
     let session = Arc::new(connect(&opts.hosts).await?);
     let version = release_version(&session).await;
-    wait_for_window(&scenario).await;
+    drop_own_keyspaces(&session, &scenario).await?;
+    // With TWCS, the tables are created just before a window begins and the writes start on
+    // it: a memtable is born with its table and `memtable_flush_period_in_ms` counts from its
+    // birth (`ColumnFamilyStore.scheduleFlush`, `Memtable.isExpired`), so the real flushes fall
+    // just before cassim's, each holding the writes of the window cassim gives it (the writes
+    // starting after the tables put every periodic flush a little past a boundary, in the next
+    // window: twcs-ttl kept 4 sstables where cassim kept 3).
+    let boundary = next_window_boundary(&scenario);
+    if let Some(b) = boundary {
+        sleep_until_unix(b - SCHEMA_LEAD_S).await;
+    }
     create_schema(&session, &scenario).await?;
     let sample_every_s = scenario.sample_every_s;
     let prepared = Arc::new(prepare_all(&session, &scenario, sample_every_s).await?);
+    if let Some(b) = boundary {
+        if unix_now_s() > b {
+            eprintln!(
+                "cassim drive: the schema took longer than {SCHEMA_LEAD_S} s; the run starts past \
+                 the TWCS window boundary and the real windows are shifted"
+            );
+        }
+        sleep_until_unix(b).await;
+    }
     let start_unix_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
