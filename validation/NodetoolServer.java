@@ -34,12 +34,37 @@ import org.apache.cassandra.tools.Output;
 
 public class NodetoolServer
 {
-    /** NodeTool's own factory is package-private; this one makes the same probes. */
+    static final Probes PROBES = new Probes();
+
+    /**
+     * One JMX connection for every call: NodeTool closes its probe after each command, which here
+     * leaves it open. A connection a call (one a second for the trace flush) made the node under
+     * test allocate for each new RMI connection, garbage its young collections counted against
+     * the scenario.
+     */
+    static final class KeptProbe extends NodeProbe
+    {
+        KeptProbe(String host, int port) throws IOException
+        {
+            super(host, port);
+        }
+
+        @Override
+        public void close()
+        {
+        }
+    }
+
+    /** NodeTool's own factory is package-private; this one hands out the one kept probe. */
     static final class Probes implements INodeProbeFactory
     {
-        public NodeProbe create(String host, int port) throws IOException
+        private KeptProbe kept;
+
+        public synchronized NodeProbe create(String host, int port) throws IOException
         {
-            return new NodeProbe(host, port);
+            if (kept == null)
+                kept = new KeptProbe(host, port);
+            return kept;
         }
 
         public NodeProbe create(String host, int port, String user, String password) throws IOException
@@ -83,7 +108,7 @@ public class NodetoolServer
                 if (args.length > 0 && args[0].equals("recent-histogram"))
                     status = recentHistogram(host, Integer.parseInt(port), args, outStream, errStream);
                 else
-                    status = new NodeTool(new Probes(), new Output(outStream, errStream)).execute(full);
+                    status = new NodeTool(PROBES, new Output(outStream, errStream)).execute(full);
             }
             catch (Throwable t)
             {
@@ -109,7 +134,7 @@ public class NodetoolServer
             err.println("usage: recent-histogram KEYSPACE TABLE METRIC");
             return 1;
         }
-        try (NodeProbe probe = new NodeProbe(host, port))
+        NodeProbe probe = PROBES.create(host, port);
         {
             Object metric = probe.getColumnFamilyMetric(args[1], args[2], args[3]);
             if (!(metric instanceof CassandraMetricsRegistry.JmxHistogramMBean))

@@ -48,7 +48,10 @@ pub struct NodeConfig {
     pub write_alloc_bytes: f64,
     pub read_alloc_bytes: f64,
     pub read_sstable_alloc_bytes: f64,
+    pub read_alloc_per_cell_byte: f64,
     pub compaction_alloc_per_byte: f64,
+    pub node_alloc_bytes_per_s: f64,
+    pub monitoring_alloc_bytes_per_s: f64,
     /// The JVM and its collector's costs (issue 5).
     pub jvm: crate::heap::Jvm,
     pub gc_costs: crate::heap::gc::GcCosts,

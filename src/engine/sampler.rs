@@ -105,9 +105,16 @@ impl NodeSim {
                 busy += reader.rate * mean;
                 cpu_busy += reader.rate * parts.iter().map(|p| p.0).sum::<f64>() / n;
                 let heap: f64 = works.iter().map(|w| read_heap(config, w)).sum();
+                // Besides what a read holds, each cell it passes is copied as it is read,
+                // merged and serialized into the response (`read_alloc_per_cell_byte`).
+                let per_cell = tio.bytes_per_cell * config.read_alloc_per_cell_byte;
                 let fixed: f64 = works
                     .iter()
-                    .map(|w| config.read_alloc_bytes + w.sstables * config.read_sstable_alloc_bytes)
+                    .map(|w| {
+                        config.read_alloc_bytes
+                            + w.sstables * config.read_sstable_alloc_bytes
+                            + w.cells_scanned * per_cell
+                    })
                     .sum();
                 read_alloc += reader.rate * (fixed + heap) / n;
                 read_heap_sum += heap;
@@ -385,7 +392,9 @@ impl NodeSim {
         let load = crate::heap::gc::GcLoad {
             live_old: live.total() - live.reads - live.writes,
             live_young: live.reads + live.writes,
-            allocation: write_lambda * config.write_alloc_bytes
+            allocation: config.node_alloc_bytes_per_s
+                + config.monitoring_alloc_bytes_per_s
+                + write_lambda * config.write_alloc_bytes
                 + flush.memtable_fill_bytes_per_s
                 + read_alloc
                 + compacted_per_s * config.compaction_alloc_per_byte,
