@@ -171,10 +171,16 @@ pub fn stcs(sstables: &[&RefSSTable], p: &Params) -> Option<Vec<u64>> {
     Some(ids.into_iter().take(p.max_threshold as usize).collect())
 }
 
-/// TWCS (CASSANDRA.md 5.4): windows by max timestamp, newest first; the current window by STCS
-/// rules, an older one with two sstables or more compacted whole.
-fn twcs(sstables: &[&RefSSTable], p: &Params, now: f64) -> Option<Vec<u64>> {
-    let current = (now / p.window_s).floor() as i64;
+/// TWCS (CASSANDRA.md 5.4): windows by max timestamp, newest first; the current window (the
+/// newest any sstable reached) by STCS rules, an older one with two sstables or more compacted
+/// whole.
+fn twcs(sstables: &[&RefSSTable], p: &Params) -> Option<Vec<u64>> {
+    // The newest window any sstable reached is the current one (`highestWindowSeen`).
+    let newest = sstables
+        .iter()
+        .map(|s| s.max_ts)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let current = (newest / p.window_s).floor() as i64;
     let mut windows: BTreeMap<i64, Vec<&RefSSTable>> = BTreeMap::new();
     for s in sstables {
         windows
@@ -247,7 +253,7 @@ pub struct Planned {
 pub fn plan(tb: &mut RefTable, now: f64) -> Option<Planned> {
     let all: Vec<&RefSSTable> = tb.sstables.iter().collect();
     let chosen = match tb.params.strategy {
-        Strategy::Twcs => twcs(&all, &tb.params, now).map(|ids| Planned { ids, level: None }),
+        Strategy::Twcs => twcs(&all, &tb.params).map(|ids| Planned { ids, level: None }),
         Strategy::Lcs => return lcs(tb).or_else(|| tombstone(tb, now)),
         _ => stcs(&all, &tb.params).map(|ids| Planned { ids, level: None }),
     };

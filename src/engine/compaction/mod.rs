@@ -175,6 +175,14 @@ pub fn strategies_input<'a>(
         sizes: &t.sizes,
         compression_ratio: t.compression_ratio,
         gradual,
+        // Compacting ones too: Cassandra keeps the newest window it has seen
+        // (`highestWindowSeen`), and a compaction's inputs were seen before it began.
+        newest_ts: t
+            .sstables
+            .iter()
+            .filter(|s| s.ready_s <= now + 1e-9)
+            .map(|s| s.stats.max_ts)
+            .fold(f64::NEG_INFINITY, f64::max),
     }
 }
 

@@ -24,6 +24,9 @@ pub struct Input<'a> {
     /// Compactions complete as flushes arrive (compaction unthrottled): a step's flushes were
     /// compacted min_threshold at a time as they came, so the newest are still waiting.
     pub gradual: bool,
+    /// The newest write time in any of the table's sstables, compacting or not: TWCS's current
+    /// window is the one holding it (`highestWindowSeen`), not the clock's.
+    pub newest_ts: f64,
 }
 
 pub fn plan(input: &Input) -> Option<Plan> {
@@ -140,7 +143,11 @@ fn take_arrived(list: &[&SSTable], p: &Params) -> Plan {
 /// window with two or more sstables compacted whole (up to max_threshold).
 fn twcs(input: &Input) -> Option<Plan> {
     let p = input.params;
-    let current = (input.now / p.window_s).floor();
+    // TimeWindowCompactionStrategy.getCompactionCandidates: the current window is the newest
+    // any sstable reached, so a window stays current (STCS within it) until a flush holds data of
+    // the next (found by the real node: twcs-ttl compacted a minute's three flushes at the
+    // minute's end, the real node only after the next flush).
+    let current = (input.newest_ts / p.window_s).floor();
     // Sstables by window, newest window first (one sort, no map: R1 plans ten thousand times a
     // run over two hundred records).
     let window = |s: &SSTable| (s.stats.max_ts / p.window_s).floor();
@@ -488,6 +495,10 @@ mod tests {
             sizes: &SIZES,
             compression_ratio: 1.0,
             gradual: false,
+            newest_ts: list
+                .iter()
+                .map(|s| s.stats.max_ts)
+                .fold(f64::NEG_INFINITY, f64::max),
         }
     }
 
@@ -606,5 +617,28 @@ mod tests {
         let plan = plan(&input(&params, &list, 90_100.0)).unwrap();
         assert_eq!(plan.why, Why::Window);
         assert_eq!(plan.inputs, vec![(1, 1.0), (2, 1.0)]);
+    }
+
+    #[test]
+    fn a_twcs_window_stays_current_until_an_sstable_holds_the_next_ones_data() {
+        let c = Compaction {
+            strategy: Strategy::Twcs,
+            ..Compaction::default()
+        };
+        let params = Params::from(&c);
+        // Two flushes of the first day (1-day windows by default), read a minute into the second.
+        let list = [sstable(1, 1e6, 1.0, 100.0), sstable(2, 1e6, 1.0, 200.0)];
+        // No sstable holds the second day's data yet: the first day is still TWCS's newest
+        // window (`highestWindowSeen`), compacted by STCS's min_threshold of 4, so not yet.
+        assert_eq!(plan(&input(&params, &list, 86_460.0)), None);
+        // A flush of the second day's data closes the first: its two sstables are merged whole.
+        let more = [
+            list[0].clone(),
+            list[1].clone(),
+            sstable(3, 1e6, 1.0, 86_450.0),
+        ];
+        let p = plan(&input(&params, &more, 86_460.0)).unwrap();
+        assert_eq!(p.why, Why::Window);
+        assert_eq!(p.inputs, vec![(1, 1.0), (2, 1.0)]);
     }
 }
