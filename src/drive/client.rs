@@ -114,10 +114,8 @@ async fn names_by_keyspace(
     Ok(names)
 }
 
-/// Creates the scenario's schema: a keyspace drive created before is dropped and created again;
-/// one it did not create stops the drive.
-/// Drops the scenario's keyspaces left by an earlier drive (they hold cassim's marker table);
-/// refuses a keyspace of the same name that cassim did not create.
+/// Drops the scenario's keyspaces an earlier drive created (they hold cassim's marker table, and
+/// are created again); a keyspace of the same name that drive did not create stops the drive.
 async fn drop_own_keyspaces(session: &Session, scenario: &Scenario) -> Result<(), DriveError> {
     for ks in scenario.schema.keyspaces.keys() {
         let q = "SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = ?";

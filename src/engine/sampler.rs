@@ -386,8 +386,9 @@ impl NodeSim {
             } * per_write_heap,
             compaction: self.jobs.len() as f64 * config.compaction_heap_bytes,
         };
-        // Allocation: writes (their garbage and the memtable's copy), reads, compaction; what
-        // outlives young collections is the memtable data, promoted until its flush.
+        // Allocation: a node under load, its monitoring, writes (their garbage and the memtable's
+        // copy), reads, compaction (reports/validation/allocation); what outlives young
+        // collections is the memtable data, promoted until its flush.
         let compacted_per_s = compacted / config.sample_every_s;
         let load = crate::heap::gc::GcLoad {
             live_old: live.total() - live.reads - live.writes,
