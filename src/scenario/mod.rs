@@ -826,7 +826,28 @@ fn read_workload(top: &Obj, schema: &Schema) -> Result<Vec<Operation>> {
             ));
         };
         let o = Obj::new(&path, t);
-        ops.push(workload::read_operation(&o, schema)?);
+        let mut op = workload::read_operation(&o, schema)?;
+        // A statement's name names its charts, its rows in queries.csv and its entry in
+        // summary.json: two alike would write one chart over the other.
+        if let Some(j) = ops.iter().position(|p: &Operation| p.name == op.name) {
+            if t.contains_key("name") {
+                return Err(o.error(
+                    "name",
+                    o.get("name"),
+                    format!("is the name of workload[{j}] too"),
+                    "give each statement a name of its own (it names its charts and its rows in the reports)",
+                ));
+            }
+            // An unnamed statement is named after its kind and table: the second of a kind on
+            // a table is "#2", and so on.
+            let base = op.name.clone();
+            let mut k = 2;
+            while ops.iter().any(|p| p.name == op.name) {
+                op.name = format!("{base} #{k}");
+                k += 1;
+            }
+        }
+        ops.push(op);
     }
     Ok(ops)
 }

@@ -161,3 +161,38 @@ fn a_template_without_value_asks_for_var() {
     assert_eq!(ok.code, 0, "{}", ok.stderr);
     assert!(ok.stdout.contains("app.t"));
 }
+
+#[test]
+fn two_statements_named_alike_are_an_error() {
+    let read = "[[workload]]\nname = \"read\"\ncql = \"SELECT * FROM ks.t WHERE pk = ?\"\nrate = \"1/s\"\n";
+    let out = check_text(&scenario(&format!("{read}\n{read}")));
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("workload[2].name"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("is the name of workload[1] too"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn two_unnamed_statements_of_a_kind_on_a_table_each_get_their_charts() {
+    let read = "[[workload]]\ncql = \"SELECT * FROM ks.t WHERE pk = ? LIMIT 5\"\nrate = \"1/s\"\n";
+    let dir = tempfile::tempdir().unwrap();
+    let p = temp_file(&dir, "s.toml", &scenario(&format!("{read}\n{read}")));
+    let out_dir = dir.path().join("out");
+    let out = cassim(&[
+        "run",
+        path_str(&p),
+        "--set",
+        "duration=\"2h\"",
+        "--out",
+        path_str(&out_dir),
+    ]);
+    assert!(out.code == 0 || out.code == 1, "{}", out.stderr);
+    let charts = out_dir.join("charts");
+    assert!(charts.join("latency-select-ks.t.svg").exists());
+    assert!(charts.join("latency-select-ks.t-2.svg").exists());
+    let summary = std::fs::read_to_string(out_dir.join("summary.json")).unwrap();
+    assert!(summary.contains("\"SELECT ks.t #2\""), "{summary}");
+}
