@@ -221,12 +221,14 @@ pub fn compare(predicted: &RunFiles, measured: &[RunFiles]) -> Vec<Figure> {
 /// Per statement of the prediction, its [`QUERY_FIGURES`] against the real runs' statement of the
 /// same name.
 fn query_figures(predicted: &RunFiles, measured: &[RunFiles]) -> Vec<Figure> {
-    let queries = |s: &Value| s.get("queries").and_then(Value::as_array).cloned();
+    fn queries(s: &Value) -> Option<&Vec<Value>> {
+        s.get("queries").and_then(Value::as_array)
+    }
     let Some(predicted_queries) = queries(&predicted.summary) else {
         return Vec::new();
     };
     let mut out = Vec::new();
-    for q in &predicted_queries {
+    for q in predicted_queries {
         let name = q.get("name").and_then(Value::as_str).unwrap_or_default();
         let table = q.get("table").and_then(Value::as_str).unwrap_or_default();
         for (path, label) in QUERY_FIGURES {

@@ -428,10 +428,7 @@ pub async fn run(
         }
         sleep_until_unix(b).await;
     }
-    let start_unix_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
+    let start_unix_ms = (unix_now_s() * 1000.0) as u64;
     let mut plan = Plan::new(&scenario, opts.seed, start_unix_ms);
     let recorder = Arc::new(Mutex::new(Recorder::new(
         scenario.workload.len(),

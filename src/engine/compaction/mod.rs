@@ -176,13 +176,17 @@ pub fn strategies_input<'a>(
         compression_ratio: t.compression_ratio,
         gradual,
         // Compacting ones too: Cassandra keeps the newest window it has seen
-        // (`highestWindowSeen`), and a compaction's inputs were seen before it began.
-        newest_ts: t
-            .sstables
-            .iter()
-            .filter(|s| s.ready_s <= now + 1e-9)
-            .map(|s| s.stats.max_ts)
-            .fold(f64::NEG_INFINITY, f64::max),
+        // (`highestWindowSeen`), and a compaction's inputs were seen before it began. Only
+        // TWCS asks, so only TWCS pays the pass over the table's sstables.
+        newest_ts: if t.params.strategy == Strategy::Twcs {
+            t.sstables
+                .iter()
+                .filter(|s| s.ready_s <= now + 1e-9)
+                .map(|s| s.stats.max_ts)
+                .fold(f64::NEG_INFINITY, f64::max)
+        } else {
+            f64::NEG_INFINITY
+        },
     }
 }
 

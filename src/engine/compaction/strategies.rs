@@ -24,8 +24,9 @@ pub struct Input<'a> {
     /// Compactions complete as flushes arrive (compaction unthrottled): a step's flushes were
     /// compacted min_threshold at a time as they came, so the newest are still waiting.
     pub gradual: bool,
-    /// The newest write time in any of the table's sstables, compacting or not: TWCS's current
-    /// window is the one holding it (`highestWindowSeen`), not the clock's.
+    /// The newest write time in any of the table's sstables on disk, compacting or not: TWCS's
+    /// current window is the one holding it (`highestWindowSeen`), not the clock's (TWCS only;
+    /// negative infinity for the other strategies).
     pub newest_ts: f64,
 }
 
