@@ -115,7 +115,10 @@ fn compare_seeds(
     seeds: u64,
     steady: usize,
 ) -> Vec<compare::Comparison> {
+    use rayon::prelude::*;
+    // Seeds run in parallel; the means are taken in seed order, so they do not depend on it.
     let runs: Vec<Vec<compare::Comparison>> = (s.seed..s.seed + seeds)
+        .into_par_iter()
         .map(|seed| {
             let runs = compare::run_both(s, seed, &|_, _| {}).expect("reference run");
             let comparisons = compare::compare(&runs, steady);
@@ -554,8 +557,10 @@ fn m2m_readings_scaled_down() {
     // (`highestWindowSeen`): whether that flush came just before the sample or just after
     // turns a sample's count by one sstable, and the engines place it on either side (one
     // seed's p50 apart by up to 0.3 either way, 0.13 standard deviation): over 8 seeds the
-    // means were 7.7 % apart, over 24 (standard error some 3.5 %) 4.8 %.
-    for c in compare_seeds(&s, 24, 31) {
+    // means were 7.7 % apart, over 24 (standard error some 3.5 %) 4.8 %. Over 64 (run in
+    // parallel) by_equipment's p99 stays 4.9 % apart, 0.045 ± 0.007 sstables: not noise but a
+    // gap whose cause is not found yet (by_type agrees within 2 %).
+    for c in compare_seeds(&s, 64, 31) {
         // Live rows: the sampler measures 128 partitions of the 6 000 by type it holds, two per
         // bucket, each a Poisson count of some 180 rows an hour: about 1 % of sampling error
         // (0.1 % with every partition measured), so 2 % there.

@@ -275,6 +275,13 @@ fn build_tables(scenario: &Scenario, share: &NodeShare) -> Vec<TableSim> {
             .map(|w| w.keys)
             .chain(t.readers.iter().map(|r| r.keys))
             .any(|k| matches!(k, crate::workload::KeyPopularity::Zipf(_)));
+        // The strata are known now: the zipf normalisers are their samples'.
+        for w in t.writers.iter_mut() {
+            w.zipf_norm = t.parts.zipf_norm(w.keys);
+        }
+        for r in t.readers.iter_mut() {
+            r.zipf_norm = t.parts.zipf_norm(r.keys);
+        }
     }
     tables.into_values().collect()
 }
@@ -502,6 +509,7 @@ fn new_table(scenario: &Scenario, table: &Table, share: &NodeShare) -> TableSim 
         pversion: Vec::new(),
         // Seeded per node and table in `build_node`.
         population_rng: Pcg64Mcg::seed_from_u64(0),
+        end_s: scenario.duration_s,
         chunk_bytes: table
             .options
             .effective_chunk_kib(version)

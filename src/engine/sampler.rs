@@ -655,6 +655,15 @@ fn part_stats(t: &TableSim, pidx: u32, now: f64) -> super::table::PartStats {
     }
 }
 
+/// `a / b`, 0 when `b` is not above 0.
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 {
+        a / b
+    } else {
+        0.0
+    }
+}
+
 /// Partition sizes and live rows from the merged views of up to `limit` tracked partitions, and
 /// table totals.
 fn partition_stats(
@@ -702,20 +711,37 @@ fn partition_stats(
         .filter(|&p| has_data[p as usize])
         .collect();
     let budget = limit.saturating_sub(head).max(1);
-    let mut chosen: Vec<(u32, f64)> = hot.iter().map(|&p| (p, 1.0)).collect();
+    // `(partition, scale of its weight, scale of its live rows)`.
+    let mut chosen: Vec<(u32, f64, f64)> = hot.iter().map(|&p| (p, 1.0, 1.0)).collect();
     let generation = |p: &u32| t.parts.tracked[*p as usize].from_s;
     for group in rest.chunk_by(|a, b| generation(a) == generation(b)) {
         let share = (budget * group.len() / rest.len()).max(1);
         let stride = group.len().div_ceil(share).max(1);
-        let sampled = group.iter().copied().step_by(stride);
-        let group_weight: f64 = group.iter().map(|&p| weights[p as usize]).sum();
-        let sampled_weight: f64 = sampled.clone().map(|p| weights[p as usize]).sum();
-        let scale = if sampled_weight > 0.0 {
-            group_weight / sampled_weight
-        } else {
-            0.0
+        // The middle of each stride: in rank order under a skewed popularity, a stride's first
+        // is its hottest, which over-weights the rows (found by the population tests: +2 % live
+        // rows under zipf(1.1) over 1 000 keys tracked whole).
+        let sampled = group.iter().copied().skip(stride / 2).step_by(stride);
+        let sum = |ps: &mut dyn Iterator<Item = u32>, f: &dyn Fn(u32) -> f64| ps.map(f).sum();
+        let weight = |p: u32| weights[p as usize];
+        let written = |p: u32| weights[p as usize] * t.parts.tracked[p as usize].rows_written();
+        let scale = ratio(
+            sum(&mut group.iter().copied(), &weight),
+            sum(&mut sampled.clone(), &weight),
+        );
+        // Live rows scale by the rows written to the partitions the sample stands for, which
+        // live rows follow more closely than they follow partitions (a ratio estimator): by
+        // partitions, the sampled partitions' first writes and Poisson counts put 2 % of noise
+        // on an hour's rows under zipf(1.1) over 10^9 keys; by writes, upserts counted rows
+        // their overwrites did not add (-6.5 % over 10^6 keys written 1.8 times each). By
+        // partitions where nothing wrote.
+        let rows_scale = match ratio(
+            sum(&mut group.iter().copied(), &written),
+            sum(&mut sampled.clone(), &written),
+        ) {
+            r if r > 0.0 => r,
+            _ => scale,
         };
-        chosen.extend(sampled.map(|p| (p, scale)));
+        chosen.extend(sampled.map(|p| (p, scale, rows_scale)));
     }
     chosen.sort_by_key(|c| c.0);
     let mut bytes = Vec::with_capacity(chosen.len());
@@ -723,13 +749,13 @@ fn partition_stats(
     let cells_per_row = cells_per_row(t);
     let mut live_total = 0.0;
     let mut updates = Vec::with_capacity(chosen.len());
-    for &(pidx, scale) in &chosen {
+    for &(pidx, scale, rows_scale) in &chosen {
         let st = part_stats(t, pidx, now);
         updates.push((pidx, st));
         let w = weights[pidx as usize] * scale;
         bytes.push((st.bytes, w));
         rows.push((st.live.round(), w));
-        live_total += w * st.live;
+        live_total += weights[pidx as usize] * rows_scale * st.live;
     }
     let mut tombstones = Tombstones::default();
     let mut disk = 0.0;

@@ -8,6 +8,7 @@ mod findings;
 mod latency;
 mod memory;
 mod parser_props;
+mod populations;
 mod reference;
 mod reports;
 mod run;
