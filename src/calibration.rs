@@ -214,6 +214,34 @@ impl Calibration {
     pub fn names() -> impl Iterator<Item = &'static str> {
         COEFFICIENTS.iter().map(|c| c.name)
     }
+
+    /// The values a coefficient may take, so that no override turns a figure infinite or NaN:
+    /// by its unit (ratios and percentages as such, counts from 1, throughputs above 0, every
+    /// other amount from 0), and a few by what the engine does with them.
+    pub fn bounds(name: &str) -> (f64, f64) {
+        const MAX: f64 = 1e15;
+        match name {
+            // A step of a second at least: state changes at flushes and compactions, which a
+            // shorter step would only repeat (1e-9 ran for ever); a day at most, one sample.
+            "engine_step" => (1.0, 86_400.0),
+            "sample_partitions" | "stats_partitions" | "reads_per_sample" => (1.0, 1e6),
+            "speculative_retry_percentile" => (1.0, 100.0),
+            "token_imbalance_z" => (0.0, 10.0),
+            "replica_jitter_sigma" => (0.0, 5.0),
+            "stcs_headroom_share" => (0.0, 2.0),
+            "flush_growth_window" | "verdict_sustain_s" => (1.0, MAX),
+            _ => match COEFFICIENTS.iter().find(|c| c.name == name).map(|c| c.unit) {
+                Some("ratio") => (0.0, 1.0),
+                Some("%") => (0.0, 100.0),
+                Some("partitions" | "reads" | "rows" | "collections" | "files" | "connections") => {
+                    (1.0, 1e9)
+                }
+                // Throughputs divide: 0 would be an infinite time.
+                Some("MiB/s") => (1e-3, MAX),
+                _ => (0.0, MAX),
+            },
+        }
+    }
 }
 
 #[cfg(test)]
@@ -226,6 +254,19 @@ mod tests {
         for c in COEFFICIENTS {
             assert!(!c.source.is_empty(), "{} has no source", c.name);
             assert!(seen.insert(c.name), "{} appears twice", c.name);
+        }
+    }
+
+    #[test]
+    fn every_default_lies_within_its_bounds() {
+        for c in COEFFICIENTS {
+            let (min, max) = Calibration::bounds(c.name);
+            assert!(
+                (min..=max).contains(&c.default),
+                "{}: {}",
+                c.name,
+                c.default
+            );
         }
     }
 

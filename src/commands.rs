@@ -6,6 +6,7 @@ use std::path::Path;
 
 use crate::check::{self, CheckReport};
 use crate::defaults::CassandraVersion;
+use crate::out_dir;
 use crate::scenario::{InputError, Scenario};
 use crate::schema::Schema;
 use crate::{report, stress};
@@ -23,9 +24,9 @@ pub enum Format {
 }
 
 fn read(path: &Path) -> Result<String, InputError> {
-    std::fs::read_to_string(path).map_err(|e| InputError::File {
+    crate::scenario::input::read_text(path).map_err(|message| InputError::File {
         path: path.display().to_string(),
-        message: e.to_string(),
+        message,
     })
 }
 
@@ -72,11 +73,18 @@ pub fn check_file(
             report.kind = "cassandra-stress profile".into();
             Ok(report)
         }
-        _ => {
+        // `.cql.tmpl`: a schema template with placeholders (`--var`).
+        "cql" | "tmpl" => {
             let text = read(path)?;
             let schema = Schema::from_cql(&name, &text, vars, None)?;
             Ok(check::check_schema(&name, &schema, version))
         }
+        _ => Err(InputError::File {
+            path: name,
+            message: "is of no kind cassim reads: give a scenario (.toml), a schema (.cql, \
+                      .cql.tmpl) or a stress profile (.yaml, .yml)"
+                .into(),
+        }),
     }
 }
 
@@ -123,9 +131,23 @@ fn invalid(e: InputError, format: Format) -> Outcome {
 
 impl Outcome {
     fn with_stderr(self, message: &str) -> Outcome {
-        eprintln!("{message}");
+        eprintln!("{}", terminal_safe(message));
         self
     }
+}
+
+/// Text for the terminal: control characters other than line breaks and tabs escaped (`\u{1b}`),
+/// so an input's escape codes are shown, never obeyed.
+pub fn terminal_safe(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// `cassim import-stress PROFILE [--schema FILE]`.
@@ -217,11 +239,15 @@ pub fn run(options: &RunOptions, progress: crate::sim::Progress) -> Outcome {
     if options.reference {
         return run_reference(&scenario, seed, options.out, progress);
     }
-    let (result, summary) = crate::sim::run(&scenario, seed, options.parallel, progress);
     let dir = options
         .out
         .map(Path::to_path_buf)
-        .unwrap_or_else(|| Path::new("out").join(&scenario.name));
+        .unwrap_or_else(|| out_dir::default_dir(&scenario.name, ""));
+    let staged = match out_dir::prepare(&dir) {
+        Ok(s) => s,
+        Err(e) => return out_error(options.out.is_some(), &dir, &e),
+    };
+    let (result, summary) = crate::sim::run(&scenario, seed, options.parallel, progress);
     let mut files: Vec<(String, Vec<u8>)> = vec![
         (
             "summary.json".into(),
@@ -239,14 +265,15 @@ pub fn run(options: &RunOptions, progress: crate::sim::Progress) -> Outcome {
     match report::report_files(&scenario, &result, &summary) {
         Ok(more) => files.extend(more),
         Err(e) => {
+            staged.abandon();
             return Outcome {
                 stdout: String::new(),
                 code: 2,
             }
-            .with_stderr(&format!("error: drawing the charts: {e}"))
+            .with_stderr(&format!("error: drawing the charts: {e}"));
         }
     }
-    match write_all(&dir, &files) {
+    match staged.commit(&files) {
         Ok(written) => {
             let code = i32::from(
                 summary
@@ -265,6 +292,19 @@ pub fn run(options: &RunOptions, progress: crate::sim::Progress) -> Outcome {
         }
         .with_stderr(&format!("error: {}: {e}", dir.display())),
     }
+}
+
+/// A report folder that cannot be written, named as the user gave it.
+fn out_error(given: bool, dir: &Path, message: &str) -> Outcome {
+    let what = if given { "--out " } else { "" };
+    Outcome {
+        stdout: String::new(),
+        code: 2,
+    }
+    .with_stderr(&format!(
+        "error: {what}{}: {message}\n  = hint: give --out a new or empty folder, or an earlier report's",
+        dir.display()
+    ))
 }
 
 /// `cassim run --reference`: the reference engine and the aggregated one on the same scenario and
@@ -301,7 +341,7 @@ fn run_reference(
     let comparisons = compare::compare(&runs, samples / 2);
     let dir = out
         .map(Path::to_path_buf)
-        .unwrap_or_else(|| Path::new("out").join(format!("{}-reference", scenario.name)));
+        .unwrap_or_else(|| out_dir::default_dir(&scenario.name, "-reference"));
     let json = serde_json::json!({ "seed": seed, "tables": comparisons });
     let files: Vec<(String, Vec<u8>)> = vec![
         (
@@ -404,10 +444,7 @@ pub fn sweep(options: &SweepOptions, progress: &(dyn Fn(usize, usize) + Sync)) -
         }
     }
     let dir = options.out.map(Path::to_path_buf).unwrap_or_else(|| {
-        Path::new("out").join(format!(
-            "{}-sweep",
-            labels.first().cloned().unwrap_or_default()
-        ))
+        out_dir::default_dir(&labels.first().cloned().unwrap_or_default(), "-sweep")
     });
     let pool = match rayon::ThreadPoolBuilder::new()
         .num_threads(options.jobs)
@@ -694,7 +731,7 @@ pub fn drive(options: &DriveOptions, progress: &crate::drive::Progress) -> Outco
     let dir = options
         .out
         .map(Path::to_path_buf)
-        .unwrap_or_else(|| Path::new("out").join(format!("{}-drive", scenario.name)));
+        .unwrap_or_else(|| out_dir::default_dir(&scenario.name, "-drive"));
     let mut stdout = String::from("Asked and achieved rates:\n");
     for (name, asked, achieved) in &report.rates {
         stdout.push_str(&format!(

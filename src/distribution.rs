@@ -133,7 +133,29 @@ impl Distribution {
             }
             other => return Err(fail(format!("unknown distribution '{other}'"))),
         };
+        d.check_range(s, quantity)?;
         Ok(d)
+    }
+
+    /// Refuses a distribution whose values no column, delay or count can take: its p99.9 above
+    /// [`largest`] (a lognormal sigma of 50 made a mean of 10^545 bytes, and the report printed
+    /// "RAM NaN B").
+    fn check_range(&self, text: &str, quantity: Quantity) -> Result<(), UnitError> {
+        let (limit, what) = largest(quantity);
+        let p999 = self.quantile(0.999);
+        if p999.is_finite() && self.mean().is_finite() && p999 <= limit {
+            return Ok(());
+        }
+        let hint = match self {
+            Distribution::LogNormal { .. } => {
+                "sigma is the spread of the value's logarithm: 0.1 to 2 are usual".to_string()
+            }
+            _ => format!("keep its values at most {what}"),
+        };
+        Err(UnitError {
+            message: format!("'{text}' puts its p99.9 above {what}"),
+            hint,
+        })
     }
 
     /// The mean (for zipf, which has no unit value, 1).
@@ -170,6 +192,16 @@ impl Distribution {
             Distribution::Uniform { max, .. } => Some(max),
             _ => None,
         }
+    }
+}
+
+/// The largest value of a quantity, and how to say it: a cell value of 2 GiB (Cassandra's
+/// limit for a value), ten years, 2^31 (the cells of a partition).
+fn largest(quantity: Quantity) -> (f64, &'static str) {
+    match quantity {
+        Quantity::Bytes => (2.0 * 1024f64.powi(3), "2GiB"),
+        Quantity::Seconds => (10.0 * 365.0 * 86_400.0, "10 years"),
+        Quantity::Count => (2f64.powi(31), "2^31"),
     }
 }
 

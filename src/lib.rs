@@ -12,6 +12,7 @@ pub mod engine;
 pub mod heap;
 pub mod latency;
 pub mod metrics;
+pub mod out_dir;
 pub mod reference;
 pub mod report;
 pub mod scenario;

@@ -405,11 +405,11 @@ fn dispatch(command: Command) -> Result<commands::Outcome, String> {
 fn main() -> ExitCode {
     match dispatch(Cli::parse().command) {
         Ok(outcome) => {
-            print!("{}", outcome.stdout);
+            print!("{}", commands::terminal_safe(&outcome.stdout));
             ExitCode::from(outcome.code as u8)
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", commands::terminal_safe(&e.to_string()));
             ExitCode::from(2)
         }
     }

@@ -38,6 +38,16 @@ fn split_number(s: &str) -> Option<(f64, &str)> {
     Some((value, s[end..].trim()))
 }
 
+/// Splits like [`split_number`], with errors: not a number, or a number too large for a float
+/// (310 digits read as infinity).
+fn split<'s>(s: &'s str, what: &str, hint: &str) -> Result<(f64, &'s str), UnitError> {
+    let (value, unit) = split_number(s).ok_or_else(|| err(format!("'{s}' is not {what}"), hint))?;
+    if !value.is_finite() {
+        return Err(err(format!("the number in '{s}' is too large"), hint));
+    }
+    Ok((value, unit))
+}
+
 /// Seconds in a duration unit.
 fn duration_unit(unit: &str) -> Option<f64> {
     Some(match unit {
@@ -54,8 +64,7 @@ fn duration_unit(unit: &str) -> Option<f64> {
 
 /// Parses a duration into seconds.
 pub fn parse_duration(s: &str) -> Result<f64, UnitError> {
-    let (value, unit) =
-        split_number(s).ok_or_else(|| err(format!("'{s}' is not a duration"), DURATION_HINT))?;
+    let (value, unit) = split(s, "a duration", DURATION_HINT)?;
     if unit.is_empty() {
         return Err(err(format!("'{s}' has no unit"), DURATION_HINT));
     }
@@ -89,8 +98,7 @@ fn size_unit(unit: &str) -> Option<f64> {
 
 /// Parses a size into bytes (fractional bytes allowed, for distribution parameters).
 pub fn parse_size(s: &str) -> Result<f64, UnitError> {
-    let (value, unit) =
-        split_number(s).ok_or_else(|| err(format!("'{s}' is not a size"), SIZE_HINT))?;
+    let (value, unit) = split(s, "a size", SIZE_HINT)?;
     if unit.is_empty() {
         return Err(err(format!("'{s}' has no unit"), SIZE_HINT));
     }
@@ -105,8 +113,7 @@ pub fn parse_size(s: &str) -> Result<f64, UnitError> {
 /// Parses a count with an optional SI suffix (`50000`, `1.5M`, `10k`, `2B` for billions).
 pub fn parse_count(s: &str) -> Result<f64, UnitError> {
     let hint = "write a count like 50000, \"10k\", \"1.5M\" or \"2B\"";
-    let (value, suffix) =
-        split_number(s).ok_or_else(|| err(format!("'{s}' is not a count"), hint))?;
+    let (value, suffix) = split(s, "a count", hint)?;
     let scale = match suffix {
         "" => 1.0,
         "k" | "K" => 1e3,
@@ -250,6 +257,11 @@ mod tests {
             .message
             .contains("no unit"));
         assert!(parse_duration("3 fortnights").is_err());
+        let huge = format!("1{}s", "0".repeat(400));
+        assert!(parse_duration(&huge)
+            .unwrap_err()
+            .message
+            .contains("too large"));
     }
 
     #[test]

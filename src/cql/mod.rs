@@ -59,9 +59,9 @@ impl fmt::Display for CqlError {
             "{}:{}:{}: {}",
             self.file, self.line, self.col, self.message
         )?;
-        let shown: String = self.source_line.replace('\t', " ");
+        let (shown, caret) = snippet(&self.source_line, self.col);
         writeln!(f, "  | {shown}")?;
-        write!(f, "  | {}^", " ".repeat(self.col.saturating_sub(1)))?;
+        write!(f, "  | {}^", " ".repeat(caret))?;
         if let Some(hint) = &self.hint {
             write!(f, "\n  = hint: {hint}")?;
         }
@@ -70,6 +70,39 @@ impl fmt::Display for CqlError {
 }
 
 impl std::error::Error for CqlError {}
+
+/// At most this many characters of a source line are shown, around the error's column.
+const SNIPPET_CHARS: usize = 100;
+
+/// The part of a line an error shows, and the caret's offset in it: at most [`SNIPPET_CHARS`]
+/// characters around column `col` (one-based), cut ends marked `…`, control characters shown as
+/// `�` so that none reaches the terminal (a 40 000-character line was printed whole).
+fn snippet(line: &str, col: usize) -> (String, usize) {
+    let chars: Vec<char> = line
+        .chars()
+        .map(|c| match c {
+            '\t' => ' ',
+            c if c.is_control() => '\u{FFFD}',
+            c => c,
+        })
+        .collect();
+    let at = col.saturating_sub(1).min(chars.len());
+    // The whole line when it fits; else a window around the column, kept within the line.
+    let start = at
+        .saturating_sub(SNIPPET_CHARS / 2)
+        .min(chars.len().saturating_sub(SNIPPET_CHARS));
+    let end = (start + SNIPPET_CHARS).min(chars.len());
+    let mut shown: String = chars[start..end].iter().collect();
+    let mut caret = at - start;
+    if start > 0 {
+        shown.insert(0, '…');
+        caret += 1;
+    }
+    if end < chars.len() {
+        shown.push('…');
+    }
+    (shown, caret)
+}
 
 /// Parses CQL text (a file's content or an inline string) after expanding template placeholders.
 pub fn parse(

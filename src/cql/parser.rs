@@ -8,6 +8,10 @@ use super::CqlError;
 
 type Result<T> = std::result::Result<T, CqlError>;
 
+/// How deep types and terms may nest: far beyond any schema in the corpus (three levels), and
+/// far below what overflows the stack (a type nested 5 000 deep aborted the process).
+const MAX_NESTING: usize = 64;
+
 /// Parses every statement of a source.
 pub fn parse_source(source: &Source) -> Result<Vec<Statement>> {
     let tokens = tokenize(source)?;
@@ -15,6 +19,7 @@ pub fn parse_source(source: &Source) -> Result<Vec<Statement>> {
         source,
         tokens,
         pos: 0,
+        depth: 0,
     };
     let mut statements = Vec::new();
     loop {
@@ -35,6 +40,8 @@ struct Parser<'s> {
     source: &'s Source,
     tokens: Vec<Token>,
     pos: usize,
+    /// Types or terms being parsed inside one another.
+    depth: usize,
 }
 
 /// Statement keywords with no bearing on storage; they are skipped with a note.
@@ -391,6 +398,24 @@ impl<'s> Parser<'s> {
     }
 
     fn cql_type(&mut self) -> Result<CqlType> {
+        self.nested(Self::cql_type_within)
+    }
+
+    /// Runs a rule one nesting level down, refusing to go past [`MAX_NESTING`].
+    fn nested<T>(&mut self, rule: fn(&mut Self) -> Result<T>) -> Result<T> {
+        if self.depth >= MAX_NESTING {
+            return Err(self.source.error_at(
+                self.offset(),
+                format!("nests deeper than {MAX_NESTING} levels"),
+            ));
+        }
+        self.depth += 1;
+        let out = rule(self);
+        self.depth -= 1;
+        out
+    }
+
+    fn cql_type_within(&mut self) -> Result<CqlType> {
         if let TokenKind::Str(s) = self.peek().clone() {
             self.advance();
             return Ok(CqlType::Custom(s));
@@ -1190,6 +1215,10 @@ impl<'s> Parser<'s> {
     }
 
     fn primary_term(&mut self) -> Result<Term> {
+        self.nested(Self::primary_term_within)
+    }
+
+    fn primary_term_within(&mut self) -> Result<Term> {
         let token = self.peek().clone();
         let term = match token {
             TokenKind::Str(s) => Term::Str(s),

@@ -2,6 +2,7 @@
 //! `Scenario` whose units are resolved, whose schema is parsed, and whose contradictions (rf above
 //! nodes, heap above RAM, a workload on an unknown table) are errors naming the field path.
 
+pub mod input;
 pub mod reader;
 mod settings;
 
@@ -236,9 +237,9 @@ impl Scenario {
         vars: &BTreeMap<String, String>,
         sets: &[(String, String)],
     ) -> std::result::Result<Scenario, InputError> {
-        let text = std::fs::read_to_string(path).map_err(|e| InputError::File {
+        let text = input::read_text(path).map_err(|message| InputError::File {
             path: path.display().to_string(),
-            message: e.to_string(),
+            message,
         })?;
         Scenario::from_str(&text, path, vars, sets)
     }
@@ -304,6 +305,16 @@ fn read(
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "scenario".into())
     });
+    if name.chars().any(char::is_control) || name.chars().count() > 200 {
+        return Err(top
+            .error(
+                "name",
+                None,
+                "holds control characters or is longer than 200 characters",
+                "name the scenario in plain text; it titles the report and its folder",
+            )
+            .into());
+    }
     let seed = top.int("seed", 0, i64::MAX)?.unwrap_or(42) as u64;
     let duration_s = top
         .unit("duration", units::parse_duration)?
@@ -345,10 +356,8 @@ fn read(
         None => Settings::default(),
     };
     let schema_obj = top.table("schema")?.ok_or_else(|| {
-        top.error(
+        top.missing(
             "schema",
-            None,
-            "is missing",
             "add [schema] with file = \"schemas/x.cql\" or cql = \"\"\"CREATE TABLE …\"\"\"",
         )
     })?;
@@ -422,12 +431,7 @@ fn read_cluster(o: &Obj) -> Result<Cluster> {
                 let dc = Obj::new(&path, t);
                 let name = dc.str("name")?.unwrap_or("dc1").to_string();
                 let nodes = dc.int("nodes", 1, 10_000)?.ok_or_else(|| {
-                    dc.error(
-                        "nodes",
-                        None,
-                        "is missing",
-                        "give the number of nodes, e.g. nodes = 6",
-                    )
+                    dc.missing("nodes", "give the number of nodes, e.g. nodes = 6")
                 })? as u32;
                 let rf = dc.int("rf", 1, 100)?.unwrap_or(3.min(nodes as i64)) as u32;
                 if rf > nodes {
@@ -489,9 +493,16 @@ fn read_cluster(o: &Obj) -> Result<Cluster> {
     })
 }
 
+const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+
 fn read_node(o: &Obj) -> Result<Node> {
     let ram_bytes = o
-        .unit("ram", units::parse_size)?
+        .unit_in(
+            "ram",
+            units::parse_size,
+            (GIB, 1024.0 * 64.0 * GIB),
+            units::format_bytes,
+        )?
         .unwrap_or(32.0 * (1u64 << 30) as f64);
     let heap = match o.get("heap") {
         None => Heap::Auto,
@@ -532,8 +543,14 @@ fn read_node(o: &Obj) -> Result<Node> {
                     ))
                 }
             };
+            // A node's disk of 1 GiB to 1 PiB (0 B printed "infB sstables").
             let size_bytes = d
-                .unit("size", units::parse_size)?
+                .unit_in(
+                    "size",
+                    units::parse_size,
+                    (GIB, 1024.0 * 1024.0 * GIB),
+                    units::format_bytes,
+                )?
                 .unwrap_or(2.0 * 1024f64.powi(4));
             d.finish(&["kind", "size"])?;
             Disk { kind, size_bytes }
@@ -580,7 +597,7 @@ fn read_schema(
         (Some(f), None) => {
             let base = scenario_path.parent().unwrap_or(Path::new("."));
             let p = base.join(f);
-            let text = std::fs::read_to_string(&p).map_err(|e| {
+            let text = input::read_text(&p).map_err(|e| {
                 o.error(
                     "file",
                     o.get("file"),
@@ -598,10 +615,8 @@ fn read_schema(
         )?,
         (None, None) => {
             return Err(o
-                .error(
+                .missing(
                     "file",
-                    None,
-                    "is missing",
                     "give file = \"schemas/x.cql\" or cql = \"\"\"CREATE TABLE …\"\"\"",
                 )
                 .into())
@@ -671,12 +686,15 @@ fn read_tables(top: &Obj, schema: &mut Schema) -> Result<BTreeMap<String, TableM
         let partitions = match o.table("partitions")? {
             None => None,
             Some(p) => {
+                // At most 2^63 keys (a bigint's); at least one.
                 let entities =
                     match p.get("entities") {
                         Some(Value::Integer(i)) if *i > 0 => *i as f64,
-                        Some(Value::String(_)) => {
-                            p.unit("entities", units::parse_count)?.unwrap_or(1.0)
-                        }
+                        Some(Value::String(_)) => p
+                            .unit_in("entities", units::parse_count, (1.0, 2f64.powi(63)), |n| {
+                                reader::readable(n)
+                            })?
+                            .unwrap_or(1.0),
                         Some(v) => {
                             return Err(p.error(
                                 "entities",
@@ -685,14 +703,18 @@ fn read_tables(top: &Obj, schema: &mut Schema) -> Result<BTreeMap<String, TableM
                                 "write e.g. entities = 50000",
                             ))
                         }
-                        None => return Err(p.error(
+                        None => return Err(p.missing(
                             "entities",
-                            None,
-                            "is missing",
                             "give the number of distinct partition keys (before time bucketing)",
                         )),
                     };
-                let bucket_s = p.unit("bucket", units::parse_duration)?;
+                // A bucket of a second at least: a shorter one makes a generation a step.
+                let bucket_s = p.unit_in(
+                    "bucket",
+                    units::parse_duration,
+                    (1.0, 10.0 * 365.0 * 86_400.0),
+                    units::format_duration,
+                )?;
                 p.finish(&["entities", "bucket"])?;
                 Some(Partitions { entities, bucket_s })
             }
@@ -720,12 +742,7 @@ fn read_tables(top: &Obj, schema: &mut Schema) -> Result<BTreeMap<String, TableM
                     Value::Table(t) => {
                         let c = Obj::new(&cols.field(col), t);
                         let size = c.distribution("size", Quantity::Bytes)?.ok_or_else(|| {
-                            c.error(
-                                "size",
-                                None,
-                                "is missing",
-                                "write size = \"lognormal(300B, 0.6)\"",
-                            )
+                            c.missing("size", "write size = \"lognormal(300B, 0.6)\"")
                         })?;
                         let elements = c.distribution("elements", Quantity::Count)?;
                         c.finish(&["size", "elements"])?;
@@ -856,10 +873,7 @@ fn read_calibration(o: &Obj) -> Result<Calibration> {
     let mut cal = Calibration::default();
     let names: Vec<&str> = Calibration::names().collect();
     for key in o.table.keys() {
-        let Some(value) = o.float(key, 0.0, f64::MAX)? else {
-            continue;
-        };
-        if cal.set(key, value).is_err() {
+        if !names.contains(&key.as_str()) {
             let hint = match closest(key, &names) {
                 Some(near) => format!(
                     "did you mean `{near}`? (the coefficients are listed in src/calibration.rs)"
@@ -868,6 +882,12 @@ fn read_calibration(o: &Obj) -> Result<Calibration> {
             };
             return Err(o.error(key, o.get(key), "is not a calibration coefficient", hint));
         }
+        let (min, max) = Calibration::bounds(key);
+        let Some(value) = o.float(key, min, max)? else {
+            continue;
+        };
+        // The name is known: checked above.
+        let _ = cal.set(key, value);
     }
     Ok(cal)
 }

@@ -34,9 +34,10 @@ pub fn join(path: &str, key: &str) -> String {
     }
 }
 
+/// A value as an error quotes it, control characters escaped so none reaches the terminal.
 pub fn describe(v: &Value) -> String {
     match v {
-        Value::String(s) => format!("\"{s}\""),
+        Value::String(s) => format!("\"{}\"", s.escape_debug()),
         other => other.to_string(),
     }
 }
@@ -69,9 +70,33 @@ impl<'a> Obj<'a> {
         ScenarioError::new(self.field(key), value.map(describe), message, hint)
     }
 
+    /// `key` is missing: when an unread key here looks like a typo of it, the error names that
+    /// key instead (`rat` for `rate`), for it is the cause.
+    pub fn missing(&self, key: &str, hint: impl Into<String>) -> ScenarioError {
+        let used = self.used.borrow();
+        // Stricter than `closest`: `name` is two edits from `rate` but no typo of it.
+        let near = 1.max(key.len() / 3);
+        let typo = self
+            .table
+            .keys()
+            .filter(|k| !used.contains(*k))
+            .map(|k| (edit_distance(&k.to_ascii_lowercase(), key), k))
+            .filter(|(d, _)| *d <= near)
+            .min()
+            .map(|(_, k)| k);
+        match typo {
+            Some(k) => ScenarioError::new(
+                self.field(k),
+                self.table.get(k).map(describe),
+                format!("unknown key, and `{}` is missing", self.field(key)),
+                format!("did you mean `{key}`?"),
+            ),
+            None => self.error(key, None, "is missing", hint),
+        }
+    }
+
     pub fn required(&self, key: &str, hint: &str) -> Result<&'a Value> {
-        self.get(key)
-            .ok_or_else(|| self.error(key, None, "is missing", hint))
+        self.get(key).ok_or_else(|| self.missing(key, hint))
     }
 
     pub fn str(&self, key: &str) -> Result<Option<&'a str>> {
@@ -88,8 +113,7 @@ impl<'a> Obj<'a> {
     }
 
     pub fn req_str(&self, key: &str, hint: &str) -> Result<&'a str> {
-        self.str(key)?
-            .ok_or_else(|| self.error(key, None, "is missing", hint))
+        self.str(key)?.ok_or_else(|| self.missing(key, hint))
     }
 
     pub fn int(&self, key: &str, min: i64, max: i64) -> Result<Option<i64>> {
@@ -168,6 +192,26 @@ impl<'a> Obj<'a> {
         parse(s)
             .map(Some)
             .map_err(|e| self.error(key, Some(v), e.message, e.hint))
+    }
+
+    /// A unit value within `[min, max]`, the range shown by `format` in the error.
+    pub fn unit_in(
+        &self,
+        key: &str,
+        parse: fn(&str) -> std::result::Result<f64, UnitError>,
+        (min, max): (f64, f64),
+        format: fn(f64) -> String,
+    ) -> Result<Option<f64>> {
+        let value = self.unit(key, parse)?;
+        match value {
+            Some(x) if !(min..=max).contains(&x) => Err(self.error(
+                key,
+                self.table.get(key),
+                format!("must be between {} and {}", format(min), format(max)),
+                "pick a value in range",
+            )),
+            _ => Ok(value),
+        }
     }
 
     pub fn distribution(&self, key: &str, quantity: Quantity) -> Result<Option<Distribution>> {
@@ -263,8 +307,17 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// A range in words, "at least 0" when unbounded above (f64::MAX has 309 digits).
 fn float_range(min: f64, max: f64) -> String {
     if max >= f64::MAX {
-        format!("at least {min}")
+        format!("at least {}", readable(min))
     } else {
-        format!("between {min} and {max}")
+        format!("between {} and {}", readable(min), readable(max))
+    }
+}
+
+/// A number as a person reads it: large and tiny ones in scientific notation (`1e15`).
+pub fn readable(x: f64) -> String {
+    if x != 0.0 && !(1e-3..1e7).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
     }
 }

@@ -17,6 +17,42 @@ enum Kind {
     Choice(&'static [&'static str]),
 }
 
+const MIB: f64 = 1024.0 * 1024.0;
+/// A petabyte: more than any node's disk or memory, so no size multiplies into infinity.
+const PIB: f64 = MIB * MIB * 1024.0;
+
+/// The values a setting may take: what Cassandra accepts where it checks (`DatabaseDescriptor`),
+/// and what a node can have where it does not, so that no setting turns a figure infinite or NaN.
+fn bounds(key: &str, kind: Kind) -> (f64, f64) {
+    match key {
+        // A memtable space of 0 or 1 B flushes at every write.
+        "memtable_heap_space" | "commitlog_total_space" => (MIB, PIB),
+        // DatabaseDescriptor: a segment is positive and below 2 GiB.
+        "commitlog_segment_size" => (MIB, 2048.0 * MIB - 1.0),
+        "column_index_size" => (1024.0, 2048.0 * MIB),
+        // A ratio of 0 flushes continually; DatabaseDescriptor wants it in (0.01, 0.99].
+        "memtable_cleanup_threshold" => (0.01, 0.99),
+        // Executors need a thread (DatabaseDescriptor: concurrent_compactors and the flush
+        // writers are positive; concurrent_reads, writes and counter writes at least 2).
+        "concurrent_compactors" | "memtable_flush_writers" => (1.0, 1024.0),
+        "concurrent_reads" | "concurrent_writes" | "concurrent_counter_writes" => (2.0, 65536.0),
+        _ => match kind {
+            Kind::Size => (0.0, PIB),
+            // Timeouts and periods of a millisecond to a day.
+            Kind::Duration => (1e-3, 86_400.0),
+            // 0 is unthrottled.
+            Kind::Throughput => (0.0, PIB),
+            Kind::Count => (0.0, i32::MAX as f64),
+            Kind::Ratio => (0.0, 1.0),
+            Kind::Choice(_) => (0.0, 0.0),
+        },
+    }
+}
+
+fn format_throughput(bytes_per_s: f64) -> String {
+    format!("{}/s", units::format_bytes(bytes_per_s))
+}
+
 /// Settings cassim reads, by their cassandra.yaml (4.1+) names.
 const KNOWN: &[(&str, Kind)] = &[
     ("memtable_heap_space", Kind::Size),
@@ -133,18 +169,26 @@ impl Settings {
                 };
                 return Err(obj.error(key, Some(value), "unknown setting", hint));
             };
+            let (min, max) = bounds(key, *kind);
             let parsed = match kind {
-                Kind::Size => obj.unit(key, units::parse_size)?.map(SettingValue::Number),
+                Kind::Size => obj
+                    .unit_in(key, units::parse_size, (min, max), units::format_bytes)?
+                    .map(SettingValue::Number),
                 Kind::Duration => obj
-                    .unit(key, units::parse_duration)?
+                    .unit_in(
+                        key,
+                        units::parse_duration,
+                        (min, max),
+                        units::format_duration,
+                    )?
                     .map(SettingValue::Number),
                 Kind::Throughput => obj
-                    .unit(key, units::parse_throughput)?
+                    .unit_in(key, units::parse_throughput, (min, max), format_throughput)?
                     .map(SettingValue::Number),
                 Kind::Count => obj
-                    .int(key, 0, i64::MAX)?
+                    .int(key, min as i64, max as i64)?
                     .map(|n| SettingValue::Number(n as f64)),
-                Kind::Ratio => obj.float(key, 0.0, 1.0)?.map(SettingValue::Number),
+                Kind::Ratio => obj.float(key, min, max)?.map(SettingValue::Number),
                 Kind::Choice(choices) => {
                     let s = obj.str(key)?.unwrap_or_default();
                     if !choices.contains(&s) {

@@ -196,6 +196,15 @@ impl Compaction {
                 }
             }
         }
+        // TimeWindowCompactionStrategyOptions.validateOptions: a whole number of at least 1 (0 was
+        // accepted and shown as an hour).
+        if let Some(size) = self.options.get("compaction_window_size") {
+            if !size.trim().parse::<i32>().is_ok_and(|n| n >= 1) {
+                return Err(format!(
+                    "compaction_window_size must be a whole number of at least 1, found '{size}'"
+                ));
+            }
+        }
         if let Some(unit) = self.options.get("compaction_window_unit") {
             if window_unit_seconds(unit).is_none() {
                 return Err(format!(

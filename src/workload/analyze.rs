@@ -634,9 +634,15 @@ fn select(
                     "add limit = 100 to this [[workload]] entry",
                 )
             })?)),
-            Some(t) => literal_number(t)
-                .map(Some)
-                .ok_or_else(|| fail("LIMIT must be a number", "write LIMIT 100")),
+            // SelectStatement: a LIMIT is an int, strictly positive.
+            Some(t) => match literal_number(t) {
+                Some(n) if n >= 1.0 && n <= i32::MAX as f64 && n.fract() == 0.0 => Ok(Some(n)),
+                Some(_) => Err(fail(
+                    "LIMIT must be a whole number from 1 to 2147483647, as Cassandra requires",
+                    "write LIMIT 100",
+                )),
+                None => Err(fail("LIMIT must be a number", "write LIMIT 100")),
+            },
         }
     };
     let every = s.selectors.is_empty() || s.selectors.iter().any(|x| x.column.is_none());

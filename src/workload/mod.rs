@@ -123,12 +123,15 @@ pub fn read_operation(o: &Obj, schema: &Schema) -> Result<Operation> {
                 .unwrap_or_else(|| "check the statement's syntax".into()),
         )
     })?;
+    // Up to a billion a second, more than any cluster serves (10^30 gave infinite figures).
     let rate_per_s = o
-        .unit("rate", units::parse_rate)?
-        .ok_or_else(|| o.error("rate", None, "is missing", "write e.g. rate = \"500/s\""))?;
+        .unit_in("rate", units::parse_rate, (0.0, 1e9), |r| {
+            format!("{}/s", crate::scenario::reader::readable(r))
+        })?
+        .ok_or_else(|| o.missing("rate", "write e.g. rate = \"500/s\""))?;
     let nulls = read_nulls(o)?;
     let bound_ttl = o.unit("ttl", units::parse_duration)?;
-    let bound_limit = o.int("limit", 1, i64::MAX)?.map(|l| l as f64);
+    let bound_limit = o.int("limit", 1, i32::MAX.into())?.map(|l| l as f64);
     let analysis = analyze_statement(&stmt, schema, &nulls, bound_ttl, bound_limit).map_err(
         |(message, hint)| {
             ScenarioError::new(
@@ -157,6 +160,9 @@ pub fn read_operation(o: &Obj, schema: &Schema) -> Result<Operation> {
         Some("sequential") => KeyPopularity::Sequential,
         Some(s) => match Distribution::parse(s, Quantity::Count) {
             Ok(Distribution::Zipf { s }) => KeyPopularity::Zipf(s),
+            Err(e) if s.trim_start().to_ascii_lowercase().starts_with("zipf") => {
+                return Err(o.error("keys", o.get("keys"), e.message, "write e.g. zipf(1.1)"))
+            }
             _ => {
                 return Err(o.error(
                     "keys",
