@@ -30,6 +30,43 @@ fn read(path: &Path) -> Result<String, InputError> {
     })
 }
 
+/// Every variant of a scenario's `[sweep]` loads, as `cassim sweep` will load them: a bad value
+/// or field path is an error of `check` too (it passed lists `sweep` then refused).
+fn check_sweep_variants(
+    path: &Path,
+    scenario: &Scenario,
+    vars: &BTreeMap<String, String>,
+    sets: &[(String, String)],
+) -> Result<(), InputError> {
+    let Some(sweep) = &scenario.sweep else {
+        return Ok(());
+    };
+    for values in crate::sweep::variants(sweep) {
+        let mut all = sets.to_vec();
+        all.extend(values.iter().cloned());
+        match Scenario::load(path, vars, &all) {
+            // The swept value or path: named where it is written, in [sweep].
+            Err(InputError::Scenario(mut e)) if values.iter().any(|(p, _)| *p == e.path) => {
+                e.path = format!("sweep.\"{}\"", e.path);
+                return Err(e.into());
+            }
+            Err(e) => {
+                let variant: Vec<String> =
+                    values.iter().map(|(p, v)| format!("{p} = {v}")).collect();
+                return Err(crate::scenario::ScenarioError::new(
+                    "sweep".to_string(),
+                    None,
+                    format!("its variant {} fails: {e}", variant.join(", ")),
+                    "fix the values in [sweep]".to_string(),
+                )
+                .into());
+            }
+            Ok(_) => {}
+        }
+    }
+    Ok(())
+}
+
 /// Loads any input `check` accepts and reviews it.
 pub fn check_file(
     path: &Path,
@@ -47,6 +84,7 @@ pub fn check_file(
     match ext.as_str() {
         "toml" => {
             let scenario = Scenario::load(path, vars, sets)?;
+            check_sweep_variants(path, &scenario, vars, sets)?;
             Ok(check::check_scenario(&name, &scenario))
         }
         "yaml" | "yml" => {
@@ -681,10 +719,12 @@ fn write_all(dir: &Path, files: &[(String, Vec<u8>)]) -> std::io::Result<Vec<Str
 pub fn parse_pairs(items: &[String], flag: &str) -> Result<Vec<(String, String)>, String> {
     items
         .iter()
-        .map(|s| {
-            s.split_once('=')
-                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-                .ok_or_else(|| format!("{flag} {s}: expected name=value"))
+        .map(|s| match s.split_once('=') {
+            Some((k, _)) if k.trim().is_empty() => Err(format!(
+                "{flag} {s}: the name before '=' is empty (write name=value)"
+            )),
+            Some((k, v)) => Ok((k.trim().to_string(), v.trim().to_string())),
+            None => Err(format!("{flag} {s}: expected name=value")),
         })
         .collect()
 }

@@ -112,6 +112,7 @@ pub fn import(
             )
         })?;
     let qualified = table.qualified_name();
+    validate(profile_path, &doc, table)?;
 
     // columnspec: sizes, populations and clustering fan-out.
     let mut sizes = BTreeMap::new();
@@ -223,6 +224,118 @@ pub fn import(
         );
     }
     Ok(out)
+}
+
+/// A profile's fields (cassandra-stress `StressProfile`): any other is a typo cassandra-stress
+/// would reject, not a field to drop silently.
+const PROFILE_FIELDS: &[&str] = &[
+    "specname",
+    "keyspace",
+    "keyspace_definition",
+    "table",
+    "table_definition",
+    "extra_definitions",
+    "columnspec",
+    "insert",
+    "queries",
+    "token_range_queries",
+];
+const COLUMNSPEC_FIELDS: &[&str] = &["name", "size", "population", "cluster"];
+const INSERT_FIELDS: &[&str] = &["partitions", "select", "batchtype", "visits", "condition"];
+
+/// Refuses what cassandra-stress refuses, each at its field path: unknown fields, columnspec of
+/// columns the table lacks, distributions that do not parse, a `select` ratio that is not a
+/// positive distribution over a positive number (`fixed(5)/0`, `-2`, `banana` were imported, and
+/// cassim then refused the scenario it wrote).
+fn validate(path: &str, doc: &Value, table: &crate::schema::Table) -> Result<(), InputError> {
+    let fail = |field: String, message: String| file_error(path, format!("{field}: {message}"));
+    let unknown = |field: String, known: &[&str]| {
+        fail(
+            field,
+            format!(
+                "is not a cassandra-stress profile field (known here: {})",
+                known.join(", ")
+            ),
+        )
+    };
+    let Some(top) = doc.as_object() else {
+        return Err(file_error(
+            path,
+            "is not a cassandra-stress profile (a YAML map)",
+        ));
+    };
+    if let Some(key) = top.keys().find(|k| !PROFILE_FIELDS.contains(&k.as_str())) {
+        return Err(unknown(key.clone(), PROFILE_FIELDS));
+    }
+    let specs = doc.get("columnspec").and_then(Value::as_array);
+    for (i, spec) in specs.into_iter().flatten().enumerate() {
+        let at = |k: &str| format!("columnspec[{i}].{k}");
+        let Some(fields) = spec.as_object() else {
+            return Err(fail(format!("columnspec[{i}]"), "must be a map".into()));
+        };
+        if let Some(key) = fields
+            .keys()
+            .find(|k| !COLUMNSPEC_FIELDS.contains(&k.as_str()))
+        {
+            return Err(unknown(at(key), COLUMNSPEC_FIELDS));
+        }
+        let name = spec.get("name").and_then(Value::as_str).unwrap_or_default();
+        if table.column(&name.to_ascii_lowercase()).is_none() {
+            return Err(fail(
+                at("name"),
+                format!(
+                    "names `{name}`, which is not a column of {}",
+                    table.qualified_name()
+                ),
+            ));
+        }
+        for key in ["size", "population", "cluster"] {
+            if let Some(v) = spec.get(key) {
+                check_distribution(v, false).map_err(|m| fail(at(key), m))?;
+            }
+        }
+    }
+    if let Some(insert) = doc.get("insert") {
+        let Some(fields) = insert.as_object() else {
+            return Err(fail("insert".into(), "must be a map".into()));
+        };
+        if let Some(key) = fields.keys().find(|k| !INSERT_FIELDS.contains(&k.as_str())) {
+            return Err(unknown(format!("insert.{key}"), INSERT_FIELDS));
+        }
+        for key in ["partitions", "visits"] {
+            if let Some(v) = insert.get(key) {
+                check_distribution(v, false).map_err(|m| fail(format!("insert.{key}"), m))?;
+            }
+        }
+        if let Some(v) = insert.get("select") {
+            check_distribution(v, true).map_err(|m| fail("insert.select".into(), m))?;
+        }
+    }
+    Ok(())
+}
+
+/// A stress distribution with positive bounds (`uniform(1..10)`), or with `ratio` a ratio of one
+/// over a positive number (`fixed(1)/1000`).
+fn check_distribution(v: &Value, ratio: bool) -> Result<(), String> {
+    let text = match v {
+        Value::String(s) => s.trim().to_string(),
+        other => other.to_string(),
+    };
+    let hint = if ratio {
+        "write a distribution over a number, e.g. fixed(1)/10 or uniform(1..10)/10"
+    } else {
+        "write a cassandra-stress distribution, e.g. fixed(32) or uniform(1..100)"
+    };
+    let (dist, over) = match text.split_once('/') {
+        Some((d, n)) if ratio => (d, Some(n)),
+        _ => (text.as_str(), None),
+    };
+    let bounds = stress_distribution(dist).filter(|(min, max, _)| *min > 0.0 && min <= max);
+    let denominator = over.map(stress_number);
+    match (bounds, denominator) {
+        (Some(_), None | Some(Some(_))) if denominator.flatten().is_none_or(|n| n > 0.0) => Ok(()),
+        _ => Err(format!("'{text}' is not valid: {hint}")),
+    }
 }
 
 /// The insert operation: INSERT of every column, UPDATE for counters, or a conditional UPDATE when

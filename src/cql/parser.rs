@@ -44,6 +44,68 @@ struct Parser<'s> {
     depth: usize,
 }
 
+/// CQL's reserved words (Cassandra's `cql3/reserved_keywords.txt`, 4.0 to 5.0): a name only when
+/// quoted.
+const RESERVED: &[&str] = &[
+    "ADD",
+    "ALLOW",
+    "ALTER",
+    "AND",
+    "APPLY",
+    "ASC",
+    "AUTHORIZE",
+    "BATCH",
+    "BEGIN",
+    "BY",
+    "COLUMNFAMILY",
+    "CREATE",
+    "DELETE",
+    "DESC",
+    "DESCRIBE",
+    "DROP",
+    "ENTRIES",
+    "EXECUTE",
+    "FROM",
+    "FULL",
+    "GRANT",
+    "IF",
+    "IN",
+    "INDEX",
+    "INFINITY",
+    "INSERT",
+    "INTO",
+    "IS",
+    "KEYSPACE",
+    "LIMIT",
+    "MATERIALIZED",
+    "MODIFY",
+    "NAN",
+    "NORECURSIVE",
+    "NOT",
+    "NULL",
+    "OF",
+    "ON",
+    "OR",
+    "ORDER",
+    "PRIMARY",
+    "RENAME",
+    "REVOKE",
+    "SCHEMA",
+    "SELECT",
+    "SET",
+    "TABLE",
+    "TO",
+    "TOKEN",
+    "TRUNCATE",
+    "UNLOGGED",
+    "UPDATE",
+    "USE",
+    "USING",
+    "VIEW",
+    "WHERE",
+    "WITH",
+];
+
 /// Statement keywords with no bearing on storage; they are skipped with a note.
 const IGNORED_CREATE: [&str; 5] = ["FUNCTION", "AGGREGATE", "ROLE", "USER", "TRIGGER"];
 
@@ -172,6 +234,21 @@ impl<'s> Parser<'s> {
             }
             _ => Err(self.unexpected("a name")),
         }
+    }
+
+    /// A column's name where a table defines it: a reserved word only quoted, as Cassandra's
+    /// grammar wants (`select text` was accepted).
+    fn column_name(&mut self) -> Result<String> {
+        if let TokenKind::Ident(s) = self.peek() {
+            if RESERVED.contains(&s.to_ascii_uppercase().as_str()) {
+                let word = s.to_ascii_lowercase();
+                return Err(self
+                    .source
+                    .error_at(self.offset(), format!("`{word}` is a reserved word of CQL"))
+                    .with_hint(format!("quote it (\"{word}\") or choose another name")));
+            }
+        }
+        self.ident()
     }
 
     fn qualified_name(&mut self) -> Result<QualifiedName> {
@@ -323,7 +400,7 @@ impl<'s> Parser<'s> {
                 primary_key = Some(self.primary_key()?);
             } else {
                 let offset = self.offset();
-                let col_name = self.ident()?;
+                let col_name = self.column_name()?;
                 let ty = self.cql_type()?;
                 let is_static = self.eat_kw("STATIC");
                 if self.is_kw("PRIMARY") {
