@@ -76,6 +76,10 @@ pub fn check_file(
     version: CassandraVersion,
 ) -> Result<CheckReport, InputError> {
     let name = path.display().to_string();
+    crate::scenario::input::regular_file(path).map_err(|message| InputError::File {
+        path: name.clone(),
+        message,
+    })?;
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -114,6 +118,13 @@ pub fn check_file(
         // `.cql.tmpl`: a schema template with placeholders (`--var`).
         "cql" | "tmpl" => {
             let text = read(path)?;
+            let source = crate::cql::Source::new(&name, &text, vars)?;
+            if crate::cql::parse_source(&source)?.is_empty() {
+                return Err(InputError::File {
+                    path: name,
+                    message: "holds no CQL statement: give the schema's CREATE statements".into(),
+                });
+            }
             let schema = Schema::from_cql(&name, &text, vars, None)?;
             Ok(check::check_schema(&name, &schema, version))
         }

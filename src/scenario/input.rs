@@ -11,6 +11,20 @@ pub const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The text of `path`, or why it cannot be read, in words.
 pub fn read_text(path: &Path) -> Result<String, String> {
+    regular_file(path)?;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(too_large());
+    }
+    String::from_utf8(bytes).map_err(|e| not_utf8(e.as_bytes(), e.utf8_error().valid_up_to()))
+}
+
+/// Whether `path` is a regular file cassim may read: not a directory, FIFO or device, and not
+/// above [`MAX_INPUT_BYTES`].
+pub fn regular_file(path: &Path) -> Result<(), String> {
     let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
     if !meta.is_file() {
         let what = if meta.is_dir() {
@@ -25,14 +39,7 @@ pub fn read_text(path: &Path) -> Result<String, String> {
     if meta.len() > MAX_INPUT_BYTES {
         return Err(too_large());
     }
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(|e| e.to_string())?;
-    if bytes.len() as u64 > MAX_INPUT_BYTES {
-        return Err(too_large());
-    }
-    String::from_utf8(bytes).map_err(|e| not_utf8(e.as_bytes(), e.utf8_error().valid_up_to()))
+    Ok(())
 }
 
 fn too_large() -> String {

@@ -623,10 +623,15 @@ fn read_schema(
         }
     };
     if schema.tables.is_empty() {
+        let key = if o.get("cql").is_some() {
+            "cql"
+        } else {
+            "file"
+        };
         return Err(o
             .error(
-                "file",
-                o.get("file"),
+                key,
+                None,
                 "defines no table",
                 "the schema needs at least one CREATE TABLE",
             )

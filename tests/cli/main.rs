@@ -5,6 +5,7 @@ mod corpus;
 mod drive;
 mod errors;
 mod findings;
+mod hostile;
 mod latency;
 mod memory;
 mod parser_props;
