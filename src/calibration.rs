@@ -43,6 +43,18 @@ pub const COEFFICIENTS: &[Coefficient] = &[
         "DESIGN.md 3 ('keep the sample small (thousands)'): partitions tracked per table and node, more are a weighted sample; 1024 keeps R1 under a second (BENCHMARKS in the issue notes)",
     ),
     c(
+        "max_samples",
+        100_000.0,
+        "samples",
+        "budget: samples a run may take (duration / sample_every); each keeps a few KB per table and node, so 100 000 (11 years at hourly samples) stays within some hundreds of MB; raise it to override",
+    ),
+    c(
+        "max_steps",
+        2_000_000.0,
+        "steps",
+        "budget: engine steps a run may take (duration / the step); 2 000 000 is 38 years at the default 600 s step or 23 days at 1 s, some hours of a large scenario; raise it to override",
+    ),
+    c(
         "min_partitions_per_bucket",
         16.0,
         "partitions",
@@ -225,6 +237,7 @@ impl Calibration {
             // shorter step would only repeat (1e-9 ran for ever); a day at most, one sample.
             "engine_step" => (1.0, 86_400.0),
             "sample_partitions" | "stats_partitions" | "reads_per_sample" => (1.0, 1e6),
+            "max_samples" | "max_steps" => (1.0, 1e12),
             "speculative_retry_percentile" => (1.0, 100.0),
             "token_imbalance_z" => (0.0, 10.0),
             "replica_jitter_sigma" => (0.0, 5.0),

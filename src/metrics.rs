@@ -65,6 +65,33 @@ impl Percentiles {
 
 /// `pairs` sorted by value, equal values in their given order (a stable sort): the samplers sort
 /// thousands of partitions' sizes every sample.
+/// How often each value occurred: the percentiles of a run's reads without keeping every read
+/// (a run kept each sample's simulated reads, 9 KB a query and sample: 3 MB a day at hourly
+/// samples). The same percentiles as [`Percentiles::of`] over the values added.
+#[derive(Debug, Clone, Default)]
+pub struct ValueCounts(std::collections::HashMap<u64, f64>);
+
+impl ValueCounts {
+    pub fn add(&mut self, value: f64) {
+        *self.0.entry(value.to_bits()).or_insert(0.0) += 1.0;
+    }
+
+    pub fn merge(&mut self, other: &ValueCounts) {
+        for (k, n) in &other.0 {
+            *self.0.entry(*k).or_insert(0.0) += n;
+        }
+    }
+
+    pub fn percentiles(&self) -> Percentiles {
+        let pairs: Vec<(f64, f64)> = self
+            .0
+            .iter()
+            .map(|(k, n)| (f64::from_bits(*k), *n))
+            .collect();
+        Percentiles::weighted(&pairs)
+    }
+}
+
 fn by_value(pairs: &[(f64, f64)]) -> Vec<(f64, f64)> {
     let mut v = pairs.to_vec();
     sort_stable_by_key(&mut v, |p| total_order_key(p.0));
@@ -464,6 +491,14 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn value_counts_give_the_percentiles_of_their_values() {
+        let values: Vec<f64> = (0..500).map(|i| f64::from((i * 7919) % 37)).collect();
+        let mut counts = ValueCounts::default();
+        values.iter().for_each(|v| counts.add(*v));
+        assert_eq!(counts.percentiles(), Percentiles::of(&values));
     }
 
     #[test]

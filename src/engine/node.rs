@@ -77,6 +77,9 @@ pub struct NodeSim {
     pub samples: Vec<TableSample>,
     /// Per query (workload index): the reads simulated at each sample.
     pub query_reads: Vec<(f64, usize, Vec<ReadWork>)>,
+    /// The reads of earlier samples, by workload index: `query_reads` holds only the last
+    /// sample's, so memory does not grow with the run.
+    pub read_totals: std::collections::BTreeMap<usize, super::read::ReadTotals>,
     /// Bytes the current sample's reads keep hot.
     pub(super) hot_bytes: f64,
     /// Per query and sample: latency percentiles, `None` when the node's stage is overloaded.
@@ -106,6 +109,7 @@ impl NodeSim {
             round_robin: 0,
             samples: Vec::new(),
             query_reads: Vec::new(),
+            read_totals: Default::default(),
             query_latency: Vec::new(),
             hot_bytes: 0.0,
             gc_last: Default::default(),

@@ -34,6 +34,41 @@ pub struct ReadWork {
     pub request_tombstones: f64,
 }
 
+/// A query's reads over a run, as its summary gives them: their count, the warned and failed,
+/// and how often each sstable, tombstone, cell and row count occurred.
+#[derive(Debug, Clone, Default)]
+pub struct ReadTotals {
+    pub reads: f64,
+    pub warned: f64,
+    pub failed: f64,
+    pub sstables: crate::metrics::ValueCounts,
+    pub tombstones: crate::metrics::ValueCounts,
+    pub cells_scanned: crate::metrics::ValueCounts,
+    pub live_rows: crate::metrics::ValueCounts,
+}
+
+impl ReadTotals {
+    pub fn add(&mut self, w: &ReadWork) {
+        self.reads += 1.0;
+        self.warned += f64::from(u8::from(w.warned));
+        self.failed += f64::from(u8::from(w.failed));
+        self.sstables.add(w.sstables);
+        self.tombstones.add(w.tombstones.round());
+        self.cells_scanned.add(w.cells_scanned.round());
+        self.live_rows.add(w.live_rows.round());
+    }
+
+    pub fn merge(&mut self, other: &ReadTotals) {
+        self.reads += other.reads;
+        self.warned += other.warned;
+        self.failed += other.failed;
+        self.sstables.merge(&other.sstables);
+        self.tombstones.merge(&other.tombstones);
+        self.cells_scanned.merge(&other.cells_scanned);
+        self.live_rows.merge(&other.live_rows);
+    }
+}
+
 /// Limits a read runs under.
 #[derive(Debug, Clone, Copy)]
 pub struct ReadLimits {

@@ -14,12 +14,21 @@ impl NodeSim {
     pub fn sample(&mut self, now: f64) {
         self.hot_bytes = 0.0;
         let first_sample = self.samples.len();
+        self.fold_reads();
         let first_reads = self.query_reads.len();
         for i in 0..self.tables.len() {
             let sample = self.sample_table(i, now);
             self.samples.push(sample);
         }
         self.latencies(now, first_sample, first_reads);
+    }
+
+    /// Moves the reads of the samples so far into `read_totals`.
+    pub fn fold_reads(&mut self) {
+        for (_, op, works) in self.query_reads.drain(..) {
+            let totals = self.read_totals.entry(op).or_default();
+            works.iter().for_each(|w| totals.add(w));
+        }
     }
 
     /// Latency of this sample's reads and of writes (issue 4): the caches the node has, the

@@ -372,6 +372,7 @@ fn read(
         Some(o) => read_calibration(&o)?,
         None => Calibration::default(),
     };
+    check_budget(&top, duration_s, sample_every_s, &calibration)?;
     top.finish(&TOP_KEYS)?;
     Ok(Scenario {
         name,
@@ -872,6 +873,43 @@ fn read_workload(top: &Obj, schema: &Schema) -> Result<Vec<Operation>> {
         ops.push(op);
     }
     Ok(ops)
+}
+
+/// Refuses a run whose samples or engine steps exceed the budget (`calibration.max_samples`,
+/// `max_steps`; raise them to override), before it starts: `duration = "100000d"` ran for hours
+/// and `sample_every = "1ms"` grew by 20 MB a second.
+fn check_budget(top: &Obj, duration_s: f64, sample_every_s: f64, cal: &Calibration) -> Result<()> {
+    let samples = (duration_s / sample_every_s).ceil();
+    let max_samples = cal.get("max_samples");
+    if samples > max_samples {
+        return Err(top.error(
+            "sample_every",
+            top.get("sample_every"),
+            format!(
+                "makes {} samples over the duration, above the budget of {}",
+                reader::readable(samples),
+                reader::readable(max_samples)
+            ),
+            "sample less often or simulate less time; calibration.max_samples raises the budget",
+        ));
+    }
+    let step = cal.get("engine_step").min(sample_every_s);
+    let steps = (duration_s / step).ceil();
+    let max_steps = cal.get("max_steps");
+    if steps > max_steps {
+        return Err(top.error(
+            "duration",
+            top.get("duration"),
+            format!(
+                "takes {} engine steps of {}, above the budget of {}",
+                reader::readable(steps),
+                units::format_duration(step),
+                reader::readable(max_steps)
+            ),
+            "simulate less time or sample less often; calibration.max_steps raises the budget",
+        ));
+    }
+    Ok(())
 }
 
 fn read_calibration(o: &Obj) -> Result<Calibration> {

@@ -24,8 +24,10 @@ pub use summary::{QuerySummary, Summary, TableSummary};
 pub struct NodeRun {
     pub share: NodeShare,
     pub samples: Vec<TableSample>,
-    /// `(t_s, workload index, reads)` per sample.
+    /// `(t_s, workload index, reads)` of the last sample.
     pub query_reads: Vec<(f64, usize, Vec<ReadWork>)>,
+    /// Every sample's reads, by workload index.
+    pub read_totals: std::collections::BTreeMap<usize, crate::engine::read::ReadTotals>,
     /// `(t_s, workload index, latency)` per sample; `None` when the stage was overloaded.
     pub query_latency: Vec<(f64, usize, Option<crate::latency::LatencyMs>)>,
     pub tables: Vec<TableTotals>,
@@ -170,13 +172,17 @@ fn run_node(
                 .fold(0.0, f64::max),
         })
         .collect();
+    // The last sample's reads stay for `nodetool tablehistograms`; the totals take them too.
+    let last_reads = node.query_reads.clone();
+    node.fold_reads();
     NodeRun {
         share,
         flush_threshold_bytes: node.config.flush_threshold,
         peak_compacting_bytes: node.peak_compacting_bytes,
         concurrent_compactors: node.config.concurrent_compactors,
         samples: std::mem::take(&mut node.samples),
-        query_reads: std::mem::take(&mut node.query_reads),
+        query_reads: last_reads,
+        read_totals: std::mem::take(&mut node.read_totals),
         query_latency: std::mem::take(&mut node.query_latency),
         tables,
     }
@@ -208,4 +214,28 @@ pub fn run(
         .extend(crate::sizing::findings(&summary.sizing));
     findings::sort(&mut summary.findings);
     (result, summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_keeps_the_last_samples_reads_and_counts_the_others() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/scenarios/ttl-series.toml");
+        let sets = [("duration".to_string(), "\"12h\"".to_string())];
+        let scenario = Scenario::load(&path, &Default::default(), &sets).unwrap();
+        let run = simulate(&scenario, 1, false, &|_, _| {});
+        let node = &run.nodes[0];
+        let last = node.samples.last().unwrap().t_s;
+        // Memory does not grow with the run: only the last sample's reads are kept.
+        assert!(!node.query_reads.is_empty());
+        assert!(node.query_reads.iter().all(|(t, _, _)| *t == last));
+        // The totals hold every sample's: reads_per_sample per SELECT and sample.
+        let per_sample = scenario.calibration.get("reads_per_sample");
+        let samples = (scenario.duration_s / scenario.sample_every_s).round();
+        let reads: f64 = node.read_totals.values().map(|t| t.reads).sum();
+        assert_eq!(reads, per_sample * samples);
+    }
 }

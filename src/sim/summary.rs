@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::node_summary::{self, NodeSummary, NodeVerdict};
 use super::{findings, RunResult};
 use crate::check::Finding;
-use crate::engine::read::ReadWork;
+use crate::engine::read::ReadTotals;
 use crate::engine::sstable::Tombstones;
 use crate::latency::LatencyMs;
 use crate::metrics::{round_json, Percentiles};
@@ -233,19 +233,17 @@ fn queries(scenario: &Scenario, run: &RunResult) -> Vec<QuerySummary> {
             (None, Some(w)) => (w.table.clone(), "write"),
             (None, None) => continue,
         };
-        let reads: Vec<&ReadWork> = run
-            .nodes
-            .iter()
-            .flat_map(|n| n.query_reads.iter())
-            .filter(|(_, op, _)| *op == k)
-            .flat_map(|(_, _, w)| w.iter())
-            .collect();
-        let values = |f: fn(&ReadWork) -> f64| -> Vec<f64> { reads.iter().map(|w| f(w)).collect() };
-        let share = |f: fn(&ReadWork) -> bool| {
-            if reads.is_empty() {
-                0.0
+        let mut reads = ReadTotals::default();
+        for n in &run.nodes {
+            if let Some(t) = n.read_totals.get(&k) {
+                reads.merge(t);
+            }
+        }
+        let share = |count: f64| {
+            if reads.reads > 0.0 {
+                round_json(count / reads.reads)
             } else {
-                round_json(reads.iter().filter(|w| f(w)).count() as f64 / reads.len() as f64)
+                0.0
             }
         };
         let samples: Vec<(f64, Option<LatencyMs>)> = run
@@ -274,12 +272,12 @@ fn queries(scenario: &Scenario, run: &RunResult) -> Vec<QuerySummary> {
             cql: op.cql.clone(),
             table: table.clone(),
             kind: kind.into(),
-            sstables_per_read: Percentiles::of(&values(|w| w.sstables)),
-            tombstones_per_read: Percentiles::of(&values(|w| w.tombstones.round())),
-            cells_scanned_per_read: Percentiles::of(&values(|w| w.cells_scanned.round())),
-            live_rows_per_read: Percentiles::of(&values(|w| w.live_rows.round())),
-            warned_share: share(|w| w.warned),
-            failed_share: share(|w| w.failed),
+            sstables_per_read: reads.sstables.percentiles(),
+            tombstones_per_read: reads.tombstones.percentiles(),
+            cells_scanned_per_read: reads.cells_scanned.percentiles(),
+            live_rows_per_read: reads.live_rows.percentiles(),
+            warned_share: share(reads.warned),
+            failed_share: share(reads.failed),
             latency_ms: worst.map(round_latency),
             latency_ms_final: last.map(round_latency),
             overloaded_samples,

@@ -29,6 +29,8 @@ rate = "100/s"
 /// `(case, text replaced, replacement, where, what)`: an empty text replaced appends. `where` is
 /// a field path (the error reads `s.toml: PATH: `) or a location (`#schema.cql:1:80`, `:3:12`).
 const SCENARIO_CASES: &[(&str, &str, &str, &str, &str)] = &[
+    ("duration beyond the step budget", "duration = \"10d\"", "duration = \"100000d\"\nsample_every = \"1d\"", "duration", "engine steps of 10m, above the budget"),
+    ("samples beyond the budget", "duration = \"10d\"", "duration = \"10d\"\nsample_every = \"1ms\"", "sample_every", "samples over the duration, above"),
     ("duration zero", "duration = \"10d\"", "duration = \"0s\"", "duration", "must be at least"),
     ("duration unit", "duration = \"10d\"", "duration = \"10 fortnights\"", "duration", "unknown duration unit 'fortnights'"),
     ("duration negative", "duration = \"10d\"", "duration = \"-5d\"", "duration", "duration '-5d' is negative"),
