@@ -1,4 +1,5 @@
-//! Property tests: the CQL reader and the scenario reader never panic, whatever the input.
+//! Property tests: the CQL reader, the scenario reader and the stress-profile import never panic,
+//! whatever the input (the bounded version of the fuzz targets in `fuzz/`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -34,6 +35,32 @@ proptest! {
     fn the_scenario_reader_never_panics(text in "[a-z_\\[\\]\"=. \n0-9{}]{0,120}") {
         let _ = cassim::scenario::Scenario::from_str(&text, Path::new("p.toml"), &BTreeMap::new(), &[]);
     }
+}
+
+const PROFILE: &str = "keyspace: ks\ntable: t\ntable_definition: |\n  CREATE TABLE t (pk int, ck int, v text, PRIMARY KEY (pk, ck))\ncolumnspec:\n  - name: v\n    size: uniform(1..100)\n  - name: ck\n    cluster: fixed(10)\ninsert:\n  partitions: fixed(1)\n  select: fixed(1)/10\n  batchtype: UNLOGGED\nqueries:\n  read:\n    cql: SELECT * FROM t WHERE pk = ?\n    fields: samerow\n";
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn the_stress_import_never_panics_on_cut_or_spliced_profiles(cut in 0usize..400, len in 0usize..40, junk in "[a-z0-9()./:| \n-]{0,12}") {
+        let chars: Vec<char> = PROFILE.chars().collect();
+        let start = cut.min(chars.len());
+        let end = (start + len).min(chars.len());
+        let text: String = chars[..start].iter().chain(junk.chars().collect::<Vec<_>>().iter()).chain(chars[end..].iter()).collect();
+        let _ = cassim::stress::import("p.yaml", &text, None);
+    }
+
+    #[test]
+    fn the_stress_import_never_panics_on_arbitrary_text(text in "\\PC{0,200}") {
+        let _ = cassim::stress::import("p.yaml", &text, None);
+    }
+}
+
+#[test]
+fn the_sample_profile_imports() {
+    let scenario = cassim::stress::import("p.yaml", PROFILE, None).unwrap();
+    assert!(scenario.contains("[[workload]]"), "{scenario}");
 }
 
 #[test]
