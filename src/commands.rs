@@ -322,6 +322,16 @@ pub fn run(options: &RunOptions, progress: crate::sim::Progress) -> Outcome {
             .with_stderr(&format!("error: drawing the charts: {e}"));
         }
     }
+    if let Some(where_) = out_dir::non_finite(&files) {
+        staged.abandon();
+        return Outcome {
+            stdout: String::new(),
+            code: 2,
+        }
+        .with_stderr(&format!(
+            "error: {where_} is not a finite number; no report was written\n  = hint: this is a bug in cassim: please report the scenario"
+        ));
+    }
     match staged.commit(&files) {
         Ok(written) => {
             let code = i32::from(

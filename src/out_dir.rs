@@ -109,6 +109,25 @@ impl Staged {
     }
 }
 
+/// The first figure of a report's tables that is infinite or NaN (`file: column at row N`), so
+/// that no such report is ever written: inputs are bounded so that none arises, and this is the
+/// net under that.
+pub fn non_finite(files: &[(String, Vec<u8>)]) -> Option<String> {
+    let bad = |field: &str| matches!(field.trim(), "NaN" | "inf" | "-inf");
+    for (name, bytes) in files.iter().filter(|(n, _)| n.ends_with(".csv")) {
+        let text = String::from_utf8_lossy(bytes);
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+        for (row, line) in lines.enumerate() {
+            if let Some(col) = line.split(',').position(bad) {
+                let column = header.get(col).copied().unwrap_or("?");
+                return Some(format!("{name}: {column} at row {}", row + 1));
+            }
+        }
+    }
+    None
+}
+
 /// The paths written, files of subfolders counted as charts.
 pub fn listing(dir: &Path, files: &[(String, Vec<u8>)]) -> Vec<String> {
     let mut written = Vec::new();
@@ -165,6 +184,17 @@ mod tests {
         assert!(!target.join("charts").exists());
         let left: Vec<_> = std::fs::read_dir(root.path()).unwrap().collect();
         assert_eq!(left.len(), 1, "{left:?}");
+    }
+
+    #[test]
+    fn a_table_with_an_infinite_figure_is_found() {
+        let file = |text: &str| vec![("timeseries.csv".to_string(), text.as_bytes().to_vec())];
+        assert_eq!(non_finite(&file("t_s,disk\n0,1\n3600,2\n")), None);
+        assert_eq!(
+            non_finite(&file("t_s,disk\n0,1\n3600,inf\n")),
+            Some("timeseries.csv: disk at row 2".to_string())
+        );
+        assert!(non_finite(&file("t_s,disk\n0,NaN\n")).is_some());
     }
 
     #[test]
