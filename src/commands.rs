@@ -75,6 +75,19 @@ pub fn check_file(
     sets: &[(String, String)],
     version: CassandraVersion,
 ) -> Result<CheckReport, InputError> {
+    check_file_in(path, schema_file, vars, sets, version, None)
+}
+
+/// [`check_file`], a bare schema's unqualified tables in `keyspace` (a migration written to run
+/// inside one, as `USE ks;` would).
+pub fn check_file_in(
+    path: &Path,
+    schema_file: Option<&Path>,
+    vars: &BTreeMap<String, String>,
+    sets: &[(String, String)],
+    version: CassandraVersion,
+    keyspace: Option<&str>,
+) -> Result<CheckReport, InputError> {
     let name = path.display().to_string();
     crate::scenario::input::regular_file(path).map_err(|message| InputError::File {
         path: name.clone(),
@@ -125,7 +138,7 @@ pub fn check_file(
                     message: "holds no CQL statement: give the schema's CREATE statements".into(),
                 });
             }
-            let schema = Schema::from_cql(&name, &text, vars, None)?;
+            let schema = Schema::from_cql(&name, &text, vars, keyspace)?;
             Ok(check::check_schema(&name, &schema, version))
         }
         _ => Err(InputError::File {
@@ -143,10 +156,10 @@ pub fn check(
     schema_file: Option<&Path>,
     vars: &BTreeMap<String, String>,
     sets: &[(String, String)],
-    version: CassandraVersion,
+    (version, keyspace): (CassandraVersion, Option<&str>),
     format: Format,
 ) -> Outcome {
-    match check_file(path, schema_file, vars, sets, version) {
+    match check_file_in(path, schema_file, vars, sets, version, keyspace) {
         Ok(report) => {
             let code = if report.has_errors() { 1 } else { 0 };
             let stdout = match format {

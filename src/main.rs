@@ -78,6 +78,9 @@ enum Command {
         /// Cassandra version for a bare schema or profile: 3.11, 4.0, 4.1 or 5.0.
         #[arg(long, default_value = "4.1")]
         cassandra_version: String,
+        /// The keyspace a bare schema's unqualified tables are in (a migration run inside one).
+        #[arg(long)]
+        keyspace: Option<String>,
         #[arg(long, value_enum, default_value = "text")]
         format: OutputFormat,
     },
@@ -279,6 +282,7 @@ fn dispatch(command: Command) -> Result<commands::Outcome, String> {
             sets,
             schema,
             cassandra_version,
+            keyspace,
             format,
         } => {
             let (vars, sets) = pairs(&vars, &sets)?;
@@ -289,7 +293,8 @@ fn dispatch(command: Command) -> Result<commands::Outcome, String> {
                 OutputFormat::Text => Format::Text,
                 OutputFormat::Json => Format::Json,
             };
-            commands::check(&file, schema.as_deref(), &vars, &sets, version, format)
+            let target = (version, keyspace.as_deref());
+            commands::check(&file, schema.as_deref(), &vars, &sets, target, format)
         }
         Command::Run {
             input,

@@ -7,6 +7,7 @@ use std::path::Path;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = cassim::scenario::Scenario::from_str(text, Path::new("f.toml"), &BTreeMap::new(), &[]);
+        let _ =
+            cassim::scenario::Scenario::from_str(text, Path::new("f.toml"), &BTreeMap::new(), &[]);
     }
 });

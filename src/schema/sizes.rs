@@ -284,10 +284,18 @@ impl SizeModel {
     }
 
     /// Nv = Nr × (Nc − Npk − Ns) + Ns (CASSANDRA.md 3.10), counting each collection element as a cell.
-    pub fn cells_per_partition(&self, table: &Table, rows: f64) -> f64 {
+    /// Cells of a partition of `rows` rows whose writes set the columns `written` (every column
+    /// when none is named).
+    pub fn cells_per_partition(
+        &self,
+        table: &Table,
+        rows: f64,
+        written: &std::collections::BTreeSet<String>,
+    ) -> f64 {
         let cells_in = |kind: ColumnKind| -> f64 {
             table
                 .columns_of(kind)
+                .filter(|c| written.is_empty() || written.contains(&c.name))
                 .map(|c| {
                     if c.is_multicell() {
                         self.elements(&c.name)
@@ -311,7 +319,7 @@ impl SizeModel {
         sum(ColumnKind::PartitionKey)
             + sum(ColumnKind::Static)
             + rows * (sum(ColumnKind::Regular) + sum(ColumnKind::Clustering))
-            + self.cells_per_partition(table, rows) * 8.0
+            + self.cells_per_partition(table, rows, &Default::default()) * 8.0
     }
 }
 
@@ -492,7 +500,10 @@ mod tests {
         let t = table("CREATE TABLE t (pk text, ck timestamp, s int static, v1 text, v2 int, PRIMARY KEY (pk, ck));");
         let m = SizeModel::new(CassandraVersion::V4_1, 600.0);
         // Nv = Nr × (Nc − Npk − Ns) + Ns = 100 × (5 − 2 − 1) + 1
-        assert_eq!(m.cells_per_partition(&t, 100.0), 201.0);
+        assert_eq!(m.cells_per_partition(&t, 100.0, &Default::default()), 201.0);
+        // Writes that set only v1: a cell a row, and the static's.
+        let v1 = ["v1".to_string()].into_iter().collect();
+        assert_eq!(m.cells_per_partition(&t, 100.0, &v1), 100.0);
         let modern = m.partition_bytes(&t, 100.0, &RowShape::insert_all());
         assert!(m.chebotko_bytes(&t, 100.0) > modern);
     }

@@ -151,3 +151,20 @@ fn a_counter_profile_imports_as_counter_updates() {
         out.stdout
     );
 }
+
+#[test]
+fn a_migration_written_to_run_inside_a_keyspace_checks_with_keyspace() {
+    // Hawkular's migrations create `tenants`, `data`, … unqualified, run inside the keyspace.
+    let file = "tests/data/corpus/hawkular-metrics/schema-migrations.cql";
+    let vars = ["--var", "keyspace=hawkular", "--var", "replicationFactor=1"];
+    let bare = cassim(&[&["check", file][..], &vars[..]].concat());
+    assert_eq!(bare.code, 2, "{}", bare.stderr);
+    assert!(
+        bare.stderr.contains("create it before this statement"),
+        "{}",
+        bare.stderr
+    );
+    let inside = cassim(&[&["check", file, "--keyspace", "hawkular"][..], &vars[..]].concat());
+    assert_eq!(inside.code, 0, "{}", inside.stderr);
+    assert!(inside.stdout.contains("14 table(s)"), "{}", inside.stdout);
+}

@@ -151,3 +151,25 @@ fn nofile_1024_is_flagged() {
         findings(&scenario("").replace("heap = \"8GiB\"", "heap = \"8GiB\"\nnofile = 1024"));
     assert!(codes.contains(&"nofile".to_string()), "{codes:?}");
 }
+
+#[test]
+fn cells_are_the_columns_the_writes_set_not_every_column_declared() {
+    // 10 000 declared columns, an INSERT of one: a cell a row, far from the 2 billion limit (every
+    // declared column counted made a false cells_limit error).
+    let columns: Vec<String> = (0..10_000).map(|i| format!("c{i} int")).collect();
+    let s = scenario("").replace(
+        "v text, m map<text, text>,",
+        &format!("v text, m map<text, text>, {},", columns.join(", ")),
+    );
+    let s = s.replace("entities = 100", "entities = 10").replace(
+        "(pk, ck, v) VALUES (?, ?, ?) USING TTL 86400",
+        "(pk, ck, c1) VALUES (?, ?, ?)",
+    );
+    let (code, codes, out) = findings(&s);
+    assert_eq!(code, 0, "{out}");
+    assert!(!codes.contains(&"cells_limit".to_string()), "{codes:?}");
+    assert!(
+        codes.contains(&"wide_partition_reads".to_string()),
+        "{codes:?}"
+    );
+}
