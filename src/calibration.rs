@@ -230,30 +230,29 @@ impl Calibration {
     /// The values a coefficient may take, so that no override turns a figure infinite or NaN:
     /// by its unit (ratios and percentages as such, counts from 1, throughputs above 0, every
     /// other amount from 0), and a few by what the engine does with them.
-    pub fn bounds(name: &str) -> (f64, f64) {
+    pub fn bounds(name: &str) -> Option<(f64, f64)> {
         const MAX: f64 = 1e15;
-        match name {
+        let unit = COEFFICIENTS.iter().find(|c| c.name == name)?.unit;
+        Some(match name {
             // A step of a second at least: state changes at flushes and compactions, which a
             // shorter step would only repeat (1e-9 ran for ever); a day at most, one sample.
             "engine_step" => (1.0, 86_400.0),
             "sample_partitions" | "stats_partitions" | "reads_per_sample" => (1.0, 1e6),
-            "max_samples" | "max_steps" => (1.0, 1e12),
             "speculative_retry_percentile" => (1.0, 100.0),
             "token_imbalance_z" => (0.0, 10.0),
             "replica_jitter_sigma" => (0.0, 5.0),
             "stcs_headroom_share" => (0.0, 2.0),
             "flush_growth_window" | "verdict_sustain_s" => (1.0, MAX),
-            _ => match COEFFICIENTS.iter().find(|c| c.name == name).map(|c| c.unit) {
-                Some("ratio") => (0.0, 1.0),
-                Some("%") => (0.0, 100.0),
-                Some("partitions" | "reads" | "rows" | "collections" | "files" | "connections") => {
-                    (1.0, 1e9)
-                }
+            _ => match unit {
+                "ratio" => (0.0, 1.0),
+                "%" => (0.0, 100.0),
+                "partitions" | "reads" | "rows" | "collections" | "files" | "connections"
+                | "samples" | "steps" => (1.0, 1e9),
                 // Throughputs divide: 0 would be an infinite time.
-                Some("MiB/s") => (1e-3, MAX),
+                "MiB/s" => (1e-3, MAX),
                 _ => (0.0, MAX),
             },
-        }
+        })
     }
 }
 
@@ -273,7 +272,7 @@ mod tests {
     #[test]
     fn every_default_lies_within_its_bounds() {
         for c in COEFFICIENTS {
-            let (min, max) = Calibration::bounds(c.name);
+            let (min, max) = Calibration::bounds(c.name).unwrap();
             assert!(
                 (min..=max).contains(&c.default),
                 "{}: {}",

@@ -730,23 +730,10 @@ fn write_all(dir: &Path, files: &[(String, Vec<u8>)]) -> std::io::Result<Vec<Str
         }
         staged.push((tmp, path));
     }
-    let mut written = Vec::new();
-    let mut charts = 0;
     for (tmp, path) in staged {
         std::fs::rename(&tmp, &path)?;
-        if path.parent() == Some(dir) {
-            written.push(path.display().to_string());
-        } else {
-            charts += 1;
-        }
     }
-    if charts > 0 {
-        written.push(format!(
-            "{} ({charts} charts, SVG and PNG)",
-            dir.join("charts").display()
-        ));
-    }
-    Ok(written)
+    Ok(out_dir::listing(dir, files))
 }
 
 /// Parses `name=value` pairs given to `--var` and `--set`.

@@ -330,11 +330,12 @@ fn check_distribution(v: &Value, ratio: bool) -> Result<(), String> {
         Some((d, n)) if ratio => (d, Some(n)),
         _ => (text.as_str(), None),
     };
-    let bounds = stress_distribution(dist).filter(|(min, max, _)| *min > 0.0 && min <= max);
-    let denominator = over.map(stress_number);
-    match (bounds, denominator) {
-        (Some(_), None | Some(Some(_))) if denominator.flatten().is_none_or(|n| n > 0.0) => Ok(()),
-        _ => Err(format!("'{text}' is not valid: {hint}")),
+    let bounds = stress_distribution(dist).is_some_and(|(min, max, _)| min > 0.0 && min <= max);
+    let divisor = over.is_none_or(|n| stress_number(n).is_some_and(|n| n > 0.0));
+    if bounds && divisor {
+        Ok(())
+    } else {
+        Err(format!("'{text}' is not valid: {hint}"))
     }
 }
 

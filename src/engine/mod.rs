@@ -86,7 +86,7 @@ pub fn build_node(scenario: &Scenario, share: &NodeShare, seed: u64, index: usiz
                 .default_compaction_throughput()
         }),
         concurrent_compactors: compactors.max(1.0) as usize,
-        step_s: cal.get("engine_step").max(1.0),
+        step_s: crate::scenario::engine_step_s(cal, scenario.sample_every_s),
         reads_per_sample: cal.get("reads_per_sample").max(1.0) as usize,
         stats_partitions: cal.get("stats_partitions").max(1.0) as usize,
         limits: ReadLimits {

@@ -23,6 +23,7 @@ pub struct NodeConfig {
     /// Bytes per second on disk; infinite when 0 (unthrottled).
     pub compaction_throughput: f64,
     pub concurrent_compactors: usize,
+    /// The engine step (`scenario::engine_step_s`).
     pub step_s: f64,
     pub reads_per_sample: usize,
     pub stats_partitions: usize,

@@ -38,12 +38,13 @@ pub struct Tracked {
     /// `(time, cursor)` at recent step ends: which rows existed a delay ago.
     history: VecDeque<(f64, f64)>,
     /// When its first write lands, for a partition that stands for the members of a stratum
-    /// written at least once: no writes before, exactly one then (`first_pick` chooses the
-    /// statement), Poisson after. Minus infinity for Poisson writes throughout (a real partition
-    /// tracked alone), infinity for the members never written.
+    /// written at least once: no writes before, exactly one then (by `first_writer`), Poisson
+    /// after. Minus infinity for Poisson writes throughout (a real partition tracked alone),
+    /// infinity for the members never written.
     pub first_s: f64,
-    /// Where in `[0, 1)` the first write falls among the statements' rates on this partition.
-    pub first_pick: f64,
+    /// The writer (index among the table's) whose write is the first, chosen once by the
+    /// member's pick among the writers' rates on it.
+    pub first_writer: usize,
     /// Writes at random members of its clustering population so far (upserts).
     pub upserts: f64,
 }
@@ -218,6 +219,19 @@ pub fn sample_ranks(entities: f64, budget: usize, zipf: bool) -> Vec<Sampled> {
     out
 }
 
+/// The index `u` (in `[0, 1)`) falls on among `rates` laid end to end.
+fn pick(rates: &[f64], u: f64) -> usize {
+    let target = u * rates.iter().sum::<f64>();
+    let mut acc = 0.0;
+    rates
+        .iter()
+        .position(|r| {
+            acc += r;
+            target < acc
+        })
+        .unwrap_or(rates.len().saturating_sub(1))
+}
+
 /// A tracked partition as a generation creates it: rank, weight and first write.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Member {
@@ -292,14 +306,7 @@ pub fn condition_on_writes(
         first_pick: 0.0,
     };
     let mut out = Vec::with_capacity(sample.len() + 64);
-    let mut k = 0;
-    while k < sample.len() {
-        let end = k + sample[k..]
-            .iter()
-            .take_while(|s| s.stratum == sample[k].stratum)
-            .count();
-        let stratum = &sample[k..end];
-        k = end;
+    for stratum in sample.chunk_by(|a, b| a.stratum == b.stratum) {
         let rates: Vec<f64> = stratum.iter().map(|s| rate(s.rank)).collect();
         let sampled = stratum.iter().any(|s| s.weight > 1.0);
         if !sampled || life_s <= 0.0 || rates.iter().any(|r| !(*r > 0.0 && r.is_finite())) {
@@ -350,16 +357,18 @@ impl Partitions {
         }
     }
 
-    /// Creates the generations that begin by `now`; writes stop at `end_s` and `rate(rank)` is the
-    /// writes per second one real partition of a rank gets (see [`condition_on_writes`]);
-    /// `population` draws a partition's clustering population. Returns whether any were added.
+    /// Creates the generations that begin by `now`; writes stop at `end_s` and `rates(rank)` are
+    /// each writer's writes per second on one real partition of a rank (their sum conditions the
+    /// sample, see [`condition_on_writes`]); `population` draws a partition's clustering
+    /// population. Returns whether any were added.
     pub fn advance(
         &mut self,
         now: f64,
         end_s: f64,
-        rate: impl Fn(f64) -> f64,
+        rates: impl Fn(f64) -> Vec<f64>,
         mut population: impl FnMut() -> f64,
     ) -> bool {
+        let rate = |rank: f64| rates(rank).iter().sum::<f64>();
         let mut added = false;
         loop {
             let start = match self.layout.bucket_s {
@@ -383,7 +392,7 @@ impl Partitions {
                 self.layout.zipf,
             );
             let life = until.min(end_s) - start;
-            for m in condition_on_writes(&sample, life, &rate) {
+            for m in condition_on_writes(&sample, life, rate) {
                 self.weights.push(m.weight);
                 self.tracked.push(Tracked {
                     weight: m.weight,
@@ -396,7 +405,7 @@ impl Partitions {
                     debt: 0.0,
                     history: VecDeque::from([(start, 0.0)]),
                     first_s: start + m.first_s,
-                    first_pick: m.first_pick,
+                    first_writer: pick(&rates(m.rank), m.first_pick),
                     upserts: 0.0,
                 });
             }
@@ -585,7 +594,7 @@ mod tests {
             zipf: true,
         };
         let mut p = Partitions::new(layout);
-        p.advance(0.0, 1e6, |_| 1.0, || 1.0);
+        p.advance(0.0, 1e6, |_| vec![1.0], || 1.0);
         let norm = p.zipf_norm(KeyPopularity::Zipf(1.1));
         let total: f64 = (0..p.tracked.len())
             .map(|i| p.weights[i] * p.share(i, KeyPopularity::Zipf(1.1), norm))
@@ -602,7 +611,7 @@ mod tests {
             zipf: true,
         };
         let mut p = Partitions::new(layout);
-        p.advance(450.0, 1e6, |_| 1.0, || 1.0);
+        p.advance(450.0, 1e6, |_| vec![1.0], || 1.0);
         let mut sorted: Vec<u32> = (0..p.tracked.len() as u32).collect();
         sorted.sort_by(|a, b| {
             p.tracked[*a as usize]
@@ -623,7 +632,7 @@ mod tests {
             zipf: false,
         };
         let mut p = Partitions::new(layout);
-        p.advance(250.0, 1e6, |_| 1.0, || 1.0);
+        p.advance(250.0, 1e6, |_| vec![1.0], || 1.0);
         assert_eq!(p.tracked.len(), 15);
         assert_eq!(p.active(260.0).count(), 5);
     }
@@ -641,7 +650,7 @@ mod tests {
             debt: 0.0,
             history: VecDeque::new(),
             first_s: f64::NEG_INFINITY,
-            first_pick: 0.0,
+            first_writer: 0,
             upserts: 0.0,
         };
         t.remember(0.0, 1000.0);

@@ -729,28 +729,31 @@ fn partition_stats(
         // The middle of each stride: in rank order under a skewed popularity, a stride's first
         // is its hottest, which over-weights the rows (found by the population tests: +2 % live
         // rows under zipf(1.1) over 1 000 keys tracked whole).
-        let sampled = group.iter().copied().skip(stride / 2).step_by(stride);
-        let sum = |ps: &mut dyn Iterator<Item = u32>, f: &dyn Fn(u32) -> f64| ps.map(f).sum();
+        let sampled: Vec<u32> = group
+            .iter()
+            .copied()
+            .skip(stride / 2)
+            .step_by(stride)
+            .collect();
         let weight = |p: u32| weights[p as usize];
         let written = |p: u32| weights[p as usize] * t.parts.tracked[p as usize].rows_written();
-        let scale = ratio(
-            sum(&mut group.iter().copied(), &weight),
-            sum(&mut sampled.clone(), &weight),
-        );
+        // The group's total of `f` over the sample's.
+        let scale_of = |f: &dyn Fn(u32) -> f64| {
+            let total = |ps: &[u32]| ps.iter().map(|&p| f(p)).sum::<f64>();
+            ratio(total(group), total(&sampled))
+        };
+        let scale = scale_of(&weight);
         // Live rows scale by the rows written to the partitions the sample stands for, which
         // live rows follow more closely than they follow partitions (a ratio estimator): by
         // partitions, the sampled partitions' first writes and Poisson counts put 2 % of noise
         // on an hour's rows under zipf(1.1) over 10^9 keys; by writes, upserts counted rows
         // their overwrites did not add (-6.5 % over 10^6 keys written 1.8 times each). By
         // partitions where nothing wrote.
-        let rows_scale = match ratio(
-            sum(&mut group.iter().copied(), &written),
-            sum(&mut sampled.clone(), &written),
-        ) {
+        let rows_scale = match scale_of(&written) {
             r if r > 0.0 => r,
             _ => scale,
         };
-        chosen.extend(sampled.map(|p| (p, scale, rows_scale)));
+        chosen.extend(sampled.iter().map(|&p| (p, scale, rows_scale)));
     }
     chosen.sort_by_key(|c| c.0);
     let mut bytes = Vec::with_capacity(chosen.len());

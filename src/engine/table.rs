@@ -249,38 +249,14 @@ impl TableSim {
         let rng = &mut self.population_rng;
         let (parts, writers) = (&mut self.parts, &self.writers);
         let layout = parts.layout.clone();
-        let rate = |rank: f64| -> f64 {
+        let rates = |rank: f64| -> Vec<f64> {
             writers
                 .iter()
                 .map(|w| w.rate * layout.share(rank, w.keys, w.zipf_norm))
-                .sum()
+                .collect()
         };
-        parts.advance(now, self.end_s, rate, || draw_population(population, rng));
+        parts.advance(now, self.end_s, rates, || draw_population(population, rng));
         self.pversion.resize(self.parts.tracked.len(), 0);
-    }
-
-    /// Each writer's writes per second on one real partition of tracked partition `i`.
-    fn write_rates(&self, i: usize) -> Vec<f64> {
-        self.writers
-            .iter()
-            .map(|w| w.rate * self.parts.share(i, w.keys, w.zipf_norm))
-            .collect()
-    }
-
-    /// Which writer's write is tracked partition `i`'s first: the one its `first_pick` falls on
-    /// among the writers' rates on it.
-    fn first_writer(&self, i: usize) -> usize {
-        let rates = self.write_rates(i);
-        let total: f64 = rates.iter().sum();
-        let mut acc = 0.0;
-        let target = self.parts.tracked[i].first_pick * total;
-        for (wi, r) in rates.iter().enumerate() {
-            acc += r;
-            if target < acc {
-                return wi;
-            }
-        }
-        rates.len().saturating_sub(1)
     }
 
     /// Marks a partition's merged content as changed.
@@ -331,7 +307,7 @@ impl TableSim {
         let tracked = &self.parts.tracked;
         let firsts = active
             .iter()
-            .filter(|&&i| tracked[i].first_write_in(t0, t1) && self.first_writer(i) == wi);
+            .filter(|&&i| tracked[i].first_write_in(t0, t1) && tracked[i].first_writer == wi);
         for &i in firsts {
             match out.binary_search_by_key(&i, |a| a.0) {
                 Ok(k) => out[k].1 += 1.0,

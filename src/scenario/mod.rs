@@ -875,6 +875,11 @@ fn read_workload(top: &Obj, schema: &Schema) -> Result<Vec<Operation>> {
     Ok(ops)
 }
 
+/// The engine's step: `calibration.engine_step`, at most a sample period.
+pub fn engine_step_s(cal: &Calibration, sample_every_s: f64) -> f64 {
+    cal.get("engine_step").min(sample_every_s)
+}
+
 /// Refuses a run whose samples or engine steps exceed the budget (`calibration.max_samples`,
 /// `max_steps`; raise them to override), before it starts: `duration = "100000d"` ran for hours
 /// and `sample_every = "1ms"` grew by 20 MB a second.
@@ -893,7 +898,7 @@ fn check_budget(top: &Obj, duration_s: f64, sample_every_s: f64, cal: &Calibrati
             "sample less often or simulate less time; calibration.max_samples raises the budget",
         ));
     }
-    let step = cal.get("engine_step").min(sample_every_s);
+    let step = engine_step_s(cal, sample_every_s);
     let steps = (duration_s / step).ceil();
     let max_steps = cal.get("max_steps");
     if steps > max_steps {
@@ -916,21 +921,19 @@ fn read_calibration(o: &Obj) -> Result<Calibration> {
     let mut cal = Calibration::default();
     let names: Vec<&str> = Calibration::names().collect();
     for key in o.table.keys() {
-        if !names.contains(&key.as_str()) {
+        let unknown = || {
             let hint = match closest(key, &names) {
                 Some(near) => format!(
                     "did you mean `{near}`? (the coefficients are listed in src/calibration.rs)"
                 ),
                 None => "the coefficients are listed in src/calibration.rs".to_string(),
             };
-            return Err(o.error(key, o.get(key), "is not a calibration coefficient", hint));
-        }
-        let (min, max) = Calibration::bounds(key);
-        let Some(value) = o.float(key, min, max)? else {
-            continue;
+            o.error(key, o.get(key), "is not a calibration coefficient", hint)
         };
-        // The name is known: checked above.
-        let _ = cal.set(key, value);
+        let (min, max) = Calibration::bounds(key).ok_or_else(unknown)?;
+        if let Some(value) = o.float(key, min, max)? {
+            cal.set(key, value).map_err(|_| unknown())?;
+        }
     }
     Ok(cal)
 }

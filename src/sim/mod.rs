@@ -82,11 +82,7 @@ pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
 
 /// Engine steps a node takes over the scenario.
 fn steps(scenario: &Scenario) -> u64 {
-    let step = scenario
-        .calibration
-        .get("engine_step")
-        .max(1.0)
-        .min(scenario.sample_every_s);
+    let step = crate::scenario::engine_step_s(&scenario.calibration, scenario.sample_every_s);
     (scenario.duration_s / step).ceil() as u64
         + (scenario.duration_s / scenario.sample_every_s).ceil() as u64
 }
@@ -118,7 +114,7 @@ fn run_node(
     tick: &dyn Fn(u64),
 ) -> NodeRun {
     let sample_every = scenario.sample_every_s;
-    let step = node.config.step_s.min(sample_every);
+    let step = node.config.step_s;
     let duration = scenario.duration_s;
     let mut t = 0.0;
     let mut next_sample = sample_every;

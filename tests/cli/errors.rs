@@ -131,7 +131,7 @@ fn table_options_in_the_scenario_override_the_cql() {
 #[test]
 fn set_overrides_a_field_by_path() {
     let dir = tempfile::tempdir().unwrap();
-    let p = temp_file(&dir, "s.toml", &scenario(""));
+    let p = temp_file(&dir, "s.toml", scenario(""));
     let out = cassim(&["check", path_str(&p), "--set", "node.heap=64GiB"]);
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("node.heap"), "{}", out.stderr);
@@ -179,7 +179,7 @@ fn two_statements_named_alike_are_an_error() {
 fn two_unnamed_statements_of_a_kind_on_a_table_each_get_their_charts() {
     let read = "[[workload]]\ncql = \"SELECT * FROM ks.t WHERE pk = ? LIMIT 5\"\nrate = \"1/s\"\n";
     let dir = tempfile::tempdir().unwrap();
-    let p = temp_file(&dir, "s.toml", &scenario(&format!("{read}\n{read}")));
+    let p = temp_file(&dir, "s.toml", scenario(&format!("{read}\n{read}")));
     let out_dir = dir.path().join("out");
     let out = cassim(&[
         "run",

@@ -382,7 +382,7 @@ fn malformed_stress_profiles_are_refused_naming_the_field() {
     let mut failures = Vec::new();
     for (case, old, new, what) in PROFILE_CASES {
         assert!(profile.contains(old), "{case}: the profile lacks {old}");
-        let p = temp_file(&dir, "p.yaml", &profile.replacen(old, new, 1));
+        let p = temp_file(&dir, "p.yaml", profile.replacen(old, new, 1));
         for command in ["import-stress", "check"] {
             let run = cassim(&[command, path_str(&p)]);
             failures.extend(judge(
@@ -433,17 +433,12 @@ fn files_that_are_not_inputs_are_refused_without_reading_them_whole() {
         ),
         (
             "not UTF-8",
-            path_str(&temp_file_bytes(&dir, "s.toml", b"name = \"a\xff\"\n")).to_string(),
+            path_str(&temp_file(&dir, "s.toml", b"name = \"a\xff\"\n")).to_string(),
             "is not UTF-8: line 1, byte 10",
         ),
         (
             "not UTF-8, line 3",
-            path_str(&temp_file_bytes(
-                &dir,
-                "f.cql",
-                b"-- a\n-- b\nCREATE \xc3\x28",
-            ))
-            .to_string(),
+            path_str(&temp_file(&dir, "f.cql", b"-- a\n-- b\nCREATE \xc3\x28")).to_string(),
             "is not UTF-8: line 3, byte 8",
         ),
     ];
@@ -461,12 +456,6 @@ fn files_that_are_not_inputs_are_refused_without_reading_them_whole() {
         ));
     }
     assert_all(failures, cases.len() + 1);
-}
-
-fn temp_file_bytes(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> std::path::PathBuf {
-    let p = dir.path().join(name);
-    std::fs::write(&p, bytes).unwrap();
-    p
 }
 
 #[test]

@@ -28,10 +28,11 @@ pub fn cassim(args: &[&str]) -> Run {
     }
 }
 
-/// Writes `text` to a file named `name` in a fresh temporary directory and returns its path.
-pub fn temp_file(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
+/// Writes `content` (text or bytes) to a file named `name` in a fresh temporary directory and
+/// returns its path.
+pub fn temp_file(dir: &tempfile::TempDir, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
     let p = dir.path().join(name);
-    std::fs::write(&p, text).unwrap();
+    std::fs::write(&p, content).unwrap();
     p
 }
 
