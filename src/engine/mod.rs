@@ -6,6 +6,7 @@
 //!
 //! The engine does no IO and draws all randomness from the node's seeded generator.
 
+mod arrivals;
 pub mod compaction;
 mod compactor;
 pub mod frag;
@@ -516,6 +517,9 @@ fn new_table(scenario: &Scenario, table: &Table, share: &NodeShare) -> TableSim 
             .map(|k| f64::from(k) * 1024.0)
             .unwrap_or(4096.0),
         stats_cache: std::collections::HashMap::new(),
+        owed: Vec::new(),
+        // Two clusterings, vint offset (about 4 B) and width (1 B), the flag, the 4-byte offset.
+        column_index_entry_bytes: 2.0 * sm.clustering_bytes(table) + 10.0,
     }
 }
 

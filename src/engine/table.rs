@@ -5,12 +5,10 @@
 
 use std::collections::BTreeMap;
 
-use rand::seq::SliceRandom;
 use rand::RngExt;
-use rand_distr::{Distribution, Poisson};
 use rand_pcg::Pcg64Mcg;
-use statrs::distribution::ContinuousCDF;
 
+use super::arrivals::{independent, systematic, Owed};
 use super::compaction::Params;
 use super::frag::{Frag, Kept, Kind, Part, TableSizes};
 use super::partitions::Partitions;
@@ -179,8 +177,15 @@ pub struct TableSim {
     pub end_s: f64,
     /// Compression chunk (or 4 KiB page when uncompressed) a read decompresses whole.
     pub chunk_bytes: f64,
+    /// Serialized bytes of one `IndexInfo` of its column index and its offset (`IndexInfo`'s
+    /// serializer: the block's first and last clustering, offset and width as vints, the open
+    /// marker flag; a 4-byte offset each in the index entry).
+    pub column_index_entry_bytes: f64,
     /// Partition statistics of earlier samples, reused while the version holds and no TTL expires.
     pub stats_cache: std::collections::HashMap<u32, PartStats>,
+    /// Per writer, by the index of a sampled stratum's first tracked partition, what its draws
+    /// owe (`arrivals::systematic`).
+    pub owed: Vec<Vec<Owed>>,
 }
 
 /// A tracked partition's merged statistics, as of `version`.
@@ -191,45 +196,6 @@ pub struct PartStats {
     pub valid_until: f64,
     pub live: f64,
     pub bytes: f64,
-}
-
-fn poisson(rng: &mut Pcg64Mcg, lambda: f64) -> f64 {
-    if lambda <= 0.0 {
-        0.0
-    } else if lambda > 1e6 {
-        // Normal approximation: the relative spread is below 0.1 %.
-        let z: f64 = {
-            let u1: f64 = rng.random::<f64>().max(1e-300);
-            let u2: f64 = rng.random();
-            (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-        };
-        (lambda + z * lambda.sqrt()).round().max(0.0)
-    } else {
-        Poisson::new(lambda).map(|p| p.sample(rng)).unwrap_or(0.0)
-    }
-}
-
-/// The `u` quantile of a Poisson count of mean `lambda`: walked up from 0 while the terms stay
-/// far from underflow, else the Cornish-Fisher expansion (mean, spread and skew), whose rounding
-/// keeps the mean.
-fn poisson_quantile(lambda: f64, u: f64) -> f64 {
-    if lambda <= 0.0 {
-        return 0.0;
-    }
-    if lambda < 30.0 {
-        let mut term = (-lambda).exp();
-        let (mut cdf, mut k) = (term, 0.0);
-        while u > cdf && term > 0.0 {
-            k += 1.0;
-            term *= lambda / k;
-            cdf += term;
-        }
-        return k;
-    }
-    let z = statrs::distribution::Normal::standard().inverse_cdf(u.clamp(1e-15, 1.0 - 1e-15));
-    (lambda + z * lambda.sqrt() + (z * z - 1.0) / 6.0)
-        .round()
-        .max(0.0)
 }
 
 impl TableSim {
@@ -256,7 +222,12 @@ impl TableSim {
                 .collect()
         };
         parts.advance(now, self.end_s, rates, || draw_population(population, rng));
-        self.pversion.resize(self.parts.tracked.len(), 0);
+        let n = self.parts.tracked.len();
+        self.pversion.resize(n, 0);
+        self.owed.resize(self.writers.len(), Vec::new());
+        for o in &mut self.owed {
+            o.resize(n, Owed::default());
+        }
     }
 
     /// Marks a partition's merged content as changed.
@@ -297,13 +268,13 @@ impl TableSim {
     /// Rows of writer `wi` per active partition in `[t0, t1)`: a partition's first write where it
     /// lands (see `Tracked::first_s`), and a Poisson count each after it.
     fn arrivals(
-        &self,
+        &mut self,
         wi: usize,
         active: &[usize],
         (t0, t1): (f64, f64),
         rng: &mut Pcg64Mcg,
     ) -> Vec<(usize, f64)> {
-        let mut out = self.poisson_arrivals(&self.writers[wi], active, (t0, t1), rng);
+        let mut out = self.poisson_arrivals(wi, active, (t0, t1), rng);
         let tracked = &self.parts.tracked;
         let firsts = active
             .iter()
@@ -317,17 +288,17 @@ impl TableSim {
         out
     }
 
-    /// The Poisson part of [`TableSim::arrivals`], by partition index, drawn run by run of
-    /// partitions of one weight (a stratum's members, or partitions tracked alone).
+    /// The Poisson part of [`TableSim::arrivals`], by partition index: the members of a sampled
+    /// stratum drawn together (`arrivals::systematic`), partitions tracked alone each on its own.
     fn poisson_arrivals(
-        &self,
-        w: &Writer,
+        &mut self,
+        wi: usize,
         active: &[usize],
         (t0, t1): (f64, f64),
         rng: &mut Pcg64Mcg,
     ) -> Vec<(usize, f64)> {
+        let w = &self.writers[wi];
         let tracked = &self.parts.tracked;
-        let weights = &self.parts.weights;
         let drawn: Vec<(usize, f64)> = active
             .iter()
             .map(|&i| {
@@ -336,11 +307,13 @@ impl TableSim {
             })
             .collect();
         let mut out = Vec::new();
-        for run in drawn.chunk_by(|a, b| weights[a.0] == weights[b.0]) {
-            if weights[run[0].0] > 1.0 {
-                out.extend(latin_hypercube(run, rng));
-            } else {
-                out.extend(independent(run, rng));
+        for run in drawn.chunk_by(|a, b| tracked[a.0].stratum == tracked[b.0].stratum) {
+            match tracked[run[0].0].stratum {
+                Some(head) => {
+                    let owed = &mut self.owed[wi][head as usize];
+                    out.extend(systematic(run, &self.parts.weights, owed, rng));
+                }
+                None => out.extend(independent(run, rng)),
             }
         }
         out
@@ -449,66 +422,6 @@ impl TableSim {
         self.memtable.step_heap += heap;
         self.memtable.oldest = self.memtable.oldest.min(t0);
     }
-}
-
-/// Poisson counts of sampled partitions `(index, mean)`, each its own draw at a uniform from its
-/// own cell of [0, 1) in a shuffled order (a Latin hypercube), so the counts do not all run high
-/// or low together: a sampled partition's count is multiplied by the real partitions it stands
-/// for, and independent draws put several times the real Poisson noise on the rows a table holds
-/// (±1 % of an hour's writes under zipf(1.1) over 10^9 keys).
-fn latin_hypercube(run: &[(usize, f64)], rng: &mut Pcg64Mcg) -> Vec<(usize, f64)> {
-    let n = run.len();
-    let mut cells: Vec<usize> = (0..n).collect();
-    cells.shuffle(rng);
-    run.iter()
-        .zip(cells)
-        .map(|(&(i, l), cell)| {
-            let u = (cell as f64 + rng.random::<f64>()) / n as f64;
-            (i, poisson_quantile(l, u))
-        })
-        .filter(|(_, n)| *n > 0.0)
-        .collect()
-}
-
-/// Independent Poisson counts of partitions tracked alone `(index, mean)`; when few get any, the
-/// same counts drawn as a Poisson number of hits spread by mean (a thinned Poisson process), at
-/// the cost of the hits rather than of the partitions.
-fn independent(run: &[(usize, f64)], rng: &mut Pcg64Mcg) -> Vec<(usize, f64)> {
-    let total: f64 = run.iter().map(|r| r.1).sum();
-    if total >= 0.25 * run.len() as f64 {
-        return run
-            .iter()
-            .map(|&(i, l)| (i, poisson(rng, l)))
-            .filter(|(_, n)| *n > 0.0)
-            .collect();
-    }
-    let hits = poisson(rng, total) as usize;
-    if hits == 0 {
-        return Vec::new();
-    }
-    let mut acc = 0.0;
-    let cumulative: Vec<f64> = run
-        .iter()
-        .map(|r| {
-            acc += r.1;
-            acc
-        })
-        .collect();
-    let mut picks: Vec<usize> = (0..hits)
-        .map(|_| {
-            let u = rng.random::<f64>() * total;
-            cumulative.partition_point(|c| *c < u).min(run.len() - 1)
-        })
-        .collect();
-    picks.sort_unstable();
-    let mut out: Vec<(usize, f64)> = Vec::new();
-    for k in picks {
-        match out.last_mut() {
-            Some((i, n)) if *i == run[k].0 => *n += 1.0,
-            _ => out.push((run[k].0, 1.0)),
-        }
-    }
-    out
 }
 
 /// The first and the last of `n` writes at uniform times in `[t0, t1]`, drawn: a tracked partition

@@ -15,19 +15,18 @@ fn run(entities: &str, seed: u64) -> RunOutput {
     run_scenario(SCENARIO, &[&kv, &series, &seed])
 }
 
-/// Within four standard deviations of a Poisson count of `expected`, and for a sampled table
-/// (more keys than the 1 024 partitions tracked) within 2 %: each tracked partition's count is
-/// multiplied by the real partitions it stands for, and the live rows are measured on 128 of them
-/// (over 16 seeds the hour's rows of the zipf series were 0.11 to 0.19 % high on average, with a
-/// standard deviation of 0.42 to 0.55 % and at most 1.5 % off; they were 0 or twice the writes
-/// before the sample was split by written keys).
+/// Within four standard deviations of a Poisson count of `expected` when the table is tracked
+/// whole, and of twice that spread when it is sampled (more keys than the 1 024 partitions
+/// tracked): a sampled partition's count is multiplied by the real partitions it stands for, and
+/// its stratum writes the real Poisson count of rows but in whole writes of one member's weight,
+/// up to half a weight early or late. Measured over 32 seeds (`cassim run` of this scenario), the
+/// hour's rows of the zipf series had a mean within 0.01 % and a standard deviation of 0.092 %
+/// over 10^9 keys and 0.127 % over 2^63, against the real 0.075 % (1.2 and 1.7 times); they were 0
+/// or twice the writes before the sample was split by written keys, and ±0.4 % while each
+/// member's count was drawn on its own.
 fn within_noise(what: &str, got: f64, expected: f64, sampled: bool) {
-    let poisson = 4.0 * expected.sqrt();
-    let noise = if sampled {
-        poisson.max(0.02 * expected)
-    } else {
-        poisson
-    };
+    let spread = if sampled { 2.0 } else { 1.0 };
+    let noise = 4.0 * spread * expected.sqrt();
     assert!(
         (got - expected).abs() <= noise,
         "{what}: {got} rows against {expected} ± {noise}"
@@ -47,10 +46,10 @@ fn rows_written_equal_the_writes_for_any_key_population() {
     ];
     for entities in populations {
         let e: f64 = entities.parse().unwrap();
+        let sampled = e > 1024.0;
         // Distinct keys among uniform writes: each key is missed by every write with chance
         // 1 - 1/E.
         let distinct = e * -(WRITES * (-1.0 / e).ln_1p()).exp_m1();
-        let sampled = e > 1024.0;
         for seed in [1, 2, 3, 42] {
             let out = run(entities, seed);
             let what = |t: &str| format!("{t}, {entities} keys, seed {seed}");
