@@ -82,6 +82,7 @@ impl NodeSim {
             page_cache_hit,
             column_index_cache_bytes: crate::defaults::COLUMN_INDEX_CACHE_SIZE_BYTES,
             column_index_bytes: crate::defaults::COLUMN_INDEX_SIZE_BYTES,
+            column_index_entry_bytes: t.column_index_entry_bytes,
         };
         // Service times without jitter, per query, and the read stage's load from all of them.
         let mut per_query: Vec<QueryServices> = Vec::new();

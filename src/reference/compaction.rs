@@ -206,12 +206,20 @@ fn twcs(sstables: &[&RefSSTable], p: &Params) -> Option<Vec<u64>> {
 
 /// The single-sstable tombstone compaction (CASSANDRA.md 5.1): an sstable older than
 /// tombstone_compaction_interval whose droppable ratio passes tombstone_threshold, and (unless
-/// unchecked) still passes it counting only the partitions no other sstable holds.
+/// unchecked) still passes it counting only the partitions no other sstable holds. Never where
+/// the strategy disables it (TWCS by default); TWCS tries the smallest first, the others the
+/// largest.
 fn tombstone(tb: &RefTable, now: f64) -> Option<Planned> {
     let p = &tb.params;
+    if !p.tombstone_compactions {
+        return None;
+    }
     let gc_before = now - tb.gc_grace;
     let mut candidates: Vec<&RefSSTable> = tb.sstables.iter().collect();
     candidates.sort_by(|a, b| b.bytes.total_cmp(&a.bytes).then(a.id.cmp(&b.id)));
+    if p.strategy == Strategy::Twcs {
+        candidates.reverse();
+    }
     for s in candidates {
         if now - s.created_s < p.tombstone_compaction_interval {
             continue;

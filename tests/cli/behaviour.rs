@@ -11,6 +11,7 @@ const QUEUE_TABLE: &str = "m2m.commands";
 const NULLS: &str = "validation/scenarios/collections-nulls.toml";
 const SESSIONS: &str = "validation/scenarios/sessions-expiring.toml";
 const BURST: &str = "validation/scenarios/heap-burst.toml";
+const TWCS_BUCKETS: &str = "tests/data/scenarios/twcs-buckets.toml";
 
 /// The value of `column` at the sample nearest `t_s`.
 fn at(out: &RunOutput, table: &str, column: &str, t_s: f64) -> f64 {
@@ -480,4 +481,40 @@ fn a_flush_late_in_a_step_is_compacted_only_once_it_is_on_disk() {
     // Unthrottled, compaction keeps up with each flush as it lands.
     let fast = run_scenario(BURST, &["settings.compaction_throughput=\"0MiB/s\""]);
     assert_eq!(last(&fast, t, "sstables"), 1.0);
+}
+
+#[test]
+fn twcs_runs_no_single_sstable_tombstone_compaction_unless_its_options_ask_for_one() {
+    // Hourly buckets and windows, rows with a 2 h TTL and one a second without: no window ever
+    // expires whole. TWCS disables the tombstone compaction unless the table's options name
+    // tombstone_threshold or tombstone_compaction_interval (`TimeWindowCompactionStrategy`'s
+    // constructor; CASSANDRA.md 5.4), whatever unchecked_tombstone_compaction says: the expired
+    // rows stay until their windows go. Naming the threshold turns it on, and each window's
+    // sstable, a day old, is compacted alone and sheds them.
+    let twcs = "tables.\"ks.readings\".compaction={class=\"TimeWindowCompactionStrategy\", \
+                compaction_window_unit=\"HOURS\", compaction_window_size=1, \
+                unchecked_tombstone_compaction=\"true\"";
+    let off = run_scenario(TWCS_BUCKETS, &[&format!("{twcs}}}")]);
+    let on = run_scenario(
+        TWCS_BUCKETS,
+        &[&format!("{twcs}, tombstone_threshold=0.2}}")],
+    );
+    let disk = |o: &RunOutput, t: f64| at(o, "ks.readings", "disk_bytes", t);
+    let (day, end) = (24.0 * 3600.0, 72.0 * 3600.0);
+    // Off: every row written is still on disk, three days of them against one.
+    assert!(
+        disk(&off, end) > 2.7 * disk(&off, day),
+        "{} {}",
+        disk(&off, day),
+        disk(&off, end)
+    );
+    // On: from the second day each day-old window is rewritten without its expired rows.
+    assert!(
+        disk(&off, end) > 2.5 * disk(&on, end),
+        "off {} on {}",
+        disk(&off, end),
+        disk(&on, end)
+    );
+    let expired = |o: &RunOutput| o.table("ks.readings", "/tombstones/expired");
+    assert!(expired(&off) > 2.5 * expired(&on));
 }

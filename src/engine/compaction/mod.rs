@@ -23,6 +23,10 @@ pub struct Params {
     pub bucket_high: f64,
     /// STCS min_sstable_size: 50 MiB.
     pub min_sstable_size: f64,
+    /// Whether single-sstable tombstone compactions run: off under TWCS unless the table sets
+    /// tombstone_threshold or tombstone_compaction_interval (the `TimeWindowCompactionStrategy`
+    /// constructor's `disableTombstoneCompactions`; CASSANDRA.md 5.4).
+    pub tombstone_compactions: bool,
     pub tombstone_threshold: f64,
     pub tombstone_compaction_interval: f64,
     pub unchecked_tombstone_compaction: bool,
@@ -88,6 +92,9 @@ impl Params {
             } else {
                 num("min_sstable_size", 50.0 * MIB)
             },
+            tombstone_compactions: c.strategy != Strategy::Twcs
+                || c.options.contains_key("tombstone_threshold")
+                || c.options.contains_key("tombstone_compaction_interval"),
             tombstone_threshold: num("tombstone_threshold", 0.2),
             tombstone_compaction_interval: num("tombstone_compaction_interval", 86_400.0),
             unchecked_tombstone_compaction: flag("unchecked_tombstone_compaction"),

@@ -383,8 +383,13 @@ fn ucs(input: &Input) -> Option<Plan> {
 
 /// The single-sstable tombstone compaction (CASSANDRA.md 5.1): old enough, a droppable ratio above
 /// tombstone_threshold, and (unless unchecked) enough of its partitions outside other sstables.
+/// None where the strategy disables it (TWCS by default). TWCS takes the smallest that passes
+/// (`TimeWindowCompactionStrategy.getNextNonExpiredSSTables`), the others the largest.
 fn tombstone(input: &Input) -> Option<Plan> {
     let p = input.params;
+    if !p.tombstone_compactions {
+        return None;
+    }
     // How many sstables hold each partition, counted once when first needed.
     let mut holders: Option<Vec<u32>> = None;
     let mut candidates: Vec<&SSTable> = input.sstables.clone();
@@ -393,6 +398,9 @@ fn tombstone(input: &Input) -> Option<Plan> {
             .total_cmp(&a.bytes_per_copy())
             .then(a.id.cmp(&b.id))
     });
+    if p.strategy == Strategy::Twcs {
+        candidates.reverse();
+    }
     for s in candidates {
         if input.now - s.created_s < p.tombstone_compaction_interval {
             continue;
