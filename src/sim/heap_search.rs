@@ -1,9 +1,10 @@
 //! The smallest healthy heap for a scenario (issue 5, item 4): the scenario re-run at the heap
 //! sizes an operator would choose, binary-searched, then checked upwards: the answer is the
-//! smallest heap from which every larger one up to a heap known healthy is healthy too. A
-//! bigger heap usually never makes a verdict worse, but near a threshold it can (R1 for 15 days:
-//! 3 GiB flushes small sstables compaction keeps up with, 4 and 6 GiB fall behind, 8 GiB is
-//! healthy), and a plain binary search then answered by where it started. The ladder stops at
+//! smallest heap from which every larger one up to a heap known healthy, and the next one up the
+//! ladder, is healthy too. A bigger heap usually never makes a verdict worse, but near a
+//! threshold it can (R1 for 15 days: 3 GiB flushes small sstables compaction keeps up with, 4
+//! and 6 GiB fall behind, 8 GiB is healthy), and a plain binary search then answered by where it
+//! started. The ladder stops at
 //! half the RAM and at 31 GiB (F9: keep the heap at ¼–½ of RAM, under 32 GB for compressed
 //! oops).
 
@@ -58,19 +59,64 @@ pub fn smallest_healthy(
     verdict: Verdict,
 ) -> Option<f64> {
     let ladder = ladder(scenario.node.ram_bytes);
-    let healthy_now = verdict == Verdict::Healthy;
+    answer(&ladder, heap, verdict == Verdict::Healthy, |h| {
+        verdict_with(scenario, seed, parallel, h) == Verdict::Healthy
+    })
+}
+
+/// The smallest healthy heap of `ladder` given the run at `heap` (healthy or not) and a test of
+/// any other, each heap tested at most once: binary-searched on the side of the known run where
+/// the answer lies, checked upwards to the next heap known healthy, and then one step above the
+/// answer (see [`confirm_upwards`]).
+fn answer(
+    ladder: &[f64],
+    heap: f64,
+    healthy_now: bool,
+    mut healthy: impl FnMut(f64) -> bool,
+) -> Option<f64> {
+    let mut known: Vec<(f64, bool)> = vec![(heap, healthy_now)];
+    let mut test = |h: f64| -> bool {
+        if let Some(&(_, v)) = known.iter().find(|k| k.0 == h) {
+            return v;
+        }
+        let v = healthy(h);
+        known.push((h, v));
+        v
+    };
     // Candidates on the side of the known run where the answer lies.
     let candidates: Vec<f64> = ladder
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|h| if healthy_now { *h < heap } else { *h > heap })
         .collect();
-    let lo = search(candidates.len(), |i| {
-        verdict_with(scenario, seed, parallel, candidates[i]) == Verdict::Healthy
-    });
-    match candidates.get(lo) {
-        Some(h) => Some(*h),
-        None if healthy_now => Some(heap),
-        None => None,
+    let lo = search(candidates.len(), |i| test(candidates[i]));
+    let found = match candidates.get(lo) {
+        Some(h) => *h,
+        None if healthy_now => heap,
+        None => return None,
+    };
+    Some(confirm_upwards(ladder, found, &mut test))
+}
+
+/// A healthy `answer` whose next heap up the ladder is healthy too; where that one is not, the
+/// first healthy heap above it, checked the same way. A run healthy at its own heap looked only
+/// below it, so a verdict that turns bad again above it (R1 for 15 days on one seed: healthy at
+/// 8 GiB, frequent flushes at 10, healthy at 12) gave 8 GiB from the 8 GiB run and 12 from every
+/// other: the same check on every answer makes them agree. With no healthy heap above, the
+/// answer stands.
+fn confirm_upwards(ladder: &[f64], mut answer: f64, test: &mut impl FnMut(f64) -> bool) -> f64 {
+    loop {
+        let mut above = ladder.iter().copied().filter(|h| *h > answer);
+        let Some(next) = above.next() else {
+            return answer;
+        };
+        if test(next) {
+            return answer;
+        }
+        match above.find(|h| test(*h)) {
+            Some(h) => answer = h,
+            None => return answer,
+        }
     }
 }
 
@@ -117,33 +163,27 @@ mod tests {
 
     #[test]
     fn the_search_answers_alike_from_either_side_of_a_non_monotone_verdict() {
-        // Healthy at 3 and from 8 up, not at 4 and 6: the R1 case (ladder 1..16 GiB).
+        // Healthy at 3 and from 8 up, not at 4 and 6: the R1 case (ladder 1..16 GiB); and
+        // healthy at 8 and from 12 up, not at 10: R1 for 15 days on another seed.
         let ladder = [1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0];
-        let healthy = |h: f64| h == 3.0 || h >= 8.0;
-        for start in ladder {
-            let candidates: Vec<f64> = ladder
-                .iter()
-                .copied()
-                .filter(|h| {
-                    if healthy(start) {
-                        *h < start
-                    } else {
-                        *h > start
-                    }
-                })
-                .collect();
-            let mut tests = 0;
-            let i = search(candidates.len(), |i| {
-                tests += 1;
-                healthy(candidates[i])
-            });
-            let answer = candidates.get(i).copied().unwrap_or(start);
-            // A run healthy at 3 GiB is a heap known healthy: nothing below it is.
-            let want = if start == 3.0 { 3.0 } else { 8.0 };
-            assert_eq!(answer, want, "from {start}");
-            // The binary search's four, and the untested heaps it skipped above its answer.
-            assert!(tests <= 7, "from {start}: {tests} runs");
+        let cases: [(&dyn Fn(f64) -> bool, f64); 2] = [
+            (&|h| h == 3.0 || h >= 8.0, 8.0),
+            (&|h| h == 3.0 || h == 8.0 || h >= 12.0, 12.0),
+        ];
+        for (healthy, want) in cases {
+            for start in ladder {
+                let mut tests = 0;
+                let got = answer(&ladder, start, healthy(start), |h| {
+                    tests += 1;
+                    healthy(h)
+                });
+                assert_eq!(got, Some(want), "from {start}");
+                // The binary search's four, the heaps it skipped above its answer, one above.
+                assert!(tests <= 8, "from {start}: {tests} runs");
+            }
         }
+        // Never healthy: none.
+        assert_eq!(answer(&ladder, 4.0, false, |_| false), None);
         // Monotone: the binary search alone.
         let mut tests = 0;
         let i = search(9, |i| {

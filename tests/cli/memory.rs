@@ -153,21 +153,21 @@ fn the_field_reports_heap_sizes_get_verdicts_that_never_worsen_with_more_heap() 
     // Flushes per hour halve as the heap (and so memtable_heap_space) doubles.
     let fph = |k: usize| runs[k].1.number("/node/flushes_per_hour");
     assert!((fph(0) / fph(1) - 2.0).abs() < 0.2, "{} {}", fph(0), fph(1));
-    // Every run finds the same smallest healthy heap, no larger than the first healthy run's.
+    // Every run finds the same smallest healthy heap, from whichever side of it the run's own
+    // heap lies, and every run at that heap or above is healthy: the answer is a heap from which
+    // the verdict stays healthy up the ladder, not merely a healthy one (on this seed 8 GiB is
+    // healthy, 10 GiB flushes too often, 12 GiB is healthy).
     let smallest: Vec<f64> = runs
         .iter()
         .map(|(_, o)| o.number("/node/smallest_healthy_heap_bytes"))
         .collect();
     assert!(smallest.windows(2).all(|w| w[0] == w[1]), "{smallest:?}");
-    let first_healthy = runs
-        .iter()
-        .find(|(_, o)| verdict(o) == "healthy")
-        .map(|(h, _)| *h)
-        .unwrap();
-    assert!(
-        smallest[0] <= first_healthy && smallest[0] > 2.0 * GIB,
-        "{smallest:?}"
-    );
+    assert!(smallest[0] > 2.0 * GIB, "{smallest:?}");
+    for (heap, out) in &runs {
+        if *heap >= smallest[0] {
+            assert_eq!(verdict(out), "healthy", "{heap} against {smallest:?}");
+        }
+    }
     // The verdict is in the terminal summary.
     assert!(runs[0].1.stdout.contains("verdict: frequent_flushes"));
     assert!(runs[3].1.stdout.contains("verdict: healthy"));
