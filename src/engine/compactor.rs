@@ -282,10 +282,12 @@ impl NodeSim {
                 continue;
             }
             let memtable_min = t.memtable.t_min();
+            // Sstables being compacted count only while they hold a live cell (the overlapping
+            // sstables' minimum in `getFullyExpiredSSTables`).
             let others_min = t
                 .sstables
                 .iter()
-                .filter(|s| s.compacting)
+                .filter(|s| s.compacting && s.stats.max_ldt >= gc_before)
                 .map(|s| s.stats.min_ts)
                 .fold(memtable_min, f64::min);
             let candidates: Vec<&SSTable> = t.sstables.iter().filter(|s| !s.compacting).collect();

@@ -361,26 +361,20 @@ pub fn drop_expired(tb: &mut RefTable, now: f64) {
         .values()
         .map(RefPart::min_ts)
         .fold(f64::INFINITY, f64::min);
-    let mut candidates: Vec<usize> = (0..tb.sstables.len())
-        .filter(|&i| tb.sstables[i].max_ldt < gc_before)
-        .collect();
-    let mut min_ts = tb
+    // One minimum over the sstables with a live cell and the memtable; a fully expired sstable
+    // never lowers it (`getFullyExpiredSSTables`, 3.0 to 5.0).
+    let min_ts = tb
         .sstables
         .iter()
-        .enumerate()
-        .filter(|(i, _)| !candidates.contains(i))
-        .map(|(_, s)| s.min_ts)
+        .filter(|s| s.max_ldt >= gc_before)
+        .map(|s| s.min_ts)
         .fold(memtable_min, f64::min);
-    candidates.sort_by(|a, b| tb.sstables[*b].max_ts.total_cmp(&tb.sstables[*a].max_ts));
-    let mut dropped = Vec::new();
-    for i in candidates {
-        let s = &tb.sstables[i];
-        if s.max_ts < min_ts {
-            dropped.push(s.id);
-        } else {
-            min_ts = min_ts.min(s.min_ts);
-        }
-    }
+    let dropped: Vec<u64> = tb
+        .sstables
+        .iter()
+        .filter(|s| s.max_ldt < gc_before && s.max_ts < min_ts)
+        .map(|s| s.id)
+        .collect();
     tb.sstables.retain(|s| !dropped.contains(&s.id));
 }
 

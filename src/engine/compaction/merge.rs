@@ -119,30 +119,23 @@ fn thinned(kept: Kept, piece: &view::Piece) -> Kept {
     Kept::new(kept.share() * (piece.visible / piece.frag.rows).max(0.0))
 }
 
-/// Sstables a compaction drops whole (CASSANDRA.md 5.4, `getFullyExpiredSSTables`): every cell
-/// expired or deleted before gc_before, and a max timestamp older than the min timestamp of every
-/// overlapping sstable that stays (and of the memtable). Candidates go from the newest max
-/// timestamp down; one that fails lowers the minimum for the rest.
+/// Sstables a compaction drops whole (CASSANDRA.md 5.4, `CompactionController.getFullyExpiredSSTables`,
+/// 3.0 to 5.0): every cell expired or deleted before gc_before, and a max timestamp older than one
+/// minimum timestamp, taken over the sstables that stay and still hold a live cell (the
+/// candidates that are not fully expired here, `others_min_ts` for the rest) and the memtable. A
+/// fully expired candidate never lowers that minimum: its data shadows nothing (the chained
+/// minimum, where a candidate that failed lowered it for the older ones, was 2.0's).
 pub fn fully_expired(candidates: &[&SSTable], others_min_ts: f64, gc_before: f64) -> Vec<u64> {
-    let mut min_ts = others_min_ts;
-    let mut expired: Vec<&SSTable> = Vec::new();
-    for s in candidates {
-        if s.stats.max_ldt < gc_before {
-            expired.push(s);
-        } else {
-            min_ts = min_ts.min(s.stats.min_ts);
-        }
-    }
-    expired.sort_by(|a, b| b.stats.max_ts.total_cmp(&a.stats.max_ts));
-    let mut dropped = Vec::new();
-    for s in expired {
-        if s.stats.max_ts < min_ts {
-            dropped.push(s.id);
-        } else {
-            min_ts = min_ts.min(s.stats.min_ts);
-        }
-    }
-    dropped
+    let min_ts = candidates
+        .iter()
+        .filter(|s| s.stats.max_ldt >= gc_before)
+        .map(|s| s.stats.min_ts)
+        .fold(others_min_ts, f64::min);
+    candidates
+        .iter()
+        .filter(|s| s.stats.max_ldt < gc_before && s.stats.max_ts < min_ts)
+        .map(|s| s.id)
+        .collect()
 }
 
 #[cfg(test)]
@@ -353,5 +346,20 @@ mod tests {
         let _ = &s;
         assert!(fully_expired(&[&expired, &old_live], f64::INFINITY, 100.0).is_empty());
         assert_eq!(fully_expired(&[&expired], f64::INFINITY, 100.0), vec![2]);
+    }
+
+    #[test]
+    fn an_expired_sstable_that_cannot_go_does_not_hold_back_an_older_one() {
+        // At gc_before 100: the oldest sstable (written 0-10, 5 s TTL) and one written 5-60 with
+        // the same TTL are fully expired; a live one was written 50-55. The newer expired one is
+        // blocked (its max timestamp 60 is past the live one's min 50), and under 3.0's one
+        // minimum the oldest goes; 2.0's chain lowered the minimum to the blocked one's 5 and
+        // kept it.
+        let oldest = table(1, &[rows(Kind::Rows, 0.0, 10.0, 0.0, 10.0, 5.0)]);
+        let live = table(2, &[rows(Kind::Rows, 10.0, 20.0, 50.0, 55.0, 0.0)]);
+        let spanning = table(3, &[rows(Kind::Rows, 20.0, 30.0, 5.0, 60.0, 5.0)]);
+        assert!(spanning.stats.max_ldt < 100.0 && spanning.stats.min_ts <= 5.0);
+        let dropped = fully_expired(&[&oldest, &live, &spanning], f64::INFINITY, 100.0);
+        assert_eq!(dropped, vec![1]);
     }
 }
