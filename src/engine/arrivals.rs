@@ -8,7 +8,7 @@ use rand_distr::{Binomial, Distribution, Poisson};
 use rand_pcg::Pcg64Mcg;
 
 /// A Poisson count of mean `lambda`.
-pub fn poisson(rng: &mut Pcg64Mcg, lambda: f64) -> f64 {
+fn poisson(rng: &mut Pcg64Mcg, lambda: f64) -> f64 {
     if lambda <= 0.0 {
         0.0
     } else if lambda > 1e6 {
